@@ -1,0 +1,58 @@
+#pragma once
+// Runs one host process in its own session/process group and captures its
+// output, bounded. The building block of the local backend.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "stirrup/core/error.hpp"
+
+namespace stirrup {
+
+struct ChildProcessSpec {
+    std::vector<std::string> argv;       ///< argv[0] is looked up in PATH
+    std::filesystem::path cwd;
+    std::vector<std::string> env;        ///< full environment ("K=V"); stdin is /dev/null
+    std::chrono::milliseconds timeout{0};
+    std::size_t capture_chars_each_side = 20'000;
+};
+
+struct ChildProcessResult {
+    bool timed_out = false;
+    /// Python's Popen.returncode: the exit status, or -N after signal N.
+    int exit_code = 0;
+    std::string stdout_text;
+    std::string stderr_text;
+    std::uint64_t stdout_dropped_chars = 0;
+    std::uint64_t stderr_dropped_chars = 0;
+};
+
+/// The process could not be started (exec failed: missing binary, bad cwd...).
+class SpawnError : public SystemError {
+public:
+    SpawnError(std::error_code ec, std::string program);
+    const std::string& program() const noexcept { return program_; }
+
+private:
+    std::string program_;
+};
+
+/// Spawns `spec.argv` as the leader of a new session (so its whole process
+/// group can be killed), reads stdout and stderr until both close and the
+/// leader exits. On timeout the whole group is SIGKILLed and the result has
+/// timed_out set. On cancellation (the caller's slot) the group is SIGKILLed,
+/// the leader reaped, and operation_aborted rethrown. Throws SpawnError.
+boost::asio::awaitable<ChildProcessResult> run_child_process(const ChildProcessSpec& spec);
+
+/// SIGKILLs every process of this user whose environment holds exactly
+/// `marker` ("NAME=value"): the sweep that guarantees nothing a provider
+/// started outlives it, even processes that left its process groups.
+/// Blocking (/proc scan): run it off the event loop. Returns how many were killed.
+std::size_t kill_processes_with_env_marker(const std::string& marker);
+
+} // namespace stirrup

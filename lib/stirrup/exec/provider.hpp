@@ -1,0 +1,150 @@
+#pragma once
+// The backend contract. Every execution environment (local temp dir, Docker
+// container, E2B sandbox) derives from CodeExecProvider and implements only its
+// primitives; the shared rules (allowlist, output-path safety, transfers
+// between providers, result formatting) live here once.
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "stirrup/exec/allowlist.hpp"
+#include "stirrup/exec/command_result.hpp"
+#include "stirrup/exec/host_output_save.hpp"
+#include "stirrup/exec/output_paths.hpp"
+#include "stirrup/exec/transfer_result.hpp"
+
+namespace stirrup {
+
+template <class T>
+using awaitable = boost::asio::awaitable<T>;
+
+using Milliseconds = std::chrono::milliseconds;
+
+inline constexpr std::chrono::seconds default_shell_timeout{300};
+
+/// Raw bytes of an image read from an environment, with the type sniffed from
+/// its signature. Decoding and resizing belong to the view_image tool.
+struct ImageFile {
+    std::string data;
+    std::string mime_type; ///< image/png, image/jpeg, image/webp, image/gif, image/bmp, image/tiff, image/vnd.adobe.photoshop
+};
+
+/// Options every backend shares.
+struct CodeExecOptions {
+    /// Regex patterns (Python re.match semantics); empty: no allowlist, commands run in a shell.
+    std::vector<std::string> allowed_commands;
+    /// Default timeout of run_command (Stirrup's SHELL_TIMEOUT).
+    Milliseconds shell_timeout = default_shell_timeout;
+    /// Code points of each output stream kept in memory: the first and the last
+    /// `capture_chars_each_side`; the middle of a longer output is dropped and
+    /// counted. Must be at least half the tool's truncation limit.
+    std::size_t capture_chars_each_side = 20'000;
+    /// Receives warnings the provider cannot throw (cleanup failures,
+    /// reclaiming a provider destroyed while running). Default: stderr.
+    std::function<void(std::string_view)> on_warning;
+};
+
+class CodeExecProvider {
+public:
+    using executor_type = boost::asio::any_io_executor;
+
+    CodeExecProvider(const CodeExecProvider&) = delete;
+    CodeExecProvider& operator=(const CodeExecProvider&) = delete;
+    virtual ~CodeExecProvider();
+
+    /// The executor the provider was started on.
+    executor_type get_executor() const { return executor_; }
+    const CodeExecOptions& options() const noexcept { return options_; }
+    bool started() const noexcept { return started_; }
+
+    /// Creates the environment. Calling start on a started provider is an error.
+    awaitable<void> start();
+    /// Tears the environment down: kills everything it runs and removes what it
+    /// created. Idempotent; never throws (failures go to on_warning).
+    awaitable<void> stop();
+
+    /// Runs one command the way the code_exec tool does: allowlist first, then
+    /// the backend. Failures of the command are in the result, never thrown.
+    /// Cancellation (the caller's cancellation slot) kills the command and
+    /// rethrows operation_aborted. Throws NotStartedError when not started.
+    awaitable<CommandResult> run_command(std::string cmd, std::optional<Milliseconds> timeout = std::nullopt);
+
+    /// Throws FileNotFoundError, PathError (outside the environment), NotStartedError.
+    virtual awaitable<std::string> read_file(std::string path) = 0;
+    /// Creates parent directories.
+    virtual awaitable<void> write_file(std::string path, std::string data) = 0;
+    /// True only for regular files.
+    virtual awaitable<bool> file_exists(std::string path) = 0;
+    virtual awaitable<bool> is_directory(std::string path) = 0;
+    /// Recursive file paths relative to `dir`, sorted; empty if not a directory.
+    virtual awaitable<std::vector<std::string>> list_files(std::string dir) = 0;
+    /// The image at `path`; throws FileNotFoundError, or PathError for a file that is not an image.
+    virtual awaitable<ImageFile> view_image(std::string path);
+
+    /// Uploads host files and directories. A file goes to dest_dir/name; a
+    /// directory to dest_dir/dirname/..., or its contents straight into
+    /// dest_dir when dest_dir is given. Per-path failures go into `failed`.
+    awaitable<UploadFilesResult> upload_files(std::vector<std::string> host_paths,
+                                              std::optional<std::string> dest_dir = std::nullopt);
+    /// Same, reading from another provider.
+    awaitable<UploadFilesResult> upload_files_from(CodeExecProvider& source, std::vector<std::string> paths,
+                                                   std::optional<std::string> dest_dir = std::nullopt);
+    /// Saves declared output files to a host directory, keeping their relative
+    /// structure (Stirrup's rules: traversal, escapes and collisions fail per file).
+    awaitable<SaveOutputFilesResult> save_output_files(std::vector<std::string> paths,
+                                                       std::filesystem::path output_dir);
+    /// Saves declared output files into another provider under `output_dir`.
+    awaitable<SaveOutputFilesResult> save_output_files_to(CodeExecProvider& dest, std::vector<std::string> paths,
+                                                          std::string output_dir);
+
+    /// Where absolute output paths may point (e.g. the temp dir, /workspace).
+    virtual std::vector<OutputSourceRoot> output_source_roots() const { return {}; }
+    /// Identity of a destination inside `root` used for collision checks;
+    /// throws PathError when it escapes. Default: lexical POSIX.
+    virtual std::string output_destination_identity(std::string_view dest, std::string_view root) const;
+
+    /// Description of the code_exec tool for this backend (Stirrup's texts).
+    virtual std::string code_exec_description() const;
+
+protected:
+    explicit CodeExecProvider(CodeExecOptions options);
+
+    /// Backend primitives.
+    virtual awaitable<void> do_start() = 0;
+    virtual awaitable<void> do_stop() = 0;
+    /// Runs an allowed command (argv set: without a shell).
+    virtual awaitable<CommandResult> execute(PreparedCommand cmd, Milliseconds timeout) = 0;
+    /// Maps an output path to the file to read inside the environment (e.g.
+    /// resolving symlinks and checking containment). Default: identity.
+    virtual awaitable<std::string> resolve_output_source(std::string path) { co_return path; }
+    /// Host-backed environments return a resolver so saves copy host files
+    /// directly (with mode, atomically) instead of read_file + write.
+    virtual std::optional<HostSourceResolver> host_source_resolver() const { return std::nullopt; }
+    /// Uploads one host file (already checked to exist) to `dest` inside the
+    /// environment. Default: read it off the loop and write_file it.
+    virtual awaitable<void> upload_host_file(std::filesystem::path host_file, std::string dest);
+    /// Dest path reported for an uploaded file (Local: relative to the temp dir).
+    virtual std::string uploaded_dest_path(const std::string& dest) const { return dest; }
+
+    void warn(std::string_view message) const;
+    void require_started() const;
+
+private:
+    executor_type executor_;
+    CodeExecOptions options_;
+    Allowlist allowlist_;
+    bool started_ = false;
+};
+
+/// Sniffs an image MIME type from its first bytes; empty if not a supported image.
+std::string sniff_image_mime(std::string_view data) noexcept;
+
+} // namespace stirrup

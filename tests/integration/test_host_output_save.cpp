@@ -1,0 +1,436 @@
+// save_host_output_files on real directories: Stirrup's save_output_files cases
+// from tests/test_local_execution.py, with a resolver that does what the local
+// backend does (canonicalise, require the result inside the environment).
+
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "stirrup/core/error.hpp"
+#include "stirrup/exec/host_output_save.hpp"
+
+namespace fs = std::filesystem;
+using namespace stirrup;
+
+namespace {
+
+std::string read_bytes(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+void write_bytes(const fs::path& path, std::string_view data) {
+    fs::create_directories(path.parent_path());
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
+}
+
+mode_t mode_of(const fs::path& path) {
+    struct stat st{};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    return st.st_mode & 07777;
+}
+
+// Entries of `dir` whose names start with `prefix` (left-over temp files).
+std::vector<std::string> entries_starting_with(const fs::path& dir, std::string_view prefix) {
+    std::vector<std::string> found;
+    for (const auto& entry : fs::directory_iterator(dir))
+        if (entry.path().filename().string().starts_with(prefix)) found.push_back(entry.path().filename().string());
+    return found;
+}
+
+bool inside(const fs::path& path, const fs::path& root) {
+    auto p = path.begin();
+    for (const auto& part : root) {
+        if (p == path.end() || *p != part) return false;
+        ++p;
+    }
+    return true;
+}
+
+// A temp tree: env/ plays the execution environment, out/ the output dir,
+// host/ the rest of the host.
+struct Sandbox {
+    fs::path base, env, out, host;
+
+    Sandbox() {
+        std::string pattern = (fs::temp_directory_path() / "stirrup-host-save-XXXXXX").string();
+        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+        base = pattern;
+        env = base / "env";
+        out = base / "out";
+        host = base / "host";
+        fs::create_directories(env);
+        fs::create_directories(host);
+    }
+    Sandbox(const Sandbox&) = delete;
+    Sandbox& operator=(const Sandbox&) = delete;
+    ~Sandbox() {
+        std::error_code ignored;
+        fs::remove_all(base, ignored);
+    }
+
+    [[nodiscard]] std::vector<OutputSourceRoot> roots() const { return {{env.string(), env}}; }
+
+    // LocalCodeExecToolProvider._resolve_and_validate_path.
+    [[nodiscard]] HostSourceResolver resolver() const {
+        return [env = env](const std::string& path) {
+            const fs::path given{path};
+            const auto joined = given.is_absolute() ? given : env / given;
+            const auto resolved = fs::weakly_canonical(joined);
+            if (!inside(resolved, fs::canonical(env)))
+                throw PathError("Path is outside execution environment: " + path);
+            return resolved;
+        };
+    }
+
+    SaveOutputFilesResult save(const std::vector<std::string>& paths) const {
+        return save_host_output_files(paths, out, roots(), resolver());
+    }
+};
+
+std::vector<std::string> saved_sources(const SaveOutputFilesResult& result) {
+    std::vector<std::string> sources;
+    for (const auto& file : result.saved) sources.push_back(file.source_path);
+    return sources;
+}
+
+// Sets or clears the immutable attribute; false where the filesystem or the
+// process's capabilities do not allow it.
+bool set_immutable(const fs::path& path, bool on) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    int flags = 0;
+    bool ok = ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+    if (ok) {
+        flags = on ? (flags | FS_IMMUTABLE_FL) : (flags & ~FS_IMMUTABLE_FL);
+        ok = ::ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+    }
+    ::close(fd);
+    return ok;
+}
+
+} // namespace
+
+TEST_SUITE("host_output_save") {
+
+TEST_CASE("save output files") {
+    Sandbox box;
+    write_bytes(box.env / "output.txt", "test content\n");
+
+    auto result = box.save({"output.txt"});
+    REQUIRE(result.saved.size() == 1);
+    CHECK(result.failed.empty());
+    CHECK(result.saved[0].source_path == "output.txt");
+    CHECK(result.saved[0].output_path == (box.out / "output.txt").string());
+    CHECK(result.saved[0].size == 13);
+    CHECK(read_bytes(box.out / "output.txt") == "test content\n");
+    // Saving copies; the environment keeps its file.
+    CHECK(read_bytes(box.env / "output.txt") == "test content\n");
+
+    result = box.save({"nonexistent.txt"});
+    REQUIRE(result.failed.size() == 1);
+    CHECK(result.failed.at("nonexistent.txt") == "File does not exist");
+    CHECK(result.saved.empty());
+}
+
+TEST_CASE("the output dir is created and spelled normalised") {
+    Sandbox box;
+    write_bytes(box.env / "report.txt", "r");
+    const auto result = save_host_output_files({"./report.txt"}, box.out.string() + "//deep/./", box.roots(),
+                                               box.resolver());
+    REQUIRE(result.saved.size() == 1);
+    CHECK(result.saved[0].output_path == (box.out / "deep" / "report.txt").string());
+    CHECK(read_bytes(box.out / "deep" / "report.txt") == "r");
+}
+
+TEST_CASE("an empty output dir is the current directory, as Path(\"\") is") {
+    Sandbox box;
+    write_bytes(box.env / "r.txt", "r");
+    fs::create_directories(box.out);
+    const auto previous = fs::current_path();
+    fs::current_path(box.out);
+    const auto result = save_host_output_files({"r.txt"}, "", box.roots(), box.resolver());
+    fs::current_path(previous);
+    CHECK(result.failed.empty());
+    REQUIRE(result.saved.size() == 1);
+    CHECK(result.saved[0].output_path == "r.txt");
+    CHECK(read_bytes(box.out / "r.txt") == "r");
+}
+
+TEST_CASE("empty files are saved") {
+    Sandbox box;
+    write_bytes(box.env / "empty", "");
+    const auto result = box.save({"empty"});
+    REQUIRE(result.saved.size() == 1);
+    CHECK(result.saved[0].size == 0);
+    CHECK(fs::is_regular_file(box.out / "empty"));
+}
+
+TEST_CASE("preserves nested paths") {
+    Sandbox box;
+    write_bytes(box.env / "left/report.txt", "left");
+    write_bytes(box.env / "right/report.txt", "right");
+
+    const auto result = box.save({"left/report.txt", "right/report.txt"});
+    CHECK(result.failed.empty());
+    CHECK(read_bytes(box.out / "left/report.txt") == "left");
+    CHECK(read_bytes(box.out / "right/report.txt") == "right");
+}
+
+TEST_CASE("rejects duplicate destinations") {
+    Sandbox box;
+    write_bytes(box.env / "report.txt", "first");
+    const auto absolute_spelling = (box.env / "report.txt").string();
+
+    const auto result = box.save({"report.txt", absolute_spelling, "./report.txt"});
+    CHECK(saved_sources(result) == std::vector<std::string>{"report.txt"});
+    CHECK(result.failed.at(absolute_spelling) ==
+          "Output destination collision: " + (box.out / "report.txt").string() + " (already claimed by report.txt)");
+    CHECK(result.failed.at("./report.txt").find("collision") != std::string::npos);
+    CHECK(read_bytes(box.out / "report.txt") == "first");
+}
+
+TEST_CASE("treats exact duplicates as idempotent") {
+    Sandbox box;
+    write_bytes(box.env / "report.txt", "data");
+    const auto result = box.save({"report.txt", "report.txt"});
+    CHECK(result.failed.empty());
+    CHECK(saved_sources(result) == std::vector<std::string>{"report.txt"});
+}
+
+TEST_CASE("uses the nested directory's case policy") {
+    Sandbox box;
+    fs::create_directories(box.out / "nested");
+    write_bytes(box.env / "nested/Report.txt", "data");
+    write_bytes(box.env / "nested/report.txt", "data");
+    write_bytes(box.env / "Top.txt", "T");
+    write_bytes(box.env / "top.txt", "t");
+    write_bytes(box.env / "nested/\xC3\x84.txt", "upper");  // Ä
+    write_bytes(box.env / "nested/\xC3\xA4.txt", "lower");  // ä
+    std::vector<fs::path> probed;
+    const CaseSensitivityProbe only_nested_folds = [&](const fs::path& dir) {
+        probed.push_back(dir);
+        return dir.filename() != "nested";
+    };
+
+    const auto result = save_host_output_files(
+        {"nested/Report.txt", "nested/report.txt", "Top.txt", "top.txt", "nested/\xC3\x84.txt", "nested/\xC3\xA4.txt"},
+        box.out, box.roots(), box.resolver(), only_nested_folds);
+
+    CHECK(saved_sources(result) == std::vector<std::string>{"nested/Report.txt", "Top.txt", "top.txt",
+                                                             "nested/\xC3\x84.txt"});
+    CHECK(result.failed.at("nested/report.txt").find("collision") != std::string::npos);
+    CHECK(result.failed.at("nested/\xC3\xA4.txt").find("collision") != std::string::npos);
+    CHECK(result.failed.size() == 2);
+    // One probe per directory, each the nearest existing one.
+    CHECK(probed.size() == 2);
+}
+
+TEST_CASE("a missing subdirectory takes the policy of its nearest existing parent") {
+    Sandbox box;
+    fs::create_directories(box.out);
+    write_bytes(box.env / "new/A.txt", "A");
+    write_bytes(box.env / "new/a.txt", "a");
+    std::vector<fs::path> probed;
+    const auto result = save_host_output_files({"new/A.txt", "new/a.txt"}, box.out, box.roots(), box.resolver(),
+                                               [&](const fs::path& dir) {
+                                                   probed.push_back(dir);
+                                                   return dir.filename() != "out";
+                                               });
+    CHECK(result.failed.size() == 1);
+    CHECK(result.failed.at("new/a.txt").find("collision") != std::string::npos);
+    REQUIRE(probed.size() == 1);
+    CHECK(probed[0] == fs::canonical(box.out));
+}
+
+TEST_CASE("the real case probe") {
+    Sandbox box;
+    const auto dir = box.host / "made/by/probe";
+    CHECK(is_case_sensitive_directory(dir));  // Linux ext4/tmpfs without casefold
+    CHECK(fs::is_directory(dir));
+    CHECK(entries_starting_with(dir, ".stirrup-Case-Probe-").empty());
+}
+
+TEST_CASE("bad paths do not abort the batch") {
+    Sandbox box;
+    write_bytes(box.env / "good.txt", "ok");
+
+    const auto result = box.save({"nested/../escape.txt", "/etc/passwd", "good.txt"});
+    CHECK(result.failed.at("nested/../escape.txt") == "Output source path contains traversal: nested/../escape.txt");
+    CHECK(result.failed.at("/etc/passwd") == "Output source path is outside known execution roots: /etc/passwd");
+    CHECK(read_bytes(box.out / "good.txt") == "ok");
+    CHECK_FALSE(fs::exists(box.out / "escape.txt"));
+}
+
+TEST_CASE("rejects symlink escape") {
+    Sandbox box;
+    write_bytes(box.host / "secret.txt", "host secret");
+    fs::create_symlink(box.host / "secret.txt", box.env / "leak.txt");
+
+    const auto result = box.save({"leak.txt"});
+    REQUIRE(result.failed.size() == 1);
+    CHECK(result.failed.at("leak.txt") == "Path is outside execution environment: leak.txt");
+    CHECK(result.saved.empty());
+    CHECK_FALSE(fs::exists(box.out / "leak.txt"));
+}
+
+TEST_CASE("a symlink inside the environment is followed") {
+    Sandbox box;
+    write_bytes(box.env / "real.txt", "real");
+    fs::create_symlink("real.txt", box.env / "alias.txt");
+    const auto result = box.save({"alias.txt"});
+    CHECK(result.failed.empty());
+    CHECK(read_bytes(box.out / "alias.txt") == "real");
+    CHECK_FALSE(fs::is_symlink(box.out / "alias.txt"));
+}
+
+TEST_CASE("a directory is not a file") {
+    Sandbox box;
+    fs::create_directories(box.env / "dir");
+    const auto result = box.save({"dir", "dir/"});
+    CHECK(result.failed.at("dir") == "Path is not a file");
+    CHECK(result.failed.at("dir/") == "Path is not a file");
+}
+
+TEST_CASE("a destination that resolves outside the output dir is rejected") {
+    Sandbox box;
+    write_bytes(box.env / "linked/x.txt", "x");
+    fs::create_directories(box.out);
+    fs::create_directory_symlink(box.host, box.out / "linked");
+
+    const auto result = box.save({"linked/x.txt"});
+    CHECK(result.failed.at("linked/x.txt") ==
+          "Output destination escapes output directory: " + (box.out / "linked/x.txt").string());
+    CHECK_FALSE(fs::exists(box.host / "x.txt"));
+}
+
+TEST_CASE("a failing replacement keeps the old destination") {
+    Sandbox box;
+    write_bytes(box.env / "report.txt", "new data");
+
+    SUBCASE("destination is a non-empty directory") {
+        write_bytes(box.out / "report.txt/keep.txt", "old data");
+        const auto result = box.save({"report.txt"});
+        CHECK(result.saved.empty());
+        CHECK(result.failed.at("report.txt").find("cannot replace") != std::string::npos);
+        CHECK(read_bytes(box.out / "report.txt/keep.txt") == "old data");
+    }
+    SUBCASE("destination is immutable") {
+        write_bytes(box.out / "report.txt", "old data");
+        if (!set_immutable(box.out / "report.txt", true)) {
+            MESSAGE("immutable attribute unsupported here; skipped");
+            return;
+        }
+        const auto result = box.save({"report.txt"});
+        set_immutable(box.out / "report.txt", false);
+        CHECK(result.saved.empty());
+        CHECK(result.failed.at("report.txt").find("cannot replace") != std::string::npos);
+        CHECK(read_bytes(box.out / "report.txt") == "old data");
+    }
+    // The temp file never outlives a failed copy, and the source stays.
+    CHECK(entries_starting_with(box.out, ".stirrup-out-").empty());
+    CHECK(read_bytes(box.env / "report.txt") == "new data");
+}
+
+TEST_CASE("file mode is preserved") {
+    Sandbox box;
+    write_bytes(box.env / "run.sh", "#!/bin/sh\n");
+    write_bytes(box.env / "private.txt", "p");
+    fs::permissions(box.env / "run.sh", static_cast<fs::perms>(0751));
+    fs::permissions(box.env / "private.txt", static_cast<fs::perms>(0600));
+    // An existing destination takes the source's mode, not its own.
+    write_bytes(box.out / "private.txt", "old");
+    fs::permissions(box.out / "private.txt", static_cast<fs::perms>(0644));
+
+    const auto result = box.save({"run.sh", "private.txt"});
+    CHECK(result.failed.empty());
+    CHECK(mode_of(box.out / "run.sh") == 0751);
+    CHECK(mode_of(box.out / "private.txt") == 0600);
+    CHECK(read_bytes(box.out / "private.txt") == "p");
+}
+
+TEST_CASE("sources are captured before any destination is written") {
+    // The output dir is inside the environment: saving a.txt writes over the
+    // source of the second request, which must still be copied as it was.
+    Sandbox box;
+    write_bytes(box.env / "a.txt", "A");
+    write_bytes(box.env / "sub/a.txt", "SUB");
+
+    const auto result = save_host_output_files({"a.txt", "sub/a.txt"}, box.env / "sub", box.roots(), box.resolver());
+    CHECK(result.failed.empty());
+    CHECK(read_bytes(box.env / "sub/a.txt") == "A");
+    CHECK(read_bytes(box.env / "sub/sub/a.txt") == "SUB");
+}
+
+TEST_CASE("a file saved onto itself keeps its bytes") {
+    Sandbox box;
+    write_bytes(box.env / "same.txt", "same");
+    const auto result = save_host_output_files({"same.txt"}, box.env, box.roots(), box.resolver());
+    CHECK(result.failed.empty());
+    CHECK(read_bytes(box.env / "same.txt") == "same");
+}
+
+TEST_CASE("any resolver failure is recorded, not thrown") {
+    Sandbox box;
+    write_bytes(box.env / "ok.txt", "ok");
+    const HostSourceResolver flaky = [&](const std::string& path) -> fs::path {
+        if (path == "boom.txt") throw std::runtime_error("resolver exploded");
+        return box.env / path;
+    };
+    const auto result = save_host_output_files({"boom.txt", "ok.txt"}, box.out, box.roots(), flaky);
+    CHECK(result.failed.at("boom.txt") == "resolver exploded");
+    CHECK(saved_sources(result) == std::vector<std::string>{"ok.txt"});
+}
+
+TEST_CASE("absolute spellings through a symlink of a host root") {
+    // macOS /tmp vs /private/tmp: the root is accepted by canonical identity.
+    Sandbox box;
+    fs::create_directory_symlink(box.env, box.host / "alias");
+    write_bytes(box.env / "sub/r.txt", "r");
+    const auto roots = box.roots();
+
+    CHECK(safe_output_relative_path((box.host / "alias/sub/r.txt").string(), roots) == "sub/r.txt");
+    CHECK(safe_output_relative_path("/" + (box.env / "sub/r.txt").string(), roots) == "sub/r.txt");  // "//tmp/..."
+    CHECK(safe_output_relative_path((box.env / "sub/r.txt").string(), roots) == "sub/r.txt");
+    CHECK_THROWS_WITH_AS(safe_output_relative_path((box.host / "alias").string(), roots),
+                         doctest::Contains("cannot be safely preserved"), PathError);
+    CHECK_THROWS_WITH_AS(safe_output_relative_path((box.host / "other.txt").string(), roots),
+                         doctest::Contains("outside known execution roots"), PathError);
+
+    const auto result = box.save({(box.host / "alias/sub/r.txt").string()});
+    CHECK(result.failed.empty());
+    CHECK(read_bytes(box.out / "sub/r.txt") == "r");
+}
+
+TEST_CASE("atomic_write_file") {
+    Sandbox box;
+    const auto target = box.host / "a/b/file.txt";
+    const mode_t old_mask = ::umask(022);
+    atomic_write_file(target, "one");
+    ::umask(old_mask);
+    CHECK(read_bytes(target) == "one");
+    CHECK(mode_of(target) == 0644);
+
+    fs::permissions(target, static_cast<fs::perms>(0750));
+    atomic_write_file(target, std::string("two\0bytes", 9));
+    CHECK(read_bytes(target) == std::string("two\0bytes", 9));
+    CHECK(mode_of(target) == 0750);
+    CHECK(entries_starting_with(target.parent_path(), ".stirrup-out-").empty());
+
+    // The parent is a file: nothing to create the temp file in.
+    write_bytes(box.host / "plain", "x");
+    CHECK_THROWS_AS(atomic_write_file(box.host / "plain/child.txt", "y"), SystemError);
+}
+
+} // TEST_SUITE

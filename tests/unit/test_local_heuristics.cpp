@@ -1,0 +1,60 @@
+// Pure pieces of the backend contract: the local absolute-path heuristic,
+// image sniffing and the code_exec tool's schema.
+
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include "stirrup/exec/code_exec_tool.hpp"
+#include "stirrup/exec/local.hpp"
+
+using namespace stirrup;
+
+TEST_CASE("absolute-path heuristic: Stirrup's patterns")
+{
+    for (const char* s : {"cat /etc/passwd", "ls /home/x", "ls /Users/x", "cd /tmp/a", "cat /var/log/x"})
+        CHECK(looks_like_absolute_path(s, true));
+    for (const char* s : {"ls ~/", "cat $HOME/x", "cat ${HOME}/x"}) {
+        CHECK(looks_like_absolute_path(s, true));
+        CHECK_FALSE(looks_like_absolute_path(s, false));
+    }
+    for (const char* s : {"ls", "cat etc/passwd", "ls /usr/bin", "echo /etc", "echo tmp/x"})
+        CHECK_FALSE(looks_like_absolute_path(s, true));
+}
+
+TEST_CASE("image types are sniffed from their signatures")
+{
+    CHECK(sniff_image_mime(std::string_view("\x89PNG\r\n\x1a\nrest", 12)) == "image/png");
+    CHECK(sniff_image_mime("\xff\xd8\xff\xe0") == "image/jpeg");
+    CHECK(sniff_image_mime("GIF89a...") == "image/gif");
+    CHECK(sniff_image_mime("RIFF\x10\0\0\0WEBPVP8 ") == "");
+    CHECK(sniff_image_mime(std::string_view("RIFF\x10\0\0\0WEBPVP8 ", 16)) == "image/webp");
+    CHECK(sniff_image_mime("BM....") == "image/bmp");
+    CHECK(sniff_image_mime(std::string_view("II*\0", 4)) == "image/tiff");
+    CHECK(sniff_image_mime(std::string_view("MM\0*", 4)) == "image/tiff");
+    CHECK(sniff_image_mime("8BPS") == "image/vnd.adobe.photoshop");
+    CHECK(sniff_image_mime("hello") == "");
+    CHECK(sniff_image_mime("") == "");
+}
+
+TEST_CASE("code_exec tool: Stirrup's name and pydantic schema")
+{
+    CHECK(code_exec_tool_name == "code_exec");
+    const auto schema = boost::json::parse(code_exec_parameters_schema());
+    CHECK(schema.at("type").as_string() == "object");
+    CHECK(schema.at("title").as_string() == "CodeExecutionParams");
+    CHECK(schema.at("required").as_array() == boost::json::array{"cmd"});
+    CHECK(schema.at("properties").at("cmd").at("title").as_string() == "Cmd");
+    CHECK(schema.at("description").as_string() == "Shell command to execute in the execution environment.");
+}
+
+TEST_CASE("code_exec descriptions: the base text and the local one")
+{
+    LocalCodeExec local;
+    CHECK(local.code_exec_description() ==
+          "Execute a shell command in the execution environment. Returns exit code, stdout, and stderr as XML. "
+          "Use `uv` to manage packages.");
+    LocalCodeExecOptions o;
+    o.description = "custom";
+    CHECK(LocalCodeExec(o).code_exec_description() == "custom");
+}

@@ -1,0 +1,34 @@
+// The stirrup command-line tool.
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "exec_command.hpp"
+
+namespace {
+
+constexpr const char* usage = R"(usage: stirrup <command> [options]
+
+commands:
+  exec    run shell commands in an execution environment, as the code_exec tool does
+          stirrup exec [--backend local] [--allow REGEX]... [--shell-timeout SECONDS]
+                       [--input PATH]... [--output DIR] [--save PATH]... [--json] -- CMD [CMD...]
+)";
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "-h" || args[0] == "--help") {
+        std::cout << usage;
+        return args.empty() ? 1 : 0;
+    }
+    const std::string command = args.front();
+    args.erase(args.begin());
+    if (command == "exec")
+        return stirrup::cli::exec_command(args);
+    std::cerr << "stirrup: unknown command '" << command << "'\n" << usage;
+    return 1;
+}
