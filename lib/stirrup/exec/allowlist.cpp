@@ -13,6 +13,8 @@ namespace {
 
 static_assert(sizeof(wchar_t) == 4, "patterns are matched as UTF-32 code points");
 
+// The model reads these verbatim; they are Stirrup's strings, from the version
+// whose scan lets a quoted operator (find -exec ... ';') through.
 constexpr std::string_view kAdviceEmpty = "The command is empty.";
 constexpr std::string_view kAdviceNoMatch =
     "The command does not match any allowlist pattern. Patterns are matched against the parsed "
@@ -26,9 +28,8 @@ constexpr std::string_view kAdviceAssignment =
     "assignment.";
 
 // Python's re works on code points, so patterns and commands are matched as
-// UTF-32. Bytes that are
-// not valid UTF-8 become lone surrogates U+DC80..U+DCFF, like Python's
-// surrogateescape, so they still match only themselves.
+// UTF-32. Bytes that are not valid UTF-8 become lone surrogates
+// U+DC80..U+DCFF, like Python's surrogateescape, so they match only themselves.
 std::wstring decode_utf8(std::string_view s) {
     std::wstring out;
     out.reserve(s.size());
@@ -237,7 +238,7 @@ private:
             return;
         }
         stack_.push_back(flags_);
-        if (rest.starts_with(L"(?") && rest.size() > 2 && flag_letter(rest[2], true)) {
+        if (rest.starts_with(L"(?") && rest.size() > 2 && flag_char(rest[2])) {
             inline_flags();
             return;
         }
@@ -245,9 +246,8 @@ private:
         ++i_;
     }
 
-    static bool flag_letter(wchar_t c, bool allow_minus) {
-        return std::wstring_view(L"aiLmsux").find(c) != std::wstring_view::npos ||
-               (allow_minus && c == L'-');
+    static bool flag_char(wchar_t c) {
+        return c != 0 && std::wstring_view(L"aiLmsux-").find(c) != std::wstring_view::npos;
     }
 
     // (?flags) applies to the rest of the pattern (Python allows it only at
@@ -257,7 +257,7 @@ private:
         bool on = true;
         Flags f = flags_;
         std::wstring kept;
-        while (j < p_.size() && flag_letter(p_[j], true)) {
+        while (j < p_.size() && flag_char(p_[j])) {
             const wchar_t c = p_[j++];
             if (c == L'-') on = false;
             if (c == L's') f.dotall = on;
@@ -278,7 +278,7 @@ private:
         stack_.pop_back();
         flags_ = f;
         if (j < p_.size() && p_[j] == L')') {
-            // i, x are left for Boost; s, m are already applied above.
+            // Boost still applies i and x; s, m and a are spelled out above.
             if (!kept.empty()) out_ += L"(?" + kept + L')';
             i_ = j + 1;
         } else { // not a flag group after all: let Boost judge it

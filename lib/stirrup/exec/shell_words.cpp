@@ -43,7 +43,7 @@ template <class OnWord, class OnUnquoted>
 LexError lex(std::string_view s, OnWord&& on_word, OnUnquoted&& on_unquoted) {
     enum class State { space, word, quote, escape };
     State state = State::space;
-    char quote_char = 0;          // the open quote while in State::quote
+    char quote_char = 0;               // the open quote while in State::quote
     State escaped_from = State::space; // where an escape returns to
     // shlex emits a word when its token is non-empty or was quoted; here a
     // closed quote (even '') always lands in State::word, so being in that
