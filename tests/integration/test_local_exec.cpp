@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -17,6 +18,7 @@
 #include "stirrup/exec/format_result.hpp"
 #include "stirrup/exec/local.hpp"
 #include "support/processes.hpp"
+#include "support/local_env.hpp"
 #include "support/run_sync.hpp"
 
 using namespace stirrup;
@@ -24,28 +26,12 @@ using namespace std::chrono_literals;
 using stirrup::test::count_processes_with_cmdline;
 using stirrup::test::processes_left_with_cmdline;
 using stirrup::test::run_sync;
+using stirrup::test::with_local;
 namespace fs = std::filesystem;
 
 namespace {
 
 // Runs `body` with a started provider and always stops it.
-template <class Body>
-void with_local(LocalCodeExecOptions options, Body body)
-{
-    run_sync([&]() -> awaitable<void> {
-        LocalCodeExec env(options);
-        co_await env.start();
-        std::exception_ptr failure;
-        try {
-            co_await body(env);
-        } catch (...) {
-            failure = std::current_exception();
-        }
-        co_await env.stop();
-        if (failure)
-            std::rethrow_exception(failure);
-    });
-}
 
 LocalCodeExecOptions allow(std::vector<std::string> patterns)
 {
@@ -368,4 +354,37 @@ TEST_CASE("shell mode: Stirrup's absolute-path heuristic")
                   "Use relative paths instead.");
         }
     });
+}
+
+TEST_CASE("stop cleans up after the work inside the session threw")
+{
+    fs::path dir;
+    CHECK_THROWS_WITH(with_local({}, [&](LocalCodeExec& env) -> awaitable<void> {
+                          dir = *env.temp_dir();
+                          co_await env.run_command("sleep 919298 > /dev/null 2>&1 &");
+                          throw std::runtime_error("the caller failed");
+                      }),
+                      "the caller failed");
+    CHECK_FALSE(fs::exists(dir));
+    CHECK(processes_left_with_cmdline("sleep 919298") == 0);
+}
+
+TEST_CASE("a start that fails throws a clear error and leaves nothing")
+{
+    const fs::path blocker = fs::temp_directory_path() / ("stirrup-not-a-dir-" + std::to_string(::getpid()));
+    { std::ofstream(blocker) << "a file where the base dir should be"; }
+    LocalCodeExecOptions o;
+    o.temp_base_dir = blocker / "base";
+    LocalCodeExec env(o);
+    CHECK_THROWS(run_sync([&]() -> awaitable<void> { co_await env.start(); }));
+    CHECK_FALSE(env.started());
+    CHECK_FALSE(env.temp_dir().has_value());
+    fs::remove(blocker);
+}
+
+TEST_CASE("an invalid allowlist pattern is a configuration error")
+{
+    LocalCodeExecOptions o;
+    o.allowed_commands = {"^echo(", "^ls"};
+    CHECK_THROWS_AS(LocalCodeExec{o}, ConfigError);
 }

@@ -9,10 +9,12 @@
 
 #include "stirrup/core/error.hpp"
 #include "stirrup/exec/local.hpp"
+#include "support/local_env.hpp"
 #include "support/run_sync.hpp"
 
 using namespace stirrup;
 using stirrup::test::run_sync;
+using stirrup::test::with_local;
 using stirrup::test::strings;
 namespace fs = std::filesystem;
 
@@ -41,23 +43,6 @@ std::string slurp(const fs::path& p)
     return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-template <class Body>
-void with_local(Body body)
-{
-    run_sync([&]() -> awaitable<void> {
-        LocalCodeExec env;
-        co_await env.start();
-        std::exception_ptr failure;
-        try {
-            co_await body(env);
-        } catch (...) {
-            failure = std::current_exception();
-        }
-        co_await env.stop();
-        if (failure)
-            std::rethrow_exception(failure);
-    });
-}
 
 } // namespace
 

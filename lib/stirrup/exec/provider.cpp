@@ -260,24 +260,12 @@ awaitable<SaveOutputFilesResult> CodeExecProvider::save_output_files(std::vector
     // Not host-backed: read each file through the backend and write it
     // atomically on the host.
     co_await offload([&] { fs::create_directories(output_dir); });
-    std::map<std::string, std::string> claimed; // identity -> first source
-    for (const auto& path : paths) {
-        try {
-            const std::string rel = safe_output_relative_path(path, roots);
-            const fs::path dest = output_dir / rel;
-            const std::string identity = output_destination_identity(dest.generic_string(), output_dir.generic_string());
-            if (auto it = claimed.find(identity); it != claimed.end())
-                throw PathError(collision_message(dest.string(), it->second));
-            claimed.emplace(identity, path);
-            std::string data = co_await read_file(co_await resolve_output_source(path));
-            const auto size = data.size();
+    co_return co_await copy_outputs(
+        std::move(paths), output_dir.generic_string(),
+        [this](std::string_view dest, std::string_view root) { return output_destination_identity(dest, root); },
+        [](const std::string& dest, std::string data) -> awaitable<void> {
             co_await offload([&] { atomic_write_file(dest, data); });
-            result.saved.push_back({path, dest.string(), size});
-        } catch (const std::exception& e) {
-            result.failed[path] = e.what();
-        }
-    }
-    co_return result;
+        });
 }
 
 awaitable<SaveOutputFilesResult> CodeExecProvider::save_output_files_to(CodeExecProvider& dest_env,
@@ -285,21 +273,31 @@ awaitable<SaveOutputFilesResult> CodeExecProvider::save_output_files_to(CodeExec
                                                                         std::string output_dir)
 {
     require_started();
-    paths = dedupe_in_order(std::move(paths));
+    co_return co_await copy_outputs(
+        dedupe_in_order(std::move(paths)), std::move(output_dir),
+        [&dest_env](std::string_view dest, std::string_view root) {
+            return dest_env.output_destination_identity(dest, root);
+        },
+        [&dest_env](const std::string& dest, std::string data) { return dest_env.write_file(dest, std::move(data)); });
+}
+
+awaitable<SaveOutputFilesResult> CodeExecProvider::copy_outputs(std::vector<std::string> paths, std::string output_dir,
+                                                                const DestinationIdentity& identity_of,
+                                                                const DestinationWriter& write)
+{
     const auto roots = output_source_roots();
     SaveOutputFilesResult result;
-    std::map<std::string, std::string> claimed;
+    std::map<std::string, std::string> claimed; // destination identity -> first source
     for (const auto& path : paths) {
         try {
-            const std::string rel = safe_output_relative_path(path, roots);
-            const std::string dest = posix_join(output_dir, rel);
-            const std::string identity = dest_env.output_destination_identity(dest, output_dir);
+            const std::string dest = posix_join(output_dir, safe_output_relative_path(path, roots));
+            const std::string identity = identity_of(dest, output_dir);
             if (auto it = claimed.find(identity); it != claimed.end())
                 throw PathError(collision_message(dest, it->second));
             claimed.emplace(identity, path);
             std::string data = co_await read_file(co_await resolve_output_source(path));
             const auto size = data.size();
-            co_await dest_env.write_file(dest, std::move(data));
+            co_await write(dest, std::move(data));
             result.saved.push_back({path, dest, size});
         } catch (const std::exception& e) {
             result.failed[path] = e.what();

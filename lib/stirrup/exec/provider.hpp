@@ -138,6 +138,14 @@ protected:
     void require_started() const;
 
 private:
+    using DestinationIdentity = std::function<std::string(std::string_view dest, std::string_view root)>;
+    using DestinationWriter = std::function<awaitable<void>(const std::string& dest, std::string data)>;
+    /// The save loop shared by every non-host destination: relative path,
+    /// collision check on the destination's identity, read, write.
+    awaitable<SaveOutputFilesResult> copy_outputs(std::vector<std::string> paths, std::string output_dir,
+                                                  const DestinationIdentity& identity_of,
+                                                  const DestinationWriter& write);
+
     executor_type executor_;
     CodeExecOptions options_;
     Allowlist allowlist_;
