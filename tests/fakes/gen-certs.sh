@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Generates the TLS material the fake servers and the TLS tests use, with the
+# openssl CLI, into DIR (created if missing; existing files are replaced):
+#
+#   ca.pem / ca.key               test CA (trust it: SSL_CERT_FILE, the client's
+#                                 extra-CA option, or NODE_EXTRA_CA_CERTS)
+#   server.pem / server.key       signed by ca.pem, SAN IP:127.0.0.1, IP:::1,
+#                                 DNS:localhost -- what the fakes serve
+#   wronghost.pem / wronghost.key signed by ca.pem, SAN DNS:wrong-host.invalid
+#                                 only -- a trusted chain whose name does not
+#                                 match 127.0.0.1/localhost (host-name check)
+#   untrusted.pem / untrusted.key right names, signed by other-ca.pem, a CA no
+#                                 test trusts (chain check)
+#   other-ca.pem / other-ca.key
+#
+# Keys are EC P-256 (fast to generate and to handshake). Certificates are valid
+# for 30 days from now; run it at test start.
+#
+# Usage: tests/fakes/gen-certs.sh DIR
+set -euo pipefail
+
+if [ $# -ne 1 ]; then
+  echo "usage: $0 DIR" >&2
+  exit 2
+fi
+dir=$1
+mkdir -p "$dir"
+command -v openssl >/dev/null || { echo "gen-certs.sh: openssl not found" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+newkey() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+
+# make_ca NAME SUBJECT
+make_ca() {
+  newkey "$work/$1.key"
+  openssl req -x509 -new -key "$work/$1.key" -sha256 -days 30 -subj "$2" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -addext "subjectKeyIdentifier=hash" \
+    -out "$work/$1.pem" 2>/dev/null
+}
+
+# make_leaf NAME CA SUBJECT_ALT_NAMES
+make_leaf() {
+  newkey "$work/$1.key"
+  openssl req -new -key "$work/$1.key" -subj "/CN=$1" -out "$work/$1.csr" 2>/dev/null
+  cat >"$work/$1.ext" <<EXT
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+subjectAltName=$3
+authorityKeyIdentifier=keyid
+subjectKeyIdentifier=hash
+EXT
+  openssl x509 -req -in "$work/$1.csr" -CA "$work/$2.pem" -CAkey "$work/$2.key" \
+    -CAcreateserial -sha256 -days 30 -extfile "$work/$1.ext" -out "$work/$1.pem" 2>/dev/null
+}
+
+make_ca ca "/CN=stirrup-cpp test CA"
+make_ca other-ca "/CN=stirrup-cpp untrusted test CA"
+make_leaf server ca "IP:127.0.0.1,IP:::1,DNS:localhost"
+make_leaf wronghost ca "DNS:wrong-host.invalid"
+make_leaf untrusted other-ca "IP:127.0.0.1,IP:::1,DNS:localhost"
+
+openssl verify -CAfile "$work/ca.pem" "$work/server.pem" >/dev/null
+openssl verify -CAfile "$work/ca.pem" "$work/wronghost.pem" >/dev/null
+
+for f in ca other-ca server wronghost untrusted; do
+  cp "$work/$f.pem" "$dir/$f.pem"
+  cp "$work/$f.key" "$dir/$f.key"
+  chmod 600 "$dir/$f.key"
+done
