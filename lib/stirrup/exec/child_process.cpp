@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iterator>
 #include <optional>
+#include <sstream>
 #include <variant>
 
 #include <boost/asio/as_tuple.hpp>
@@ -181,6 +182,8 @@ asio::awaitable<ChildProcessResult> run_child_process(const ChildProcessSpec& sp
     Pipe out = make_pipe();
     Pipe err = make_pipe();
     const pid_t pid = spawn(spec, out.write.get(), err.write.get());
+    if (spec.on_spawn)
+        spec.on_spawn(pid);
     out.write.reset();
     err.write.reset();
 
@@ -256,7 +259,30 @@ bool environ_has(const std::string& environ, const std::string& marker)
     return false;
 }
 
-std::size_t sweep_once(const std::string& marker)
+struct ProcStat {
+    char state = '?';
+    long session = 0;
+};
+
+// /proc/PID/stat: the command name (field 2) may hold spaces and parentheses,
+// so the fields are counted after its last ')'.
+std::optional<ProcStat> read_proc_stat(const std::string& proc_dir)
+{
+    auto stat = read_small_file(proc_dir + "/stat");
+    if (!stat)
+        return std::nullopt;
+    const auto close = stat->rfind(')');
+    if (close == std::string::npos)
+        return std::nullopt;
+    std::istringstream fields(stat->substr(close + 2)); // state ppid pgrp session ...
+    ProcStat out;
+    long ppid = 0, pgrp = 0;
+    if (!(fields >> out.state >> ppid >> pgrp >> out.session))
+        return std::nullopt;
+    return out;
+}
+
+std::size_t sweep_once(const ProcessMark& mark)
 {
     std::size_t killed = 0;
     const uid_t me = ::getuid();
@@ -273,8 +299,14 @@ std::size_t sweep_once(const std::string& marker)
         struct stat st{};
         if (::stat(base.c_str(), &st) != 0 || (me != 0 && st.st_uid != me))
             continue;
-        auto env = read_small_file(base + "/environ");
-        if (env && environ_has(*env, marker) && ::kill(static_cast<pid_t>(pid), SIGKILL) == 0)
+        const auto stat = read_proc_stat(base);
+        if (!stat || stat->state == 'Z') // gone, or dead and waiting for its parent
+            continue;
+        const auto env = read_small_file(base + "/environ");
+        bool ours = env && environ_has(*env, mark.env_marker);
+        if (!ours && (!env || env->empty()))
+            ours = std::find(mark.sessions.begin(), mark.sessions.end(), stat->session) != mark.sessions.end();
+        if (ours && ::kill(static_cast<pid_t>(pid), SIGKILL) == 0)
             ++killed;
     }
     ::closedir(dir);
@@ -283,12 +315,11 @@ std::size_t sweep_once(const std::string& marker)
 
 } // namespace
 
-std::size_t kill_processes_with_env_marker(const std::string& marker)
+std::size_t kill_marked_processes(const ProcessMark& mark)
 {
-    // Repeat: a process may have forked between the scan and its kill.
     std::size_t total = 0;
-    for (int pass = 0; pass < 10; ++pass) {
-        const std::size_t n = sweep_once(marker);
+    for (int pass = 0; pass < 20; ++pass) {
+        const std::size_t n = sweep_once(mark);
         total += n;
         if (n == 0)
             break;

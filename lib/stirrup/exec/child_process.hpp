@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@ struct ChildProcessSpec {
     std::vector<std::string> env;        ///< full environment ("K=V"); stdin is /dev/null
     std::chrono::milliseconds timeout{0};
     std::size_t capture_chars_each_side = 20'000;
+    /// Called with the child's pid (also its session and group id) right
+    /// after it was spawned.
+    std::function<void(int pid)> on_spawn;
 };
 
 struct ChildProcessResult {
@@ -49,10 +53,22 @@ private:
 /// the leader reaped, and operation_aborted rethrown. Throws SpawnError.
 boost::asio::awaitable<ChildProcessResult> run_child_process(const ChildProcessSpec& spec);
 
+/// What identifies the processes one environment started.
+struct ProcessMark {
+    /// "NAME=value", present in the environment of every child.
+    std::string env_marker;
+    /// Session ids of its commands (each command leads a session of its own).
+    std::vector<int> sessions;
+};
+
 /// SIGKILLs every process of this user whose environment holds exactly
-/// `marker` ("NAME=value"): the sweep that guarantees nothing a provider
-/// started outlives it, even processes that left its process groups.
-/// Blocking (/proc scan): run it off the event loop. Returns how many were killed.
-std::size_t kill_processes_with_env_marker(const std::string& marker);
+/// `mark.env_marker`, and every process in one of `mark.sessions` whose
+/// environment reads empty (a process in the middle of execve shows no
+/// environment for a moment, so the marker alone can miss it). Repeats until
+/// a pass finds nothing, since a process may fork between the scan and its
+/// kill. This sweep is what guarantees that nothing a provider started
+/// outlives it, even processes that left its process groups. Blocking (/proc
+/// scan): run it off the event loop. Returns how many were killed.
+std::size_t kill_marked_processes(const ProcessMark& mark);
 
 } // namespace stirrup

@@ -84,14 +84,14 @@ fs::path make_temp_dir(const std::optional<fs::path>& base)
 }
 
 // Kills everything the environment started, then removes its directory.
-void reclaim(const std::string& marker, const fs::path& dir)
+void reclaim(const ProcessMark& mark, const fs::path& dir)
 {
-    kill_processes_with_env_marker(marker);
+    kill_marked_processes(mark);
     std::error_code ec;
     fs::remove_all(dir, ec);
     if (ec) {
         // A process killed a moment ago may still have been writing.
-        kill_processes_with_env_marker(marker);
+        kill_marked_processes(mark);
         ec.clear();
         fs::remove_all(dir, ec);
         if (ec)
@@ -129,9 +129,9 @@ LocalCodeExec::~LocalCodeExec()
     if (!temp_dir_)
         return;
     warn("LocalCodeExec destroyed while started (stop() was not awaited); reclaiming " + temp_dir_->string());
-    offload_detached([marker = env_marker_, dir = *temp_dir_] {
+    offload_detached([mark = current_mark(), dir = *temp_dir_] {
         try {
-            reclaim(marker, dir);
+            reclaim(mark, dir);
         } catch (...) {
         }
     });
@@ -150,8 +150,11 @@ awaitable<void> LocalCodeExec::do_start()
     co_await offload([&] { dir = make_temp_dir(local_options_.temp_base_dir); });
     temp_dir_ = dir;
     canonical_root_ = fs::canonical(dir);
-    env_marker_ = std::string(marker_name) + "=" + random_hex(24);
-    child_env_ = environment_with(env_marker_);
+    {
+        std::lock_guard lock(*mark_mutex_);
+        mark_ = ProcessMark{std::string(marker_name) + "=" + random_hex(24), {}};
+        child_env_ = environment_with(mark_.env_marker);
+    }
 }
 
 awaitable<void> LocalCodeExec::do_stop()
@@ -160,7 +163,14 @@ awaitable<void> LocalCodeExec::do_stop()
         co_return;
     const fs::path dir = *temp_dir_;
     temp_dir_.reset();
-    co_await offload([&] { reclaim(env_marker_, dir); });
+    const ProcessMark mark = current_mark();
+    co_await offload([&] { reclaim(mark, dir); });
+}
+
+ProcessMark LocalCodeExec::current_mark() const
+{
+    std::lock_guard lock(*mark_mutex_);
+    return mark_;
 }
 
 fs::path LocalCodeExec::resolve_path(const std::string& path) const
@@ -274,6 +284,10 @@ awaitable<CommandResult> LocalCodeExec::execute(PreparedCommand cmd, Millisecond
     spec.env = child_env_;
     spec.timeout = timeout;
     spec.capture_chars_each_side = options().capture_chars_each_side;
+    spec.on_spawn = [mutex = mark_mutex_, this](int pid) {
+        std::lock_guard lock(*mutex);
+        mark_.sessions.push_back(pid);
+    };
 
     CommandResult result;
     ChildProcessResult child;

@@ -6,9 +6,11 @@
 
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
+#include "stirrup/exec/child_process.hpp"
 #include "stirrup/exec/provider.hpp"
 
 namespace stirrup {
@@ -56,8 +58,13 @@ private:
     LocalCodeExecOptions local_options_;
     std::optional<std::filesystem::path> temp_dir_;
     std::filesystem::path canonical_root_;
-    std::string env_marker_;              ///< "STIRRUP_EXEC_ID=<random>", in every child's environment
-    std::vector<std::string> child_env_;  ///< host environment + marker, built at start
+    std::vector<std::string> child_env_;  ///< host environment + the marker, built at start
+    /// Identifies every process the environment started. Commands may run on
+    /// several threads of one io_context, hence the mutex.
+    std::shared_ptr<std::mutex> mark_mutex_ = std::make_shared<std::mutex>();
+    ProcessMark mark_;
+
+    ProcessMark current_mark() const;
 };
 
 /// Stirrup's local heuristic: does a command (shell mode) or one argv word

@@ -1,0 +1,170 @@
+#include "stirrup/llm/chat_completions_client.hpp"
+
+#include <cstdlib>
+#include <stdexcept>
+#include <utility>
+
+#include "stirrup/core/error.hpp"
+#include "stirrup/llm/chat_stream_assembler.hpp"
+#include "stirrup/llm/errors.hpp"
+#include "stirrup/net/http_client.hpp"
+#include "stirrup/net/sse_parser.hpp"
+
+namespace stirrup {
+
+namespace {
+
+constexpr const char* kDefaultBaseUrl = "https://api.openai.com/v1";
+// An error body is only quoted in the exception; more than this is noise.
+constexpr std::size_t kMaxErrorBody = 1024 * 1024;
+
+std::optional<std::string> env(const char* name) {
+    const char* v = std::getenv(name);
+    if (!v || !*v) return std::nullopt;
+    return std::string(v);
+}
+
+ChatCompletionsOptions validated(ChatCompletionsOptions o) {
+    // Stirrup's validate_token_budgets, word for word.
+    if (o.context_window_tokens <= 0)
+        throw ConfigError("context_window_tokens must be positive, got " + std::to_string(o.context_window_tokens));
+    if (o.max_tokens > o.context_window_tokens)
+        throw ConfigError("max_tokens (" + std::to_string(o.max_tokens) + ") must not exceed context_window_tokens (" +
+                          std::to_string(o.context_window_tokens) + ")");
+    // Stirrup lets the provider reject these; failing here names the option.
+    if (o.max_tokens <= 0) throw ConfigError("max_tokens must be positive, got " + std::to_string(o.max_tokens));
+    if (o.max_retries < 0) throw ConfigError("max_retries must not be negative, got " + std::to_string(o.max_retries));
+    if (o.model.empty()) throw ConfigError("model is required");
+    chat::validate_extra_fields(o.extra_request_fields);
+    return o;
+}
+
+std::string resolve_api_key(const std::optional<std::string>& given) {
+    if (given && !given->empty()) return *given;
+    if (auto k = env("OPENROUTER_API_KEY")) return *k;
+    if (auto k = env("OPENAI_API_KEY")) return *k;
+    // The OpenAI SDK's own message: Stirrup fails the same way at construction.
+    throw ConfigError("The api_key client option must be set either by passing api_key to the client or by "
+                      "setting the OPENAI_API_KEY environment variable");
+}
+
+std::string endpoint(const std::optional<std::string>& given) {
+    std::string base = given && !given->empty() ? *given : env("OPENAI_BASE_URL").value_or(kDefaultBaseUrl);
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    return base + "/chat/completions";
+}
+
+bool is_success(int status) { return status >= 200 && status < 300; }
+
+} // namespace
+
+ChatCompletionsClient::ChatCompletionsClient(std::shared_ptr<net::HttpClient> http, ChatCompletionsOptions options)
+    : http_(std::move(http)), options_(validated(std::move(options))) {
+    if (!http_) throw ConfigError("ChatCompletionsClient needs an HTTP client");
+    api_key_ = resolve_api_key(options_.api_key);
+    url_ = endpoint(options_.base_url);
+}
+
+ChatCompletionsClient::ChatCompletionsClient(boost::asio::any_io_executor ex, ChatCompletionsOptions options)
+    : ChatCompletionsClient(std::make_shared<net::HttpClient>(std::move(ex)), std::move(options)) {}
+
+ChatCompletionsClient::~ChatCompletionsClient() = default;
+
+boost::asio::awaitable<AssistantMessage> ChatCompletionsClient::generate(const std::vector<ChatMessage>& messages,
+                                                                         const std::vector<ToolDefinition>& tools) {
+    chat::RequestOptions request_options;
+    request_options.model = options_.model;
+    request_options.max_completion_tokens = static_cast<std::uint64_t>(options_.max_tokens);
+    request_options.reasoning_effort = options_.reasoning_effort;
+    request_options.extra_fields_json = options_.extra_request_fields;
+    request_options.stream = options_.stream;
+    std::string body = chat::build_request_body(request_options, messages, tools);
+
+    if (options_.stream) {
+        AssistantMessage streamed = co_await generate_streamed(std::move(body));
+        co_return streamed;
+    }
+
+    net::HttpRequest req;
+    req.method = "POST";
+    req.url = url_;
+    req.headers = {{"Authorization", "Bearer " + api_key_},
+                   {"Content-Type", "application/json"},
+                   {"Accept", "application/json"}};
+    req.body = std::move(body);
+    req.timeout = options_.timeout;
+    req.max_retries = options_.max_retries;
+
+    const double start = steady_clock_seconds();
+    net::HttpResponse response = co_await http_->request(std::move(req));
+    const double end = steady_clock_seconds();
+    if (!is_success(response.status)) chat::throw_http_error(response.status, response.body);
+
+    chat::ResponseContext context{options_.model, static_cast<std::uint64_t>(options_.max_tokens)};
+    AssistantMessage message = chat::parse_response(response.body, context);
+    message.request_start_time = start;
+    message.request_end_time = end;
+    co_return message;
+}
+
+boost::asio::awaitable<AssistantMessage> ChatCompletionsClient::generate_streamed(std::string body) {
+    net::HttpRequest req;
+    req.method = "POST";
+    req.url = url_;
+    req.headers = {{"Authorization", "Bearer " + api_key_},
+                   {"Content-Type", "application/json"},
+                   {"Accept", "text/event-stream"}};
+    req.body = std::move(body);
+    req.timeout = options_.timeout;
+    req.max_retries = options_.max_retries;
+
+    chat::ResponseContext context{options_.model, static_cast<std::uint64_t>(options_.max_tokens)};
+    const double start = steady_clock_seconds();
+    net::HttpStream stream = co_await http_->stream(std::move(req));
+
+    const auto content_type = stream.header("Content-Type");
+    const bool event_stream =
+        content_type && content_type->substr(0, 17) == "text/event-stream";
+    if (!is_success(stream.status()) || !event_stream) {
+        // An error, or a server that ignored "stream": read the whole body.
+        std::string whole;
+        for (;;) {
+            std::optional<std::string> piece = co_await stream.read_some();
+            if (!piece) break;
+            whole += *piece;
+            if (whole.size() > kMaxErrorBody && !is_success(stream.status())) break;
+        }
+        const double end = steady_clock_seconds();
+        if (!is_success(stream.status())) chat::throw_http_error(stream.status(), whole);
+        AssistantMessage message = chat::parse_response(whole, context);
+        message.request_start_time = start;
+        message.request_end_time = end;
+        co_return message;
+    }
+
+    net::SseParser parser;
+    chat::ChatStreamAssembler assembler(context);
+    std::vector<net::SseEvent> events;
+    // Read to the end even after "[DONE]" (the assembler ignores the rest):
+    // a body read to its end lets the connection go back to the pool.
+    for (;;) {
+        std::optional<std::string> piece = co_await stream.read_some();
+        if (!piece) break;
+        if (assembler.done()) continue;
+        events.clear();
+        try {
+            parser.feed(*piece, events);
+        } catch (const std::length_error&) {
+            throw LlmApiError(stream.status(), std::string("invalid_response"),
+                              "invalid chat completion stream: an event exceeds the size limit", "");
+        }
+        for (const auto& event : events) assembler.feed(event.data, event.type);
+    }
+    const double end = steady_clock_seconds();
+    AssistantMessage message = assembler.finish();
+    message.request_start_time = start;
+    message.request_end_time = end;
+    co_return message;
+}
+
+} // namespace stirrup

@@ -1,0 +1,60 @@
+#pragma once
+// The HTTP client's option structs, apart from the client so that the pure
+// rules (retry_rules, proxy) and their fuzz/unit builds need no Asio.
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace stirrup::net {
+
+using Milliseconds = std::chrono::milliseconds;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct TlsOptions {
+    /// Certificate and host-name verification. Turning it off is for tests only.
+    bool verify = true;
+    /// An extra CA bundle (PEM) trusted besides the system store. SSL_CERT_FILE
+    /// is honoured as OpenSSL does.
+    std::optional<std::string> ca_file;
+};
+
+struct Timeouts {
+    Milliseconds connect{std::chrono::seconds(30)};
+    Milliseconds tls_handshake{std::chrono::seconds(30)};
+    /// The whole request, from the first connect attempt to the last body byte
+    /// (per attempt). Per-request override: HttpRequest::timeout.
+    Milliseconds request{std::chrono::seconds(600)};
+    /// Longest silence between two reads of a streamed body.
+    Milliseconds stream_idle{std::chrono::seconds(120)};
+};
+
+struct RetryPolicy {
+    /// Retries after the first attempt (the OpenAI SDK's default is 2).
+    int max_retries = 2;
+    Milliseconds initial_backoff{500};
+    Milliseconds max_backoff{std::chrono::seconds(8)};
+    /// Longest Retry-After honoured; a longer one is not retried.
+    Milliseconds max_retry_after{std::chrono::seconds(60)};
+};
+
+struct PoolOptions {
+    std::size_t max_connections_per_host = 64;
+    /// A pooled connection unused this long is closed.
+    Milliseconds idle_expiry{std::chrono::seconds(60)};
+};
+
+struct HttpClientOptions {
+    TlsOptions tls;
+    Timeouts timeouts;
+    RetryPolicy retry;
+    PoolOptions pool;
+    /// Use HTTPS_PROXY / https_proxy / HTTP_PROXY and NO_PROXY from the environment.
+    bool use_env_proxy = true;
+    std::string user_agent = "stirrup-cpp";
+};
+
+} // namespace stirrup::net

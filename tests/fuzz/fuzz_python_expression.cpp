@@ -1,0 +1,40 @@
+// libFuzzer target for the calculator's Python evaluator. Any input must end
+// in a result or a PythonExpressionError: no crash, no UB, no other exception,
+// and bounded time and memory (the size and work limits in py_limits.hpp).
+// The tool text must agree with the evaluator's outcome.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "stirrup/tools/python_expression.hpp"
+
+namespace {
+
+void require(bool ok)
+{
+    if (!ok)
+        std::abort();
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    const std::string_view expr(reinterpret_cast<const char*>(data), size);
+    std::string result;
+    bool ok = false;
+    try {
+        result = stirrup::evaluate_python_expression(expr);
+        ok = true;
+    } catch (const stirrup::PythonExpressionError& e) {
+        require(!e.python_type().empty());
+        result = e.what();
+    }
+    const auto tool = stirrup::calculator_result(expr);
+    require(tool.success == ok);
+    require(tool.text == (ok ? "Result: " : "Error evaluating expression: ") + result);
+    return 0;
+}
