@@ -164,7 +164,14 @@ TEST_CASE("stop kills background jobs, even ones that left the process group")
         auto r = co_await env.run_command("sleep 919295 > /dev/null 2>&1 & setsid sleep 919296 > /dev/null 2>&1 & echo started");
         CHECK(r.stdout_text == "started\n");
         // Background jobs that redirected their output outlive the command, as in a container.
-        CHECK(count_processes_with_cmdline("sleep 919295") >= 1);
+        // A process caught in execve shows no command line for a moment: poll.
+        int seen = 0;
+        for (int i = 0; i < 100 && seen == 0; ++i) {
+            seen = count_processes_with_cmdline("sleep 919295");
+            if (seen == 0)
+                std::this_thread::sleep_for(20ms);
+        }
+        CHECK(seen >= 1);
     });
     CHECK(processes_left_with_cmdline("sleep 919295") == 0);
     CHECK(processes_left_with_cmdline("sleep 919296") == 0);
