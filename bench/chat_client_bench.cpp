@@ -30,7 +30,7 @@ extern char** environ;
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 using stirrup::test::FakeOpenAi;
-using stirrup::test::test_certificates;
+using stirrup::test::test_certs;
 
 namespace {
 
@@ -79,43 +79,24 @@ void run(F f)
 // from --write-out.
 std::vector<double> curl_baseline(const FakeOpenAi& fake, int n)
 {
+    // One option group for all N URLs: curl then reuses its connection
+    // (a --next per request would reset the TLS options and reconnect).
+    std::string escaped_body;
+    for (char c : request_body)
+        escaped_body += (c == '"' ? std::string("\\\"") : std::string(1, c));
     const std::string config = "/tmp/stirrup-bench-curl.cfg";
     {
         std::ofstream cfg(config);
-        for (int i = 0; i < n; ++i) {
-            if (i)
-                cfg << "next\n";
-            cfg << "url = \"" << fake.base_url() << "/chat/completions\"\n"
-                << "header = \"Authorization: Bearer sk-bench\"\n"
-                << "header = \"Content-Type: application/json\"\n"
-                << "data-raw = \"" << std::string(request_body).replace(0, 0, "") << "\"\n"
-                << "output = \"/dev/null\"\n"
-                << "write-out = \"%{time_total}\\n\"\n";
-        }
-    }
-    // The JSON body has quotes: curl's config syntax needs them escaped.
-    {
-        std::ifstream in(config);
-        std::stringstream all;
-        all << in.rdbuf();
-        std::string text = all.str(), escaped;
-        const std::string marker = "data-raw = \"";
-        for (std::size_t pos = 0;;) {
-            const auto at = text.find(marker, pos);
-            if (at == std::string::npos) {
-                escaped += text.substr(pos);
-                break;
-            }
-            escaped += text.substr(pos, at - pos + marker.size());
-            const auto body_end = text.find("\"\n", at + marker.size() + request_body.size() - 1);
-            for (char c : text.substr(at + marker.size(), body_end - at - marker.size()))
-                escaped += (c == '"' ? std::string("\\\"") : std::string(1, c));
-            pos = body_end;
-        }
-        std::ofstream(config) << escaped;
+        cfg << "cacert = \"" << test_certs().ca_cert.string() << "\"\n"
+            << "header = \"Authorization: Bearer sk-bench\"\n"
+            << "header = \"Content-Type: application/json\"\n"
+            << "data-raw = \"" << escaped_body << "\"\n"
+            << "write-out = \"%{time_total}\\n\"\n";
+        for (int i = 0; i < n; ++i)
+            cfg << "url = \"" << fake.base_url() << "/chat/completions\"\noutput = \"/dev/null\"\n";
     }
     stirrup::ChildProcessSpec spec;
-    spec.argv = {"curl", "-s", "--cacert", test_certificates().ca().string(), "-K", config};
+    spec.argv = {"curl", "-s", "-K", config};
     spec.cwd = "/tmp";
     for (char** e = environ; *e; ++e)
         spec.env.emplace_back(*e);
@@ -135,7 +116,7 @@ std::vector<double> curl_baseline(const FakeOpenAi& fake, int n)
 stirrup::net::HttpClientOptions trusting_test_ca()
 {
     stirrup::net::HttpClientOptions o;
-    o.tls.ca_file = test_certificates().ca().string();
+    o.tls.ca_file = test_certs().ca_cert.string();
     return o;
 }
 

@@ -24,7 +24,7 @@ using namespace std::chrono_literals;
 using boost::asio::awaitable;
 using stirrup::test::FakeOpenAi;
 using stirrup::test::run_sync;
-using stirrup::test::test_certificates;
+using stirrup::test::test_certs;
 namespace json = boost::json;
 
 namespace {
@@ -43,7 +43,7 @@ ChatCompletionsOptions options_for(const FakeOpenAi& fake)
 net::HttpClientOptions trusting_test_ca()
 {
     net::HttpClientOptions o;
-    o.tls.ca_file = test_certificates().ca().string();
+    o.tls.ca_file = test_certs().ca_cert.string();
     o.retry.initial_backoff = 10ms; // keep retry tests quick; Retry-After still rules
     return o;
 }

@@ -345,7 +345,7 @@ TEST_CASE("http: TLS fails on an untrusted certificate and on a wrong host name"
                 thrown = true;
             }
             CHECK(thrown);
-            // localhost is not wrong.example either.
+            // localhost is not wrong-host.invalid either.
             thrown = false;
             try {
                 co_await client.request(get("https://localhost:" + std::to_string(server.port()) + "/"));

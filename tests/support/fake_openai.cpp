@@ -57,23 +57,11 @@ int wait_exit(pid_t pid)
 
 } // namespace
 
-const TestCertificates& test_certificates()
-{
-    static const TestCertificates certs = [] {
-        TestCertificates c{fresh_temp_dir("stirrup-certs-")};
-        const pid_t pid = spawn({"bash", STIRRUP_SOURCE_DIR "/tests/fakes/gen-certs.sh", c.dir.string()}, -1);
-        if (wait_exit(pid) != 0)
-            throw std::runtime_error("tests/fakes/gen-certs.sh failed");
-        return c;
-    }();
-    return certs;
-}
-
 FakeOpenAi::FakeOpenAi(const std::string& scenario) : FakeOpenAi(scenario, Options{}) {}
 
 FakeOpenAi::FakeOpenAi(const std::string& scenario, Options options) : plain_(options.plain)
 {
-    const auto& certs = test_certificates();
+    const auto& certs = test_certs();
     dir_ = fresh_temp_dir("stirrup-fake-openai-");
     std::ofstream(dir_ / "scenario.json") << scenario;
     std::vector<std::string> args = {"node",

@@ -11,16 +11,9 @@
 
 #include <boost/json/value.hpp>
 
-namespace stirrup::test {
+#include "support/test_certs.hpp"
 
-/// Certificates generated once per test process by tests/fakes/gen-certs.sh.
-struct TestCertificates {
-    std::filesystem::path dir;
-    std::filesystem::path ca() const { return dir / "ca.pem"; }
-    std::filesystem::path cert(const std::string& name) const { return dir / (name + ".pem"); }
-    std::filesystem::path key(const std::string& name) const { return dir / (name + ".key"); }
-};
-const TestCertificates& test_certificates();
+namespace stirrup::test {
 
 class FakeOpenAi {
 public:

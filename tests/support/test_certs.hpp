@@ -1,7 +1,9 @@
 #pragma once
-// Certificates generated at test start with OpenSSL: a CA, a server
-// certificate it signed for 127.0.0.1 and localhost, and one for another
-// host name, as PEM files in a fresh temp directory (removed at exit).
+// Certificates generated once per test process by tests/fakes/gen-certs.sh
+// (the one generator, shared with the Node fakes): a CA, a server certificate
+// it signed for 127.0.0.1 and localhost, one for another host name only, and
+// one with the right names signed by a CA nobody trusts. PEM files in a fresh
+// temp directory, removed at exit.
 
 #include <filesystem>
 #include <string>
@@ -10,11 +12,17 @@ namespace stirrup::test {
 
 struct TestCerts {
     std::filesystem::path dir;
-    std::filesystem::path ca_cert;     // the CA to trust
-    std::filesystem::path server_cert; // SAN: IP 127.0.0.1, DNS localhost
+    std::filesystem::path ca_cert;         // the CA to trust
+    std::filesystem::path server_cert;     // SAN: IP 127.0.0.1, ::1, DNS localhost
     std::filesystem::path server_key;
-    std::filesystem::path wrong_host_cert; // SAN: DNS wrong.example only
+    std::filesystem::path wrong_host_cert; // SAN: DNS wrong-host.invalid only
     std::filesystem::path wrong_host_key;
+    std::filesystem::path untrusted_cert;  // right names, signed by an untrusted CA
+    std::filesystem::path untrusted_key;
+
+    /// "server", "wronghost" or "untrusted".
+    std::filesystem::path cert(const std::string& name) const { return dir / (name + ".pem"); }
+    std::filesystem::path key(const std::string& name) const { return dir / (name + ".key"); }
 };
 
 /// Generated once per process.
