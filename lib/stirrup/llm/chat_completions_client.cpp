@@ -85,15 +85,7 @@ boost::asio::awaitable<AssistantMessage> ChatCompletionsClient::generate(const s
         co_return streamed;
     }
 
-    net::HttpRequest req;
-    req.method = "POST";
-    req.url = url_;
-    req.headers = {{"Authorization", "Bearer " + api_key_},
-                   {"Content-Type", "application/json"},
-                   {"Accept", "application/json"}};
-    req.body = std::move(body);
-    req.timeout = options_.timeout;
-    req.max_retries = options_.max_retries;
+    net::HttpRequest req = make_request(std::move(body), "application/json");
 
     const double start = steady_clock_seconds();
     net::HttpResponse response = co_await http_->request(std::move(req));
@@ -107,16 +99,21 @@ boost::asio::awaitable<AssistantMessage> ChatCompletionsClient::generate(const s
     co_return message;
 }
 
-boost::asio::awaitable<AssistantMessage> ChatCompletionsClient::generate_streamed(std::string body) {
+net::HttpRequest ChatCompletionsClient::make_request(std::string body, std::string_view accept) const {
     net::HttpRequest req;
     req.method = "POST";
     req.url = url_;
     req.headers = {{"Authorization", "Bearer " + api_key_},
                    {"Content-Type", "application/json"},
-                   {"Accept", "text/event-stream"}};
+                   {"Accept", std::string(accept)}};
     req.body = std::move(body);
     req.timeout = options_.timeout;
     req.max_retries = options_.max_retries;
+    return req;
+}
+
+boost::asio::awaitable<AssistantMessage> ChatCompletionsClient::generate_streamed(std::string body) {
+    net::HttpRequest req = make_request(std::move(body), "text/event-stream");
 
     chat::ResponseContext context{options_.model, static_cast<std::uint64_t>(options_.max_tokens)};
     const double start = steady_clock_seconds();

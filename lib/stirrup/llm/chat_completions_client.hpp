@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -17,6 +18,7 @@
 
 namespace stirrup::net {
 class HttpClient;
+struct HttpRequest;
 }
 
 namespace stirrup {
@@ -65,6 +67,7 @@ public:
 
 private:
     boost::asio::awaitable<AssistantMessage> generate_streamed(std::string body);
+    net::HttpRequest make_request(std::string body, std::string_view accept) const;
 
     std::shared_ptr<net::HttpClient> http_;
     ChatCompletionsOptions options_;

@@ -17,7 +17,10 @@
 #include "stirrup/net/tls_context.hpp"
 #include "stirrup/net/url.hpp"
 
+#include "stirrup/core/ascii.hpp"
+
 namespace stirrup::net {
+using ascii::iequals;
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -39,17 +42,6 @@ public:
     }
 };
 
-bool iequals(std::string_view a, std::string_view b) noexcept
-{
-    if (a.size() != b.size())
-        return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-        if (lower(a[i]) != lower(b[i]))
-            return false;
-    }
-    return true;
-}
 
 std::optional<std::string_view> find_header(const Headers& headers, std::string_view name)
 {
@@ -112,6 +104,11 @@ struct HttpClient::Impl {
     asio::awaitable<void> send(Prepared& p, ConnectionPool::Lease& lease, std::unique_ptr<ResponseParser>& parser,
                                SteadyTime deadline);
     asio::awaitable<void> sleep(Milliseconds d);
+    /// After an attempt that failed (`failure`) or asked to be retried
+    /// (`decision`): rethrows what must not be retried, else counts the retry
+    /// and waits out its delay.
+    asio::awaitable<void> before_retry(std::exception_ptr failure, RetryDecision decision, int retries,
+                                       int max_retries, const asio::cancellation_state& cs);
     double random01();
 
     asio::any_io_executor executor;
@@ -230,6 +227,20 @@ asio::awaitable<void> HttpClient::Impl::sleep(Milliseconds d)
     co_await timer.async_wait(asio::use_awaitable);
 }
 
+asio::awaitable<void> HttpClient::Impl::before_retry(std::exception_ptr failure, RetryDecision decision, int retries,
+                                                     int max_retries, const asio::cancellation_state& cs)
+{
+    if (cancelled(cs))
+        throw_aborted();
+    if (failure) {
+        decision = decide_retry_after_error(options.retry, retries, max_retries, random01());
+        if (!decision.retry)
+            std::rethrow_exception(failure);
+    }
+    counters.retries.fetch_add(1, std::memory_order_relaxed);
+    co_await sleep(decision.delay);
+}
+
 namespace {
 
 ResponseRetryInfo retry_info(const http::response_header<>& h)
@@ -300,15 +311,7 @@ asio::awaitable<HttpResponse> HttpClient::request(HttpRequest req)
                 failure = std::current_exception();
             }
         }
-        if (cancelled(cs))
-            throw_aborted();
-        if (failure) {
-            decision = decide_retry_after_error(impl->options.retry, retries, p.max_retries, impl->random01());
-            if (!decision.retry)
-                std::rethrow_exception(failure);
-        }
-        impl->counters.retries.fetch_add(1, std::memory_order_relaxed);
-        co_await impl->sleep(decision.delay);
+        co_await impl->before_retry(failure, decision, retries, p.max_retries, cs);
     }
 }
 
@@ -341,15 +344,7 @@ asio::awaitable<HttpStream> HttpClient::stream(HttpRequest req)
                 failure = std::current_exception();
             }
         }
-        if (cancelled(cs))
-            throw_aborted();
-        if (failure) {
-            decision = decide_retry_after_error(impl->options.retry, retries, p.max_retries, impl->random01());
-            if (!decision.retry)
-                std::rethrow_exception(failure);
-        }
-        impl->counters.retries.fetch_add(1, std::memory_order_relaxed);
-        co_await impl->sleep(decision.delay);
+        co_await impl->before_retry(failure, decision, retries, p.max_retries, cs);
     }
 }
 

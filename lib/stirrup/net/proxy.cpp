@@ -6,44 +6,16 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "stirrup/core/ascii.hpp"
 #include "stirrup/core/error.hpp"
 
 namespace stirrup::net {
+using ascii::parse_port;
+using ascii::trim;
 namespace {
 
-// Boost.URL's port_number() wraps values past 65535.
-std::optional<std::uint16_t> parse_port(std::string_view s)
-{
-    if (s.empty() || s.size() > 5)
-        return std::nullopt;
-    unsigned v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9')
-            return std::nullopt;
-        v = v * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (v == 0 || v > 65535)
-        return std::nullopt;
-    return static_cast<std::uint16_t>(v);
-}
 
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    for (auto& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
 
-std::string_view trim(std::string_view s) noexcept
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
 
 std::string base64(std::string_view in)
 {
@@ -145,7 +117,7 @@ ProxyEndpoint parse_proxy_url(std::string_view text)
     if (v.host().empty())
         throw ConfigError("invalid proxy URL '" + std::string(text) + "': no host");
     ProxyEndpoint p;
-    p.host = v.host_type() == boost::urls::host_type::ipv6 ? std::string(v.host_address()) : lower(v.host());
+    p.host = v.host_type() == boost::urls::host_type::ipv6 ? std::string(v.host_address()) : ascii::to_lower(v.host());
     if (v.has_port()) {
         const auto port = parse_port(v.port());
         if (!port)
@@ -181,7 +153,7 @@ std::optional<ProxyEndpoint> ProxySettings::select(const Url& target) const
 
 bool no_proxy_matches(std::string_view no_proxy, std::string_view host_in, std::uint16_t port)
 {
-    const std::string host = lower(host_in);
+    const std::string host = ascii::to_lower(host_in);
     std::size_t pos = 0;
     while (pos <= no_proxy.size()) {
         auto end = no_proxy.find_first_of(", ", pos);
@@ -205,7 +177,7 @@ bool no_proxy_matches(std::string_view no_proxy, std::string_view host_in, std::
             entry_host.remove_suffix(1);
         if (entry_host.empty())
             continue;
-        const std::string e = lower(entry_host);
+        const std::string e = ascii::to_lower(entry_host);
         if (host == e)
             return true;
         if (host.size() > e.size() && host.compare(host.size() - e.size(), e.size(), e) == 0

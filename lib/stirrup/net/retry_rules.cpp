@@ -6,29 +6,14 @@
 #include <cmath>
 #include <ctime>
 
+#include "stirrup/core/ascii.hpp"
+
 namespace stirrup::net {
+using ascii::iequals;
+using ascii::trim;
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) noexcept
-{
-    if (a.size() != b.size())
-        return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-        if (lower(a[i]) != lower(b[i]))
-            return false;
-    }
-    return true;
-}
 
-std::string_view trim(std::string_view s) noexcept
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
 
 // A non-negative decimal number with an optional fraction, as strict as
 // Python's float() needs to be for these headers.

@@ -5,26 +5,13 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "stirrup/core/ascii.hpp"
 #include "stirrup/core/error.hpp"
 
 namespace stirrup::net {
+using ascii::parse_port;
 namespace {
 
-// Boost.URL's port_number() wraps values past 65535.
-std::optional<std::uint16_t> parse_port(std::string_view s)
-{
-    if (s.empty() || s.size() > 5)
-        return std::nullopt;
-    unsigned v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9')
-            return std::nullopt;
-        v = v * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (v == 0 || v > 65535)
-        return std::nullopt;
-    return static_cast<std::uint16_t>(v);
-}
 
 [[noreturn]] void bad(std::string_view text, std::string_view why)
 {
