@@ -9,7 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
+#include <cstdio> // std::remove
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -104,6 +104,7 @@ std::vector<double> curl_baseline(const FakeOpenAi& fake, int n)
     spec.capture_chars_each_side = 64u * 1024 * 1024;
     stirrup::ChildProcessResult result;
     run([&]() -> asio::awaitable<void> { result = co_await stirrup::run_child_process(spec); });
+    std::remove(config.c_str());
     std::vector<double> us;
     std::istringstream lines(result.stdout_text);
     for (double seconds; lines >> seconds;)
