@@ -28,11 +28,11 @@
 
 #include "stirrup/tools/image_normalize.hpp"
 
+#include "fuzz_require.hpp"
+
 namespace {
 
-void require(bool ok) {
-    if (!ok) std::abort();
-}
+using stirrup::fuzz::require;
 
 std::uint32_t be32(const std::string& s, std::size_t at) {
     std::uint32_t v = 0;

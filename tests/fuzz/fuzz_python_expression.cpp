@@ -11,13 +11,11 @@
 
 #include "stirrup/tools/python_expression.hpp"
 
+#include "fuzz_require.hpp"
+
 namespace {
 
-void require(bool ok)
-{
-    if (!ok)
-        std::abort();
-}
+using stirrup::fuzz::require;
 
 } // namespace
 

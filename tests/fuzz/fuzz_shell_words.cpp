@@ -22,13 +22,13 @@
 #include "stirrup/exec/allowlist.hpp"
 #include "stirrup/exec/shell_words.hpp"
 
+#include "fuzz_require.hpp"
+
 namespace {
 
-namespace sh = stirrup::shell;
+using stirrup::fuzz::require;
 
-void require(bool ok) {
-    if (!ok) std::abort();
-}
+namespace sh = stirrup::shell;
 
 bool known_reason(std::string_view r) {
     return r == "empty_command" || r == "no_pattern_match" || r == "shell_syntax" || r == "shell_assignment";

@@ -11,13 +11,11 @@
 
 #include "stirrup/net/sse_parser.hpp"
 
+#include "fuzz_require.hpp"
+
 namespace {
 
-void require(bool ok)
-{
-    if (!ok)
-        std::abort();
-}
+using stirrup::fuzz::require;
 
 } // namespace
 

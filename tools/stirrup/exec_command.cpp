@@ -12,7 +12,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 
-#include "stirrup/exec/code_exec_tool.hpp"
 #include "stirrup/exec/format_result.hpp"
 #include "stirrup/exec/local.hpp"
 
