@@ -181,6 +181,37 @@ std::string take_vips_error() {
                      "): " + take_vips_error());
 }
 
+std::uint32_t crc32(std::string_view data) {
+    static const auto table = [] {
+        std::array<std::uint32_t, 256> t{};
+        for (std::uint32_t n = 0; n < 256; ++n) {
+            std::uint32_t c = n;
+            for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            t[n] = c;
+        }
+        return t;
+    }();
+    std::uint32_t c = 0xFFFFFFFFu;
+    for (unsigned char b : data) c = table[(c ^ b) & 0xFF] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
+
+// libpng reports a bad chunk CRC only as a benign error that libvips does not
+// always turn into a failure (seen flaky), so a flipped byte could slip
+// through: every chunk's CRC is checked here, deterministically, up to IEND.
+bool png_chunks_intact(std::string_view png) {
+    std::size_t at = 8; // after the signature
+    while (at + 12 <= png.size()) {
+        const std::uint32_t len = be32(png, at);
+        if (len > png.size() - at - 12) return false;
+        const std::string_view typed = png.substr(at + 4, 4 + len);
+        if (crc32(typed) != be32(png, at + 8 + len)) return false;
+        if (typed.substr(0, 4) == "IEND") return true;
+        at += 12 + len;
+    }
+    return false;
+}
+
 // Sequential access streams the decode through the whole pipeline, so the
 // full decode happens once, in pngsave, with bounded memory; fail_on=error
 // turns truncation and decoder errors into a failure instead of grey rows.
@@ -383,6 +414,8 @@ ImageBlock normalize_image(std::string_view bytes, std::size_t max_pixels) {
     const VipsState& state = vips_state();
     if (!state.ok) throw ImageError("libvips failed to initialise: " + state.error);
 
+    if (mime == "image/png" && !png_chunks_intact(bytes))
+        throw ImageError("You submitted a corrupt/unsupported image file (image/png): a chunk is damaged or missing");
     ImageRef img = load(bytes, mime);
     const std::uint64_t width = static_cast<std::uint64_t>(img.get()->Xsize);
     const std::uint64_t height = static_cast<std::uint64_t>(img.get()->Ysize);
