@@ -11,7 +11,11 @@
 #include <random>
 #include <stdexcept>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
+
+#include "stirrup/net/http_client.hpp"
 
 extern char** environ;
 
@@ -45,6 +49,35 @@ pid_t spawn(const std::vector<std::string>& args, int stdout_fd)
     if (rc != 0)
         throw std::runtime_error("cannot start " + args[0]);
     return pid;
+}
+
+// One request to a control endpoint on a private io_context: the tests that
+// use it run their own io_context only around the code under test.
+stirrup::net::HttpResponse control_request(const std::string& url, std::string method, std::string body)
+{
+    boost::asio::io_context io;
+    stirrup::net::HttpClientOptions options;
+    options.tls.ca_file = test_certs().ca_cert.string();
+    options.use_env_proxy = false;
+    options.retry.max_retries = 0;
+    stirrup::net::HttpClient http(io.get_executor(), options);
+    stirrup::net::HttpRequest req;
+    req.method = std::move(method);
+    req.url = url;
+    req.body = std::move(body);
+    if (!req.body.empty())
+        req.headers.emplace_back("content-type", "application/json");
+    std::exception_ptr failure;
+    stirrup::net::HttpResponse response;
+    boost::asio::co_spawn(io, http.request(std::move(req)),
+                          [&](std::exception_ptr e, stirrup::net::HttpResponse r) {
+                              failure = e;
+                              response = std::move(r);
+                          });
+    io.run();
+    if (failure)
+        std::rethrow_exception(failure);
+    return response;
 }
 
 int wait_exit(pid_t pid)
@@ -122,6 +155,26 @@ std::vector<boost::json::value> FakeOpenAi::requests() const
         if (!line.empty())
             out.push_back(boost::json::parse(line));
     return out;
+}
+
+std::string FakeOpenAi::control_url(const std::string& path) const
+{
+    return std::string(plain_ ? "http" : "https") + "://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+void FakeOpenAi::set_scenario(const std::string& json)
+{
+    const auto r = control_request(control_url("/__scenario"), "POST", json);
+    if (r.status != 200)
+        throw std::runtime_error("the fake OpenAI server refused the scenario: " + r.body);
+}
+
+boost::json::value FakeOpenAi::stats()
+{
+    const auto r = control_request(control_url("/__stats"), "GET", "");
+    if (r.status != 200)
+        throw std::runtime_error("GET /__stats answered " + std::to_string(r.status) + ": " + r.body);
+    return boost::json::parse(r.body);
 }
 
 } // namespace stirrup::test

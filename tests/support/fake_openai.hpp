@@ -35,7 +35,16 @@ public:
     /// The recorded requests, in order (the record file's lines).
     std::vector<boost::json::value> requests() const;
 
+    /// Replaces the scenario (POST /__scenario): every cursor restarts and the
+    /// recorded requests are cleared. Throws if the server refuses it.
+    /// Blocking: call it between runs, not from inside a running io_context.
+    void set_scenario(const std::string& json);
+    /// GET /__stats: counters, steps_used/left, sessions_used/left.
+    boost::json::value stats();
+
 private:
+    std::string control_url(const std::string& path) const;
+
     std::filesystem::path dir_;
     pid_t pid_ = -1;
     int port_ = 0;

@@ -385,6 +385,116 @@ describe('validation', () => {
   });
 });
 
+describe('sessions', () => {
+  // A minimal agent: each turn asks, and answers the tool call (if any) with a
+  // tool result; `done` once the model stops calling tools.
+  function agent(c, task) {
+    const messages = [{ role: 'system', content: 'You are an agent.' }, { role: 'user', content: task }];
+    const a = { said: [], done: false };
+    a.turn = async () => {
+      const r = await c.chat.completions.create({ model: 'm', messages, tools: TOOLS });
+      const msg = r.choices[0].message;
+      messages.push(msg);
+      if (!msg.tool_calls) { a.said.push(msg.content); a.done = true; return; }
+      a.said.push(JSON.parse(msg.tool_calls[0].function.arguments).cmd);
+      for (const tc of msg.tool_calls) messages.push({ role: 'tool', tool_call_id: tc.id, content: 'ran' });
+    };
+    return a;
+  }
+  const script = (who) => [
+    { completion: { tool_calls: [{ name: 'code_exec', arguments: { cmd: `echo ${who}-1` } }] } },
+    { completion: { tool_calls: [{ name: 'code_exec', arguments: { cmd: `echo ${who}-2` } }] } },
+    { completion: { content: `${who} done` } },
+  ];
+
+  test('two interleaved sessions each follow their own script', async () => {
+    await scenario({
+      steps: [{ completion: { content: 'top-level' } }],
+      sessions: { 'task-alpha': script('alpha'), 'task-beta': { steps: script('beta') } },
+    });
+    const c = client();
+    const a = agent(c, 'Do task-alpha please');
+    const b = agent(c, 'Do task-beta please');
+    // beta starts first and the turns alternate: b a b a b a
+    while (!a.done || !b.done) {
+      if (!b.done) await b.turn();
+      if (!a.done) await a.turn();
+    }
+    assert.deepEqual(a.said, ['echo alpha-1', 'echo alpha-2', 'alpha done']);
+    assert.deepEqual(b.said, ['echo beta-1', 'echo beta-2', 'beta done']);
+
+    const reqs = await recorded();
+    assert.deepEqual(reqs.map((q) => q.session), ['task-beta', 'task-alpha', 'task-beta', 'task-alpha', 'task-beta', 'task-alpha']);
+    const st = await stats();
+    assert.deepEqual(st.sessions_used, { 'task-alpha': 3, 'task-beta': 3 });
+    assert.deepEqual(st.sessions_left, { 'task-alpha': 0, 'task-beta': 0 });
+    assert.equal(st.steps_used, 0, 'no request fell through to the top-level steps');
+
+    // no key in the first user message: the top-level steps, session null
+    const r = await c.chat.completions.create({ model: 'm', messages: USER });
+    assert.equal(r.choices[0].message.content, 'top-level');
+    assert.equal((await recorded()).at(-1).session, null);
+  });
+
+  test('many concurrent sessions on one server', async () => {
+    const n = 50;
+    const sessions = {};
+    for (let i = 0; i < n; i++) sessions[`[session ${i}]`] = script(`s${i}`);
+    await scenario({ sessions });
+    const c = client();
+    const agents = Array.from({ length: n }, (_, i) => agent(c, `Task [session ${i}]: go`));
+    await Promise.all(agents.map(async (a) => { while (!a.done) await a.turn(); }));
+    agents.forEach((a, i) => assert.deepEqual(a.said, [`echo s${i}-1`, `echo s${i}-2`, `s${i} done`]));
+    assert.ok(Object.values((await stats()).sessions_used).every((u) => u === 3));
+  });
+
+  test('the longest key wins, text parts count, later user messages do not', async () => {
+    await scenario({ sessions: {
+      job: [{ completion: { content: 'short key' } }],
+      'job-12': [{ completion: { content: 'long key' } }, { completion: { content: 'long key again' } }],
+    } });
+    const c = client();
+    let r = await c.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'run job-12 now' }] });
+    assert.equal(r.choices[0].message.content, 'long key');
+    r = await c.chat.completions.create({ model: 'm', messages: [
+      { role: 'system', content: 'mentions job-12 but is no user message' },
+      { role: 'user', content: [{ type: 'text', text: 'run job' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }, { type: 'text', text: '-1' }] },
+      { role: 'assistant', content: 'ok' },
+      { role: 'user', content: 'job-12' },
+    ] });
+    assert.equal(r.choices[0].message.content, 'short key', '"run job" + "-1" contains job but not job-12');
+    r = await c.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'run job-' }, { type: 'text', text: '12' }] }] });
+    assert.equal(r.choices[0].message.content, 'long key again', 'the text parts are joined before matching');
+  });
+
+  test('an exhausted session answers scenario_exhausted naming its key; forever per session', async () => {
+    await scenario({
+      steps: [{ completion: { content: 'top' } }],
+      sessions: { one: [{ completion: { content: 'only once' } }], many: { steps: [], forever: { completion: { content: 'again' } } } },
+    });
+    const c = client({ maxRetries: 2 });
+    const ask = (text) => c.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: text }] });
+    assert.equal((await ask('one')).choices[0].message.content, 'only once');
+    const err = await ask('one').catch((e) => e);
+    assert.ok(err instanceof OpenAI.InternalServerError, `got ${err}`);
+    assert.equal(err.code, 'scenario_exhausted');
+    assert.match(err.message, /session "one"/);
+    for (let i = 0; i < 3; i++) assert.equal((await ask('many')).choices[0].message.content, 'again');
+    assert.equal((await ask('neither')).choices[0].message.content, 'top', 'the top-level steps are untouched');
+    const st = await stats();
+    assert.deepEqual(st.sessions_used, { one: 1, many: 0 });
+    assert.equal(st.steps_used, 1);
+    assert.equal((await recorded()).length, 6, 'the exhausted request is recorded and not retried');
+  });
+
+  test('a bad session definition is refused by /__scenario', async () => {
+    for (const bad of [{ sessions: [] }, { sessions: { '': [] } }, { sessions: { k: [{ nothing: 1 }] } }, { sessions: { k: 3 } }]) {
+      const r = await fetch(`${srv.base}/__scenario`, { method: 'POST', body: JSON.stringify(bad) });
+      assert.equal(r.status, 400, JSON.stringify(bad));
+    }
+  });
+});
+
 describe('transport', () => {
   test('keep-alive: sequential requests share one TLS connection', async () => {
     await scenario([{ echo: { bytes: 1000 }, repeat: 5 }]);

@@ -62,28 +62,83 @@ const FOREVER_STEP = { completion: { content: 'ok', usage: { prompt_tokens: 8, c
 
 const STEP_KINDS = ['completion', 'error', 'drop', 'echo', 'raw', 'hang'];
 
+// Checks one step; `where` names it in errors ("step 3", "session \"a\" step 0").
+function checkStep(s, where) {
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new Error(`${where} is not an object`);
+  const kinds = STEP_KINDS.filter((k) => k in s);
+  if (kinds.length === 0) throw new Error(`${where} has none of ${STEP_KINDS.join(', ')}`);
+  if (kinds.length > 1 && !(kinds.length === 2 && kinds.includes('drop') && (kinds.includes('completion') || kinds.includes('echo')))) {
+    throw new Error(`${where} has more than one kind: ${kinds.join(', ')}`);
+  }
+}
+
+// Each step with `repeat: N` is expanded to N copies.
+function expandSteps(steps, prefix) {
+  if (!Array.isArray(steps)) throw new Error(`${prefix || 'scenario.'}steps must be an array`);
+  const expanded = [];
+  steps.forEach((s, i) => {
+    checkStep(s, `${prefix}step ${i}`);
+    const n = s.repeat ?? 1;
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${prefix}step ${i}: repeat must be a positive integer`);
+    for (let r = 0; r < n; r++) expanded.push({ ...s, index: i });
+  });
+  return expanded;
+}
+
+function foreverStep(f, prefix) {
+  if (f === undefined || f === null || f === false) return undefined;
+  if (f === true) return FOREVER_STEP;
+  checkStep(f, `${prefix}forever`);
+  return f;
+}
+
+// `sessions: {KEY: [steps] | {steps, forever}}` -> {KEY: {steps, forever, next}},
+// plus the keys longest first (the longest key found in a request wins; equal
+// lengths keep the scenario's order).
+function loadSessions(json) {
+  if (json === undefined) return { sessions: {}, keys: [] };
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('scenario.sessions must be an object');
+  const sessions = {};
+  for (const [key, v] of Object.entries(json)) {
+    if (key === '') throw new Error('session keys must not be empty');
+    const prefix = `session ${JSON.stringify(key)} `;
+    const def = Array.isArray(v) ? { steps: v } : v;
+    if (typeof def !== 'object' || def === null) throw new Error(`${prefix}must be an array of steps or {steps, forever}`);
+    sessions[key] = { steps: expandSteps(def.steps ?? [], prefix), forever: foreverStep(def.forever, prefix), next: 0 };
+  }
+  const keys = Object.keys(sessions).map((k, i) => [k, i]).sort((a, b) => b[0].length - a[0].length || a[1] - b[1]).map(([k]) => k);
+  return { sessions, keys };
+}
+
 // Normalises a scenario: a JSON array is a list of steps; an object has `steps`
-// and options. Each step with `repeat: N` is expanded to N copies.
+// and options, and maybe `sessions` (per-session scripts).
 function loadScenario(json) {
   const sc = Array.isArray(json) ? { steps: json } : { ...json };
   if (typeof sc !== 'object' || sc === null) throw new Error('scenario must be an array or an object');
-  sc.steps = sc.steps ?? [];
-  if (!Array.isArray(sc.steps)) throw new Error('scenario.steps must be an array');
-  const expanded = [];
-  sc.steps.forEach((s, i) => {
-    if (typeof s !== 'object' || s === null) throw new Error(`step ${i} is not an object`);
-    const kinds = STEP_KINDS.filter((k) => k in s);
-    if (kinds.length === 0) throw new Error(`step ${i} has none of ${STEP_KINDS.join(', ')}`);
-    if (kinds.length > 1 && !(kinds.length === 2 && kinds.includes('drop') && (kinds.includes('completion') || kinds.includes('echo')))) {
-      throw new Error(`step ${i} has more than one kind: ${kinds.join(', ')}`);
-    }
-    const n = s.repeat ?? 1;
-    if (!Number.isInteger(n) || n < 1) throw new Error(`step ${i}: repeat must be a positive integer`);
-    for (let r = 0; r < n; r++) expanded.push({ ...s, index: i });
-  });
-  sc.steps = expanded;
+  sc.steps = expandSteps(sc.steps ?? [], '');
   if (sc.forever === true) sc.forever = FOREVER_STEP;
+  const { sessions, keys } = loadSessions(sc.sessions);
+  sc.sessions = sessions;
+  sc.sessionKeys = keys;
   return sc;
+}
+
+// The text of the first user message: its string content, or its text parts joined.
+function firstUserText(body) {
+  const messages = Array.isArray(body?.messages) ? body.messages : [];
+  const m = messages.find((x) => x && typeof x === 'object' && x.role === 'user');
+  if (!m) return '';
+  if (typeof m.content === 'string') return m.content;
+  if (Array.isArray(m.content)) return m.content.filter((p) => p?.type === 'text' && typeof p.text === 'string').map((p) => p.text).join('');
+  return '';
+}
+
+// The session a chat request belongs to: the longest key occurring in the
+// first user message's text, or null (the top-level steps).
+function sessionOf(body) {
+  if (scenario.sessionKeys.length === 0) return null;
+  const text = firstUserText(body);
+  return scenario.sessionKeys.find((k) => text.includes(k)) ?? null;
 }
 
 // ---------------------------------------------------------------------------
@@ -375,6 +430,19 @@ async function answerStep(step, req, res, reqBody) {
 // ---------------------------------------------------------------------------
 // request handling
 
+// Consumes the next step of the session (or of the top-level steps when
+// `session` is null); undefined when they are used up and there is no `forever`.
+// A session never falls back to the top-level steps or `forever`.
+function nextStep(session) {
+  if (session === null) {
+    if (next < scenario.steps.length) return scenario.steps[next++];
+    return scenario.forever;
+  }
+  const sess = scenario.sessions[session];
+  if (sess.next < sess.steps.length) return sess.steps[sess.next++];
+  return sess.forever;
+}
+
 function readBody(req) {
   return new Promise((resolve, reject) => {
     const chunks = [];
@@ -404,13 +472,22 @@ async function handle(req, res) {
         return;
       }
       resetState(sc);
-      sendJson(res, 200, { ok: true, steps: scenario.steps.length });
+      sendJson(res, 200, { ok: true, steps: scenario.steps.length, sessions: scenario.sessionKeys.length });
       return;
     }
     if (req.method === 'GET' && url.pathname === '/__requests') { sendJson(res, 200, requests); return; }
     if (req.method === 'DELETE' && url.pathname === '/__requests') { requests = []; sendJson(res, 200, { ok: true }); return; }
     if (req.method === 'GET' && url.pathname === '/__stats') {
-      sendJson(res, 200, { ...stats, received: seq, steps_used: next, steps_left: Math.max(0, scenario.steps.length - next) });
+      const used = {};
+      const left = {};
+      for (const [k, sess] of Object.entries(scenario.sessions)) {
+        used[k] = sess.next;
+        left[k] = sess.steps.length - sess.next;
+      }
+      sendJson(res, 200, {
+        ...stats, received: seq, steps_used: next, steps_left: Math.max(0, scenario.steps.length - next),
+        sessions_used: used, sessions_left: left,
+      });
       return;
     }
     if (req.method === 'POST' && url.pathname === '/__close_idle') {
@@ -439,6 +516,7 @@ async function handle(req, res) {
     path: req.url,
     headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), v])),
     body: jsonOk ? body : null,
+    session: jsonOk ? sessionOf(body) : null,
   };
   if (!jsonOk && raw.length > 0) entry.body_text = text;
   record(entry);
@@ -460,12 +538,13 @@ async function handle(req, res) {
     if (err) { sendJson(res, 400, { error: err }); return; }
   }
 
-  let step;
-  if (next < scenario.steps.length) step = scenario.steps[next++];
-  else if (scenario.forever) step = scenario.forever;
-  else {
+  const step = nextStep(entry.session);
+  if (!step) {
+    const where = entry.session === null
+      ? `all ${scenario.steps.length} steps were used`
+      : `all ${scenario.sessions[entry.session].steps.length} steps of session ${JSON.stringify(entry.session)} were used`;
     sendJson(res, 500, errorBody({
-      message: `fake server: scenario exhausted: request #${seq} arrived after all ${scenario.steps.length} steps were used`,
+      message: `fake server: scenario exhausted: request #${entry.seq} arrived after ${where}`,
       type: 'server_error', code: 'scenario_exhausted',
     }), { 'x-should-retry': 'false' });
     return;
