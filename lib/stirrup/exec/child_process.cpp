@@ -213,6 +213,20 @@ asio::awaitable<ChildProcessResult> run_child_process(const ChildProcessSpec& sp
         auto which = co_await ((drain(out_pipe, out_capture) && drain(err_pipe, err_capture) && wait_exited(pidfd))
                                || timer.async_wait(asio::use_awaitable));
         result.timed_out = which.index() == 1;
+    } catch (const asio::multiple_exceptions& e) {
+        // Every branch failed, as they all do when the caller cancels: report
+        // the first cause (operation_aborted), not the (nested) wrappers.
+        failure = e.first_exception();
+        for (;;) {
+            try {
+                std::rethrow_exception(failure);
+            } catch (const asio::multiple_exceptions& inner) {
+                failure = inner.first_exception();
+                continue;
+            } catch (...) {
+            }
+            break;
+        }
     } catch (...) {
         failure = std::current_exception();
     }

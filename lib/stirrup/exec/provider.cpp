@@ -281,6 +281,24 @@ awaitable<SaveOutputFilesResult> CodeExecProvider::save_output_files_to(CodeExec
         [&dest_env](const std::string& dest, std::string data) { return dest_env.write_file(dest, std::move(data)); });
 }
 
+awaitable<SaveOutputFilesResult> CodeExecProvider::validate_output_files(std::vector<std::string> paths)
+{
+    require_started();
+    const auto roots = output_source_roots();
+    SaveOutputFilesResult result;
+    for (const auto& path : dedupe_in_order(std::move(paths))) {
+        try {
+            std::string relative = safe_output_relative_path(path, roots);
+            // Reading proves the file exists, is a file, and stays inside the environment.
+            const auto size = (co_await read_file(co_await resolve_output_source(path))).size();
+            result.saved.push_back({path, std::move(relative), size});
+        } catch (const std::exception& e) {
+            result.failed[path] = e.what();
+        }
+    }
+    co_return result;
+}
+
 awaitable<SaveOutputFilesResult> CodeExecProvider::copy_outputs(std::vector<std::string> paths, std::string output_dir,
                                                                 const DestinationIdentity& identity_of,
                                                                 const DestinationWriter& write)
@@ -290,7 +308,8 @@ awaitable<SaveOutputFilesResult> CodeExecProvider::copy_outputs(std::vector<std:
     std::map<std::string, std::string> claimed; // destination identity -> first source
     for (const auto& path : paths) {
         try {
-            const std::string dest = posix_join(output_dir, safe_output_relative_path(path, roots));
+            // PurePosixPath(output_dir) / rel: "./x" is "x".
+            const std::string dest = posix_normalize(posix_join(output_dir, safe_output_relative_path(path, roots)));
             const std::string identity = identity_of(dest, output_dir);
             if (auto it = claimed.find(identity); it != claimed.end())
                 throw PathError(collision_message(dest, it->second));

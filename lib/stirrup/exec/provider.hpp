@@ -15,6 +15,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include "stirrup/core/awaitable.hpp"
 #include "stirrup/exec/allowlist.hpp"
 #include "stirrup/exec/command_result.hpp"
 #include "stirrup/exec/host_output_save.hpp"
@@ -22,9 +23,6 @@
 #include "stirrup/exec/transfer_result.hpp"
 
 namespace stirrup {
-
-template <class T>
-using awaitable = boost::asio::awaitable<T>;
 
 using Milliseconds = std::chrono::milliseconds;
 
@@ -104,6 +102,11 @@ public:
     /// Saves declared output files into another provider under `output_dir`.
     awaitable<SaveOutputFilesResult> save_output_files_to(CodeExecProvider& dest, std::vector<std::string> paths,
                                                           std::string output_dir);
+
+    /// Checks declared outputs in place, without copying (a sub-agent sharing
+    /// its parent's environment): each must be a readable file inside the
+    /// environment; `saved` reports it relative to the environment's root.
+    awaitable<SaveOutputFilesResult> validate_output_files(std::vector<std::string> paths);
 
     /// Where absolute output paths may point (e.g. the temp dir, /workspace).
     virtual std::vector<OutputSourceRoot> output_source_roots() const { return {}; }
