@@ -1,0 +1,185 @@
+// Agent::to_tool: an agent as a tool of a parent agent (Stirrup's sub-agents).
+
+#include <charconv>
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/system/system_error.hpp>
+
+#include "stirrup/agent/agent.hpp"
+#include "stirrup/agent/session_state.hpp"
+#include "stirrup/core/py_repr.hpp"
+#include "stirrup/core/tool_params.hpp"
+
+namespace stirrup {
+
+namespace {
+
+struct SubAgentParams {
+    std::string task;
+    std::vector<std::string> input_files;
+
+    static auto stirrup_params()
+    {
+        return params<SubAgentParams>(
+            "SubAgentParams", "Parameters for sub-agent tool invocation.",
+            field(&SubAgentParams::task, "task", "The task/prompt for the sub-agent to complete"),
+            field(&SubAgentParams::input_files, "input_files",
+                  "List of file paths to upload to the sub-agent's execution environment. Use paths from output_dir "
+                  "(e.g., files saved by previous sub-agents).")
+                .with_default_factory({}));
+    }
+};
+
+/// Python's repr of a JSON-shaped value (model_dump() of finish params).
+std::string py_repr_json(const boost::json::value& v)
+{
+    switch (v.kind()) {
+    case boost::json::kind::null:
+        return "None";
+    case boost::json::kind::bool_:
+        return v.get_bool() ? "True" : "False";
+    case boost::json::kind::int64:
+        return std::to_string(v.get_int64());
+    case boost::json::kind::uint64:
+        return std::to_string(v.get_uint64());
+    case boost::json::kind::double_: {
+        char buf[64];
+        auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v.get_double());
+        std::string s(buf, p);
+        if (s.find_first_of(".eEn") == std::string::npos)
+            s += ".0";
+        return s;
+    }
+    case boost::json::kind::string:
+        return py_repr_str(v.get_string());
+    case boost::json::kind::array: {
+        std::string out = "[";
+        bool first = true;
+        for (const auto& x : v.get_array()) {
+            out += first ? "" : ", ";
+            first = false;
+            out += py_repr_json(x);
+        }
+        return out + "]";
+    }
+    case boost::json::kind::object: {
+        std::string out = "{";
+        bool first = true;
+        for (const auto& kv : v.get_object()) {
+            out += first ? "" : ", ";
+            first = false;
+            out += py_repr_str(kv.key()) + ": " + py_repr_json(kv.value());
+        }
+        return out + "}";
+    }
+    }
+    return {};
+}
+
+std::string sub_agent_result_text(const RunResult& run, const std::optional<SaveOutputFilesResult>& files)
+{
+    std::vector<std::string> parts;
+    // The last assistant message that has text, across every history group.
+    for (auto g = run.history.rbegin(); g != run.history.rend() && parts.empty(); ++g)
+        for (auto m = g->rbegin(); m != g->rend(); ++m)
+            if (const auto* a = std::get_if<AssistantMessage>(&*m)) {
+                auto text = joined_text(a->blocks);
+                if (text && !text->empty()) {
+                    parts.push_back(*text);
+                    break;
+                }
+            }
+    if (run.finish && !run.finish->params.empty())
+        parts.push_back("Finish params: " + py_repr_json(run.finish->params));
+    if (files && !files->saved.empty()) {
+        std::vector<std::string> available;
+        for (const auto& f : files->saved)
+            available.push_back(f.output_path);
+        parts.push_back("Files available in your environment: " + py_repr_list(available));
+    }
+    if (files && !files->failed.empty())
+        parts.push_back("Files that FAILED to transfer to your environment (referencing them will yield missing or "
+                        "wrong data): " +
+                        py_repr_dict(files->failed));
+    if (parts.empty())
+        return "<sub_agent_result>\n<error>No assistant message or finish params found</error>\n</sub_agent_result>";
+    std::string joined;
+    for (std::size_t i = 0; i < parts.size(); ++i)
+        joined += (i ? "\n" : "") + parts[i];
+    return "<sub_agent_result>\n<response>" + joined + "</response>\n<finished>" +
+           (run.finished() ? "True" : "False") + "</finished>\n</sub_agent_result>";
+}
+
+bool is_cancellation(const std::exception_ptr& e)
+{
+    try {
+        std::rethrow_exception(e);
+    } catch (const boost::system::system_error& se) {
+        return se.code() == boost::asio::error::operation_aborted;
+    } catch (...) {
+        return false;
+    }
+}
+
+struct SubAgentCall {
+    std::shared_ptr<const Agent> agent;
+    std::optional<std::string> system_prompt;
+
+    awaitable<ToolResult> operator()(SubAgentParams params, ToolContext& context) const
+    {
+        const auto* parent = dynamic_cast<const detail::SessionState*>(&context);
+        ParentLink link{parent, context.depth()};
+        std::vector<ChatMessage> init;
+        if (system_prompt)
+            init.emplace_back(SystemMessage{*system_prompt});
+        init.emplace_back(UserMessage{params.task});
+
+        SessionOptions options;
+        options.output_dir = ".";
+        options.input_files = params.input_files;
+        std::optional<RunResult> run;
+        std::optional<SaveOutputFilesResult> files;
+        std::exception_ptr failure;
+        try {
+            files = co_await agent->run_session_erased(
+                std::move(options),
+                [&run, &init](Session& s) -> awaitable<void> { run = co_await s.run(std::move(init)); }, &link);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        if (failure) {
+            auto cs = co_await boost::asio::this_coro::cancellation_state;
+            if (is_cancellation(failure) || cs.cancelled() != boost::asio::cancellation_type::none)
+                std::rethrow_exception(failure);
+            std::string what = "unknown error";
+            try {
+                std::rethrow_exception(failure);
+            } catch (const std::exception& e) {
+                what = e.what();
+            } catch (...) {
+            }
+            ToolMetadata md;
+            md.sub_agent = std::make_shared<SubAgentMetadata>();
+            co_return ToolResult{"<sub_agent_result>\n<error>" + what + "</error>\n</sub_agent_result>", false,
+                                 std::move(md)};
+        }
+        ToolMetadata md;
+        std::string text = sub_agent_result_text(*run, files);
+        md.sub_agent = std::make_shared<SubAgentMetadata>(SubAgentMetadata{run->history, run->metadata});
+        co_return ToolResult{std::move(text), true, std::move(md)};
+    }
+};
+
+} // namespace
+
+Tool Agent::to_tool(SubAgentToolOptions options) const
+{
+    auto self = std::make_shared<const Agent>(*this);
+    Tool tool = make_tool<SubAgentParams>(name(), std::move(options.description),
+                                          SubAgentCall{self, std::move(options.system_prompt)});
+    tool.sub_agent = std::move(self);
+    return tool;
+}
+
+} // namespace stirrup
