@@ -5,12 +5,16 @@
 #include <vector>
 
 #include "exec_command.hpp"
+#include "run_command.hpp"
 
 namespace {
 
 constexpr const char* usage = R"(usage: stirrup <command> [options]
 
 commands:
+  run     run an agent on a task: the model writes and runs code until it calls finish
+          stirrup run [options] TASK      (stirrup run --help lists the options;
+                                           --demo: an offline scripted model, no API key)
   exec    run shell commands in an execution environment, as the code_exec tool does
           stirrup exec [--backend local] [--allow REGEX]... [--shell-timeout SECONDS]
                        [--input PATH]... [--output DIR] [--save PATH]... [--json] -- CMD [CMD...]
@@ -27,6 +31,8 @@ int main(int argc, char** argv)
     }
     const std::string command = args.front();
     args.erase(args.begin());
+    if (command == "run")
+        return stirrup::cli::run_command(args);
     if (command == "exec")
         return stirrup::cli::exec_command(args);
     std::cerr << "stirrup: unknown command '" << command << "'\n" << usage;
