@@ -11,7 +11,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <vips/vips.h>
+
 #include "stirrup/agent/agent.hpp"
+#include "stirrup/core/base64.hpp"
+#include "stirrup/tools/view_image_tool.hpp"
 #include "stirrup/core/tool_params.hpp"
 #include "stirrup/exec/code_exec_tool_provider.hpp"
 #include "stirrup/llm/errors.hpp"
@@ -369,4 +373,71 @@ TEST_CASE("sub-agent: a child with code execution needs a parent with code execu
                        "have a code execution tool to receive files from subagent.");
         co_return;
     });
+}
+
+namespace {
+
+/// A real PNG of w x h pixels, made with libvips.
+std::string make_png(int w, int h)
+{
+    VipsImage* black = nullptr;
+    REQUIRE(vips_black(&black, w, h, "bands", 3, nullptr) == 0);
+    void* buf = nullptr;
+    size_t len = 0;
+    int rc = vips_pngsave_buffer(black, &buf, &len, nullptr);
+    g_object_unref(black);
+    REQUIRE(rc == 0);
+    std::string out(static_cast<char*>(buf), len);
+    g_free(buf);
+    return out;
+}
+
+std::uint32_t be32(const std::string& s, std::size_t at)
+{
+    return (std::uint32_t(std::uint8_t(s[at])) << 24) | (std::uint32_t(std::uint8_t(s[at + 1])) << 16) |
+           (std::uint32_t(std::uint8_t(s[at + 2])) << 8) | std::uint32_t(std::uint8_t(s[at + 3]));
+}
+
+} // namespace
+
+TEST_CASE("view_image in a run: the image reaches the model as a user message, downsized; a corrupt one fails")
+{
+    ScratchDir base, in;
+    write_text(in.path() / "big.png", make_png(3000, 2000));
+    write_text(in.path() / "bad.png", "\x89PNG\r\n\x1a\nnot really");
+    std::vector<std::pair<std::string, json::value>> look;
+    look.emplace_back("view_image", json::object{{"path", "big.png"}});
+    look.emplace_back("view_image", json::object{{"path", "bad.png"}});
+    FakeOpenAi fake(scenario({tool_calls_step(std::move(look)), finish_step({})}));
+    run_sync([&]() -> awaitable<void> {
+        AgentOptions o;
+        o.tools = std::vector<ToolSource>{std::make_shared<ViewImageToolProvider>(), local_in(base.path())};
+        Agent agent(fake_client(fake, co_await boost::asio::this_coro::executor), "looker", o);
+        SessionOptions so;
+        so.input_files = strings((in.path() / "big.png").string(), (in.path() / "bad.png").string());
+        auto r = co_await agent.run("look", so);
+        CHECK(r.value.finished());
+    });
+    auto reqs = fake.requests();
+    REQUIRE(reqs.size() == 2);
+    const auto& msgs = reqs[1].at("body").at("messages").as_array();
+    // system, task, assistant, 2 tool results, then the image as a user message
+    REQUIRE(msgs.size() == 6);
+    const auto& good = msgs[3].at("content").as_array();
+    CHECK(good[0].at("text") == "Viewing image at path: big.png");
+    const std::string call_id(msgs[3].at("tool_call_id").as_string());
+    CHECK(good[1].at("text").as_string() == "Done! The User will provide the image for tool call " + call_id);
+    INFO(json::serialize(msgs[4]));
+    CHECK(msgs[4].at("content").as_array()[0].at("text").as_string().find("You submitted a corrupt/unsupported image file") == 0);
+    CHECK(msgs[5].at("role") == "user");
+    const auto& parts = msgs[5].at("content").as_array();
+    CHECK(parts[0].at("text").as_string() == "Here is the image for tool call " + call_id);
+    std::string url(parts[1].at("image_url").at("url").as_string());
+    const std::string prefix = "data:image/png;base64,";
+    REQUIRE(url.rfind(prefix, 0) == 0);
+    auto png = base64::decode(url.substr(prefix.size()));
+    REQUIRE(png);
+    const auto w = be32(*png, 16), h = be32(*png, 20);
+    CHECK(std::uint64_t(w) * h <= 1'000'000);
+    CHECK(w > h);
 }

@@ -32,11 +32,13 @@ fs::path fresh_temp_dir(const std::string& prefix)
     return templ;
 }
 
-pid_t spawn(const std::vector<std::string>& args, int stdout_fd)
+// `stdin_fd`: the read end of a pipe whose write end the test keeps open; the
+// server exits when it closes, so a crashed test leaves no server behind.
+pid_t spawn(const std::vector<std::string>& args, int stdout_fd, int stdin_fd)
 {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, stdin_fd, STDIN_FILENO);
     if (stdout_fd >= 0)
         posix_spawn_file_actions_adddup2(&actions, stdout_fd, STDOUT_FILENO);
     std::vector<char*> argv;
@@ -115,7 +117,12 @@ FakeOpenAi::FakeOpenAi(const std::string& scenario, Options options) : plain_(op
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0)
         throw std::runtime_error("pipe2 failed");
-    pid_ = spawn(args, fds[1]);
+    int in[2];
+    if (::pipe2(in, O_CLOEXEC) != 0)
+        throw std::runtime_error("pipe2 failed");
+    pid_ = spawn(args, fds[1], in[0]);
+    ::close(in[0]);
+    stdin_fd_ = in[1];
     ::close(fds[1]);
     // The server prints exactly one line, {"port": N}, once it listens.
     std::string line;
@@ -134,6 +141,8 @@ FakeOpenAi::FakeOpenAi(const std::string& scenario, Options options) : plain_(op
 
 FakeOpenAi::~FakeOpenAi()
 {
+    if (stdin_fd_ >= 0)
+        ::close(stdin_fd_);
     if (pid_ > 0) {
         ::kill(pid_, SIGTERM);
         wait_exit(pid_);

@@ -47,6 +47,7 @@ private:
 
     std::filesystem::path dir_;
     pid_t pid_ = -1;
+    int stdin_fd_ = -1; ///< closing it stops the server
     int port_ = 0;
     bool plain_ = false;
 };

@@ -22,21 +22,6 @@ TEST_CASE("absolute-path heuristic: Stirrup's patterns")
         CHECK_FALSE(looks_like_absolute_path(s, true));
 }
 
-TEST_CASE("image types are sniffed from their signatures")
-{
-    CHECK(sniff_image_mime(std::string_view("\x89PNG\r\n\x1a\nrest", 12)) == "image/png");
-    CHECK(sniff_image_mime("\xff\xd8\xff\xe0") == "image/jpeg");
-    CHECK(sniff_image_mime("GIF89a...") == "image/gif");
-    CHECK(sniff_image_mime("RIFF\x10\0\0\0WEBPVP8 ") == "");
-    CHECK(sniff_image_mime(std::string_view("RIFF\x10\0\0\0WEBPVP8 ", 16)) == "image/webp");
-    CHECK(sniff_image_mime("BM....") == "image/bmp");
-    CHECK(sniff_image_mime(std::string_view("II*\0", 4)) == "image/tiff");
-    CHECK(sniff_image_mime(std::string_view("MM\0*", 4)) == "image/tiff");
-    CHECK(sniff_image_mime("8BPS") == "image/vnd.adobe.photoshop");
-    CHECK(sniff_image_mime("hello") == "");
-    CHECK(sniff_image_mime("") == "");
-}
-
 TEST_CASE("code_exec tool: Stirrup's name and pydantic schema")
 {
     CHECK(code_exec_tool_name == "code_exec");

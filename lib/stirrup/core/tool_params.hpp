@@ -31,9 +31,9 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "stirrup/core/json_text.hpp"
 #include "stirrup/core/tool.hpp"
 
 namespace stirrup {
@@ -305,7 +305,7 @@ Tool make_tool(std::string name, std::string description, TypedExecutor<P> execu
     Tool tool;
     tool.name = std::move(name);
     tool.description = std::move(description);
-    tool.parameters_schema = boost::json::serialize(params_schema<P>());
+    tool.parameters_schema = to_json_text(params_schema<P>());
     tool.parse_arguments = [](const boost::json::value& arguments) { return params_to_json(parse_params<P>(arguments)); };
     tool.execute = [execute = std::move(execute)](boost::json::object arguments, ToolContext& context) {
         return execute(parse_params<P>(arguments), context);

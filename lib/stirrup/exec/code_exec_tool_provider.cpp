@@ -16,6 +16,21 @@ struct StartedEnvironment final : StartedTools {
     awaitable<void> stop() override { co_await env->stop(); }
 };
 
+// A named callable rather than a capturing coroutine lambda (GCC 12 destroys
+// the captures of those twice).
+struct RunCommand {
+    CodeExecProvider* env;
+
+    awaitable<ToolResult> operator()(boost::json::object arguments, ToolContext&) const
+    {
+        std::string cmd(arguments.at("cmd").as_string());
+        // Stirrup reports every command outcome as a successful tool call:
+        // the exit code and error kind are in the text.
+        std::string text = co_await run_code_exec_tool(*env, std::move(cmd));
+        co_return ToolResult{std::move(text), true, ToolMetadata::use_count(1)};
+    }
+};
+
 } // namespace
 
 CodeExecToolProvider::CodeExecToolProvider(std::string name, Factory factory, CodeExecToolOptions options)
@@ -48,14 +63,7 @@ Tool make_code_exec_tool(CodeExecProvider& env, CodeExecToolOptions options)
             throw InvalidToolArguments("Field required: cmd");
         return boost::json::object{{"cmd", detail::lax_string(it->value())}};
     };
-    CodeExecProvider* env_ptr = &env;
-    tool.execute = [env_ptr](boost::json::object arguments, ToolContext&) -> awaitable<ToolResult> {
-        std::string cmd(arguments.at("cmd").as_string());
-        // Stirrup reports every command outcome as a successful tool call:
-        // the exit code and error kind are in the text.
-        std::string text = co_await run_code_exec_tool(*env_ptr, std::move(cmd));
-        co_return ToolResult{std::move(text), true, ToolMetadata::use_count(1)};
-    };
+    tool.execute = RunCommand{&env};
     return tool;
 }
 

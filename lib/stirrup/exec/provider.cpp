@@ -8,6 +8,7 @@
 #include <boost/asio/this_coro.hpp>
 
 #include "stirrup/core/error.hpp"
+#include "stirrup/core/image_mime.hpp"
 #include "stirrup/core/offload.hpp"
 
 namespace stirrup {
@@ -170,8 +171,8 @@ awaitable<ImageFile> CodeExecProvider::view_image(std::string path)
 {
     ImageFile image;
     image.data = co_await read_file(path);
-    image.mime_type = sniff_image_mime(image.data);
-    if (image.mime_type.empty())
+    image.mime_type = std::string(sniff_image_mime(image.data));
+    if (!is_supported_image_mime(image.mime_type))
         throw PathError("File is not a supported image (png, jpeg, webp, gif, bmp, tiff, psd): " + path);
     co_return image;
 }
@@ -328,26 +329,6 @@ awaitable<SaveOutputFilesResult> CodeExecProvider::copy_outputs(std::vector<std:
 std::string CodeExecProvider::output_destination_identity(std::string_view dest, std::string_view root) const
 {
     return stirrup::output_destination_identity(dest, root);
-}
-
-std::string sniff_image_mime(std::string_view d) noexcept
-{
-    auto starts = [&](std::string_view magic) { return d.substr(0, magic.size()) == magic; };
-    if (starts("\x89PNG\r\n\x1a\n"))
-        return "image/png";
-    if (starts("\xff\xd8\xff"))
-        return "image/jpeg";
-    if (starts("GIF87a") || starts("GIF89a"))
-        return "image/gif";
-    if (d.size() >= 12 && starts("RIFF") && d.substr(8, 4) == "WEBP")
-        return "image/webp";
-    if (starts("BM"))
-        return "image/bmp";
-    if (starts(std::string_view("II*\0", 4)) || starts(std::string_view("MM\0*", 4)))
-        return "image/tiff";
-    if (starts("8BPS"))
-        return "image/vnd.adobe.photoshop";
-    return {};
 }
 
 } // namespace stirrup

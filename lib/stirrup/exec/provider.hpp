@@ -155,7 +155,5 @@ private:
     bool started_ = false;
 };
 
-/// Sniffs an image MIME type from its first bytes; empty if not a supported image.
-std::string sniff_image_mime(std::string_view data) noexcept;
 
 } // namespace stirrup

@@ -12,6 +12,7 @@
 
 #include "stirrup/core/base64.hpp"
 #include "stirrup/core/error.hpp"
+#include "stirrup/core/json_text.hpp"
 #include "stirrup/core/text.hpp"
 #include "stirrup/llm/errors.hpp"
 
@@ -21,128 +22,6 @@ namespace stirrup::chat {
 
 namespace {
 
-// ---- serialisation ---------------------------------------------------------
-// The request is written as Python's json.dumps(ensure_ascii=False,
-// separators=(",", ":")) writes it (the form httpx sends), so float fields in
-// schemas and extra fields read "0.7", not Boost's "7E-1".
-
-void write_string(std::string_view s, std::string& out) {
-    static constexpr char hex[] = "0123456789abcdef";
-    out += '"';
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        default:
-            if (c < 0x20) {
-                out += "\\u00";
-                out += hex[c >> 4];
-                out += hex[c & 15];
-            } else {
-                out += ch;
-            }
-        }
-    }
-    out += '"';
-}
-
-// Python's float.__repr__: shortest round-trip digits, fixed notation for
-// decimal exponents in [-4, 16), otherwise d.ddde+XX.
-void write_double(double d, std::string& out) {
-    std::array<char, 64> buf{};
-    const auto res = std::to_chars(buf.data(), buf.data() + buf.size(), d, std::chars_format::scientific);
-    std::string_view sci(buf.data(), static_cast<std::size_t>(res.ptr - buf.data()));
-    if (!sci.empty() && sci[0] == '-') {
-        out += '-';
-        sci.remove_prefix(1);
-    }
-    if (sci == "inf" || sci == "nan") { // cannot come from parsed JSON; keep the output valid
-        out += "null";
-        return;
-    }
-    const auto e = sci.find('e');
-    std::string digits;
-    for (const char c : sci.substr(0, e))
-        if (c != '.') digits += c;
-    int exp = 0;
-    std::from_chars(sci.data() + e + 1 + (sci[e + 1] == '+' ? 1 : 0), sci.data() + sci.size(), exp);
-    while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
-    if (exp >= -4 && exp < 16) {
-        if (exp >= 0) {
-            const auto int_len = static_cast<std::size_t>(exp) + 1;
-            if (digits.size() <= int_len) {
-                out += digits;
-                out.append(int_len - digits.size(), '0');
-                out += ".0";
-            } else {
-                out += digits.substr(0, int_len);
-                out += '.';
-                out += digits.substr(int_len);
-            }
-        } else {
-            out += "0.";
-            out.append(static_cast<std::size_t>(-exp - 1), '0');
-            out += digits;
-        }
-    } else {
-        out += digits[0];
-        if (digits.size() > 1) {
-            out += '.';
-            out += digits.substr(1);
-        }
-        out += exp < 0 ? "e-" : "e+";
-        const int a = exp < 0 ? -exp : exp;
-        if (a < 10) out += '0';
-        out += std::to_string(a);
-    }
-}
-
-void write_value(const json::value& v, std::string& out) {
-    switch (v.kind()) {
-    case json::kind::null: out += "null"; break;
-    case json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
-    case json::kind::int64: out += std::to_string(v.get_int64()); break;
-    case json::kind::uint64: out += std::to_string(v.get_uint64()); break;
-    case json::kind::double_: write_double(v.get_double(), out); break;
-    case json::kind::string: write_string(v.get_string(), out); break;
-    case json::kind::array: {
-        out += '[';
-        bool first = true;
-        for (const auto& e : v.get_array()) {
-            if (!first) out += ',';
-            first = false;
-            write_value(e, out);
-        }
-        out += ']';
-        break;
-    }
-    case json::kind::object: {
-        out += '{';
-        bool first = true;
-        for (const auto& kv : v.get_object()) {
-            if (!first) out += ',';
-            first = false;
-            write_string(kv.key(), out);
-            out += ':';
-            write_value(kv.value(), out);
-        }
-        out += '}';
-        break;
-    }
-    }
-}
-
-std::string to_text(const json::value& v) {
-    std::string out;
-    write_value(v, out);
-    return out;
-}
 
 // Strings reach the wire as valid UTF-8 whatever the caller put in them: a
 // server rejects the whole request otherwise.
@@ -363,10 +242,10 @@ std::optional<std::string> content_string(const json::value* v) {
 void validate_extra_fields(std::string_view text) { (void)parse_extra_fields(text); }
 
 std::string messages_to_json(const std::vector<ChatMessage>& messages) {
-    return to_text(messages_array(messages));
+    return to_json_text(messages_array(messages));
 }
 
-std::string tools_to_json(const std::vector<ToolDefinition>& tools) { return to_text(tools_array(tools)); }
+std::string tools_to_json(const std::vector<ToolDefinition>& tools) { return to_json_text(tools_array(tools)); }
 
 std::string build_request_body(const RequestOptions& options, const std::vector<ChatMessage>& messages,
                                const std::vector<ToolDefinition>& tools) {
@@ -388,7 +267,7 @@ std::string build_request_body(const RequestOptions& options, const std::vector<
         if (!so.is_object()) so = json::object();
         so.get_object()["include_usage"] = true;
     }
-    return to_text(body);
+    return to_json_text(body);
 }
 
 AssistantMessage to_assistant_message(RawCompletion raw, const ResponseContext& context) {
@@ -456,7 +335,7 @@ AssistantMessage parse_response(std::string_view body, const ResponseContext& co
             rc.name = std::string(name->get_string());
             if (const auto* args = member(*function, "arguments")) {
                 // Some servers send the arguments as a JSON object instead of its text.
-                rc.arguments = args->is_string() ? std::string(args->get_string()) : to_text(*args);
+                rc.arguments = args->is_string() ? std::string(args->get_string()) : to_json_text(*args);
             }
             raw.tool_calls.push_back(std::move(rc));
         }
@@ -512,7 +391,7 @@ namespace {
             if (c->is_string())
                 code = std::string(c->get_string());
             else if (c->is_int64() || c->is_uint64())
-                code = to_text(*c);
+                code = to_json_text(*c);
         }
         if (const auto* m = member(*data, "message"); m && m->is_string()) message = std::string(m->get_string());
     }

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "stirrup/core/error.hpp"
+#include "stirrup/core/image_mime.hpp"
 #include "stirrup/core/messages.hpp"
 
 namespace stirrup {
@@ -34,11 +35,6 @@ struct ImageSize {
     friend bool operator==(const ImageSize&, const ImageSize&) = default;
 };
 
-/// The MIME type the Python `filetype` package would report for `bytes`
-/// (image matchers only, in its order; looks at the first 8192 bytes like
-/// filetype.guess), or "" when none matches. May name a type that
-/// normalize_image rejects ("image/apng", "image/x-icon", ...).
-std::string_view sniff_image_mime(std::string_view bytes);
 
 /// The size Stirrup produces for a `width` x `height` image: unchanged when
 /// it fits in `max_pixels`, else downscale_image()'s even-floored target

@@ -6,14 +6,7 @@
 #include "stirrup/core/offload.hpp"
 #include "stirrup/exec/provider.hpp"
 
-// provider.hpp and image_normalize.hpp both declare a
-// stirrup::sniff_image_mime(std::string_view) with different return types, so
-// one translation unit cannot see both. This file needs only normalize_image;
-// the rename keeps image_normalize's declaration out of the way.
-// TODO: drop once the two declarations are reconciled.
-#define sniff_image_mime sniff_image_mime_of_image_normalize
 #include "stirrup/tools/image_normalize.hpp"
-#undef sniff_image_mime
 
 namespace stirrup {
 namespace {

@@ -1,0 +1,136 @@
+#include "stirrup/core/json_text.hpp"
+
+#include <charconv>
+#include <string>
+
+namespace stirrup {
+
+namespace json = boost::json;
+
+namespace {
+
+// The request is written as Python's json.dumps(ensure_ascii=False,
+// separators=(",", ":")) writes it (the form httpx sends), so float fields in
+// schemas and extra fields read "0.7", not Boost's "7E-1".
+
+void write_string(std::string_view s, std::string& out) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+            if (c < 0x20) {
+                out += "\\u00";
+                out += hex[c >> 4];
+                out += hex[c & 15];
+            } else {
+                out += ch;
+            }
+        }
+    }
+    out += '"';
+}
+
+// Python's float.__repr__: shortest round-trip digits, fixed notation for
+// decimal exponents in [-4, 16), otherwise d.ddde+XX.
+void write_double(double d, std::string& out) {
+    std::array<char, 64> buf{};
+    const auto res = std::to_chars(buf.data(), buf.data() + buf.size(), d, std::chars_format::scientific);
+    std::string_view sci(buf.data(), static_cast<std::size_t>(res.ptr - buf.data()));
+    if (!sci.empty() && sci[0] == '-') {
+        out += '-';
+        sci.remove_prefix(1);
+    }
+    if (sci == "inf" || sci == "nan") { // cannot come from parsed JSON; keep the output valid
+        out += "null";
+        return;
+    }
+    const auto e = sci.find('e');
+    std::string digits;
+    for (const char c : sci.substr(0, e))
+        if (c != '.') digits += c;
+    int exp = 0;
+    std::from_chars(sci.data() + e + 1 + (sci[e + 1] == '+' ? 1 : 0), sci.data() + sci.size(), exp);
+    while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+    if (exp >= -4 && exp < 16) {
+        if (exp >= 0) {
+            const auto int_len = static_cast<std::size_t>(exp) + 1;
+            if (digits.size() <= int_len) {
+                out += digits;
+                out.append(int_len - digits.size(), '0');
+                out += ".0";
+            } else {
+                out += digits.substr(0, int_len);
+                out += '.';
+                out += digits.substr(int_len);
+            }
+        } else {
+            out += "0.";
+            out.append(static_cast<std::size_t>(-exp - 1), '0');
+            out += digits;
+        }
+    } else {
+        out += digits[0];
+        if (digits.size() > 1) {
+            out += '.';
+            out += digits.substr(1);
+        }
+        out += exp < 0 ? "e-" : "e+";
+        const int a = exp < 0 ? -exp : exp;
+        if (a < 10) out += '0';
+        out += std::to_string(a);
+    }
+}
+
+void write_value(const json::value& v, std::string& out) {
+    switch (v.kind()) {
+    case json::kind::null: out += "null"; break;
+    case json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
+    case json::kind::int64: out += std::to_string(v.get_int64()); break;
+    case json::kind::uint64: out += std::to_string(v.get_uint64()); break;
+    case json::kind::double_: write_double(v.get_double(), out); break;
+    case json::kind::string: write_string(v.get_string(), out); break;
+    case json::kind::array: {
+        out += '[';
+        bool first = true;
+        for (const auto& e : v.get_array()) {
+            if (!first) out += ',';
+            first = false;
+            write_value(e, out);
+        }
+        out += ']';
+        break;
+    }
+    case json::kind::object: {
+        out += '{';
+        bool first = true;
+        for (const auto& kv : v.get_object()) {
+            if (!first) out += ',';
+            first = false;
+            write_string(kv.key(), out);
+            out += ':';
+            write_value(kv.value(), out);
+        }
+        out += '}';
+        break;
+    }
+    }
+}
+
+} // namespace
+
+std::string to_json_text(const json::value& v) {
+    std::string out;
+    write_value(v, out);
+    return out;
+}
+
+} // namespace stirrup
