@@ -441,3 +441,94 @@ TEST_CASE("view_image in a run: the image reaches the model as a user message, d
     CHECK(std::uint64_t(w) * h <= 1'000'000);
     CHECK(w > h);
 }
+
+namespace {
+
+/// Records when it starts and stops, and whether the execution environment
+/// was up at those moments.
+struct OrderProbe final : ToolProvider {
+    std::shared_ptr<std::vector<std::string>> log = std::make_shared<std::vector<std::string>>();
+
+    struct Started final : StartedTools {
+        std::shared_ptr<std::vector<std::string>> log;
+        CodeExecProvider* env = nullptr;
+        awaitable<void> stop() override
+        {
+            log->push_back(std::string("probe stop, env ") + (env && env->started() ? "up" : "down"));
+            co_return;
+        }
+    };
+
+    std::string name() const override { return "OrderProbe"; }
+    awaitable<std::unique_ptr<StartedTools>> start(CodeExecProvider* env) const override
+    {
+        log->push_back(std::string("probe start, env ") + (env && env->started() ? "up" : "down"));
+        auto s = std::make_unique<Started>();
+        s->log = log;
+        s->env = env;
+        co_return s;
+    }
+};
+
+} // namespace
+
+TEST_CASE("session: the code-exec provider starts first and stops last, whatever the list order")
+{
+    FakeOpenAi fake(scenario({finish_step({})}));
+    ScratchDir base;
+    auto probe = std::make_shared<OrderProbe>();
+    run_sync([&]() -> awaitable<void> {
+        AgentOptions o;
+        o.tools = std::vector<ToolSource>{probe, local_in(base.path())};
+        Agent agent(fake_client(fake, co_await boost::asio::this_coro::executor), "ordered", o);
+        auto r = co_await agent.run("go");
+        CHECK(r.value.finished());
+    });
+    CHECK(*probe->log == std::vector<std::string>{"probe start, env up", "probe stop, env up"});
+    CHECK(base.entries().empty());
+}
+
+TEST_CASE("session: skills are uploaded to skills/ and listed in the system prompt")
+{
+    ScratchDir base, skills;
+    write_text(skills.path() / "csv/SKILL.md", "---\nname: csv-tools\ndescription: Read CSV files.\n---\nUse python3.\n");
+    write_text(skills.path() / "csv/scripts/peek.sh", "head -1 \"$1\"\n");
+    FakeOpenAi fake(scenario({exec_step("cat skills/csv/SKILL.md skills/csv/scripts/peek.sh"), finish_step({})}));
+    run_sync([&]() -> awaitable<void> {
+        AgentOptions o;
+        o.tools = std::vector<ToolSource>{local_in(base.path())};
+        Agent agent(fake_client(fake, co_await boost::asio::this_coro::executor), "skilled", o);
+        SessionOptions so;
+        so.skills_dir = skills.path();
+        auto r = co_await agent.run("use a skill", so);
+        CHECK(r.value.finished());
+    });
+    CHECK(system_prompt_of(fake, 0).find("\n\n## Available Skills\n") != std::string::npos);
+    CHECK(system_prompt_of(fake, 0).find("- **csv-tools**: Read CSV files. (`skills/csv/SKILL.md`)") !=
+          std::string::npos);
+    auto texts = tool_texts(fake, 1);
+    REQUIRE(texts.size() == 1);
+    CHECK(texts[0].find("Use python3.\nhead -1") != std::string::npos);
+}
+
+TEST_CASE("session: a skills_dir that does not exist is an error before any request")
+{
+    ScratchDir base, skills;
+    FakeOpenAi fake(scenario({finish_step({})}));
+    std::string error;
+    run_sync([&]() -> awaitable<void> {
+        AgentOptions o;
+        o.tools = std::vector<ToolSource>{local_in(base.path())};
+        Agent agent(fake_client(fake, co_await boost::asio::this_coro::executor), "skilled", o);
+        SessionOptions so;
+        so.skills_dir = skills.path() / "nope";
+        try {
+            co_await agent.run("use a skill", so);
+        } catch (const ConfigError& e) {
+            error = e.what();
+        }
+    });
+    CHECK(error == "skills_dir is not a directory: " + (skills.path() / "nope").string());
+    CHECK(fake.requests().empty());
+    CHECK(base.entries().empty());
+}
