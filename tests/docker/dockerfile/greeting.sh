@@ -1,0 +1,3 @@
+#!/bin/sh
+# Prints the GREETING build arg that the image was built with.
+cat /etc/stirrup-greeting
