@@ -166,6 +166,38 @@ TEST_CASE("wrong types are rejected")
     CHECK(parse_error("null") == "Input should be an object");
 }
 
+// Found by tests/fuzz/fuzz_tool_arguments: a C++ int field took 1e14 (or
+// 4294967297) modulo 2^32 instead of rejecting it.
+struct Narrow {
+    int retries = 0;
+    std::optional<unsigned> port;
+
+    static auto stirrup_params()
+    {
+        return params<Narrow>("Narrow", "", field(&Narrow::retries, "retries", ""), field(&Narrow::port, "port", ""));
+    }
+};
+
+TEST_CASE("an integer a narrower field cannot hold is rejected, not wrapped")
+{
+    auto error = [](std::string_view text) -> std::string {
+        try {
+            (void)parse_params<Narrow>(json::parse(text));
+        } catch (const InvalidToolArguments& e) {
+            return e.what();
+        }
+        return "<no error>";
+    };
+    CHECK(error(R"js({"retries":1e14})js") == "Input should be less than or equal to 2147483647");
+    CHECK(error(R"js({"retries":4294967297})js") == "Input should be less than or equal to 2147483647");
+    CHECK(error(R"js({"retries":"-2147483649"})js") == "Input should be greater than or equal to -2147483648");
+    CHECK(error(R"js({"retries":0,"port":-1})js") == "Input should be greater than or equal to 0");
+    CHECK(error(R"js({"retries":0,"port":4294967296})js") == "Input should be less than or equal to 4294967295");
+    const Narrow n = parse_params<Narrow>(json::parse(R"js({"retries":-2147483648,"port":4294967295})js"));
+    CHECK(n.retries == -2147483648);
+    CHECK(n.port == 4294967295u);
+}
+
 TEST_CASE("lax conversions: numbers from strings, integral floats, boolean words")
 {
     Mixed m = parse(R"js({"name":"n","input_files":[],"count":"7","ratio":"1.5","verbose":"yes","limit":" 12 "})js");

@@ -1,6 +1,8 @@
 #include "stirrup/core/json_text.hpp"
 
+#include <array>
 #include <charconv>
+#include <cmath>
 #include <string>
 
 namespace stirrup {
@@ -42,16 +44,25 @@ void write_string(std::string_view s, std::string& out) {
 // Python's float.__repr__: shortest round-trip digits, fixed notation for
 // decimal exponents in [-4, 16), otherwise d.ddde+XX.
 void write_double(double d, std::string& out) {
+    // JSON has no NaN: Boost.JSON 1.81 still parses "0e400" to one (zero
+    // times an overflowed power of ten), with either sign. Keep the output valid.
+    if (std::isnan(d)) {
+        out += "null";
+        return;
+    }
+    // Boost.JSON parses an overflowing number such as 1e400 to infinity.
+    // Python would write "Infinity", which is not JSON; the smallest
+    // overflowing exponent reads back as the same infinity everywhere.
+    if (std::isinf(d)) {
+        out += d < 0 ? "-1e+309" : "1e+309";
+        return;
+    }
     std::array<char, 64> buf{};
     const auto res = std::to_chars(buf.data(), buf.data() + buf.size(), d, std::chars_format::scientific);
     std::string_view sci(buf.data(), static_cast<std::size_t>(res.ptr - buf.data()));
     if (!sci.empty() && sci[0] == '-') {
         out += '-';
         sci.remove_prefix(1);
-    }
-    if (sci == "inf" || sci == "nan") { // cannot come from parsed JSON; keep the output valid
-        out += "null";
-        return;
     }
     const auto e = sci.find('e');
     std::string digits;

@@ -21,6 +21,7 @@
 // and digit strings, booleans accept the usual words.
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -100,9 +101,17 @@ T from_json(const boost::json::value& v)
         return lax_string(v);
     else if constexpr (std::is_same_v<T, bool>)
         return lax_boolean(v);
-    else if constexpr (std::is_integral_v<T>)
-        return static_cast<T>(lax_integer(v));
-    else if constexpr (std::is_floating_point_v<T>)
+    else if constexpr (std::is_integral_v<T>) {
+        // pydantic's int is unbounded; a narrower C++ field rejects what it
+        // cannot hold (in pydantic's words for a bounded int) rather than wrap.
+        const std::int64_t n = lax_integer(v);
+        if (!std::in_range<T>(n))
+            throw InvalidToolArguments(n < 0 ? "Input should be greater than or equal to " +
+                                                   std::to_string(std::numeric_limits<T>::min())
+                                             : "Input should be less than or equal to " +
+                                                   std::to_string(std::numeric_limits<T>::max()));
+        return static_cast<T>(n);
+    } else if constexpr (std::is_floating_point_v<T>)
         return static_cast<T>(lax_number(v));
     else if constexpr (is_vector<T>::value) {
         if (!v.is_array())
