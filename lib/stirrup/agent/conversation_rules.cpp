@@ -96,7 +96,7 @@ std::vector<UserMessage> move_images_out_of_tool_results(std::vector<ToolMessage
                 std::vector<ContentPart> user_parts;
                 user_parts.emplace_back("Here is the image for tool call " + msg.tool_call_id);
                 user_parts.emplace_back(std::move(*image));
-                moved.push_back(UserMessage{std::move(user_parts)});
+                moved.push_back(UserMessage{std::move(user_parts), UserKind::user, {}});
                 part = "Done! The User will provide the image for tool call " + msg.tool_call_id;
             }
         }
@@ -202,7 +202,7 @@ std::vector<ChatMessage> summarized_conversation(const std::vector<ChatMessage>&
     }
     UserMessage summary_msg{summary_bridge(summary), UserKind::summary, std::move(replaced)};
     out.push_back(std::move(summary_msg));
-    out.push_back(UserMessage{std::string(summary_ack_text)});
+    out.push_back(UserMessage{std::string(summary_ack_text), UserKind::user, {}});
     return out;
 }
 
