@@ -1,0 +1,99 @@
+// libFuzzer target for the Docker JSON-message stream and the path-stat
+// header. Invariants: the splitter gives the same messages fed whole, in
+// pieces and byte by byte; each is a non-empty, trimmed slice of the input;
+// parsing throws nothing but MessageError; build_failure reports a failure
+// exactly when a message failed. decode_path_stat throws nothing but
+// MessageError, on the raw input and on its base64.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stirrup/core/base64.hpp"
+#include "stirrup/exec/docker_messages.hpp"
+
+#include "fuzz_require.hpp"
+
+namespace {
+
+using stirrup::docker::JsonLineSplitter;
+using stirrup::docker::MessageError;
+using stirrup::fuzz::require;
+
+constexpr std::size_t max_line = 4096;
+
+struct Split {
+    std::vector<std::string> lines;
+    bool too_long = false;
+};
+
+template <class Next>
+Split split(std::string_view in, Next&& next_size)
+{
+    Split out;
+    JsonLineSplitter s(max_line);
+    const auto on_line = [&](std::string_view l) { out.lines.emplace_back(l); };
+    try {
+        std::size_t pos = 0;
+        while (pos < in.size()) {
+            const std::size_t n = next_size();
+            s.feed(in.substr(pos, n), on_line);
+            pos += n;
+        }
+        s.finish(on_line);
+    } catch (const MessageError&) {
+        out.too_long = true;
+    }
+    return out;
+}
+
+bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    if (size < 1)
+        return 0;
+    const std::uint8_t seed = data[0];
+    const std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
+
+    const Split whole = split(in, [&] { return in.size(); });
+    std::size_t step = 0;
+    const Split pieces = split(in, [&] { return 1 + ((seed >> (step++ % 5)) & 15); });
+    const Split bytes = split(in, [] { return std::size_t{1}; });
+    require(pieces.lines == whole.lines && pieces.too_long == whole.too_long);
+    require(bytes.lines == whole.lines && bytes.too_long == whole.too_long);
+
+    std::vector<stirrup::docker::StreamMessage> msgs;
+    bool any_failed = false;
+    for (const auto& line : whole.lines) {
+        require(!line.empty() && line.size() <= max_line);
+        require(!is_space(line.front()) && !is_space(line.back()));
+        require(in.find(line) != std::string_view::npos);
+        try {
+            auto m = stirrup::docker::parse_stream_message(line);
+            if (m.error_detail_message)
+                require(m.error.has_value());
+            any_failed = any_failed || m.failed();
+            msgs.push_back(std::move(m));
+        } catch (const MessageError&) {
+        }
+    }
+    const auto failure = stirrup::docker::build_failure(msgs);
+    require(failure.has_value() == any_failed);
+
+    for (const std::string& header : {std::string(in), stirrup::base64::encode(in)}) {
+        try {
+            const auto st = stirrup::docker::decode_path_stat(header);
+            require(st.permissions() <= 0777);
+        } catch (const MessageError&) {
+        }
+    }
+    return 0;
+}
