@@ -10,6 +10,7 @@
 #include <string>
 
 #include "stirrup/core/tool.hpp"
+#include "stirrup/exec/docker.hpp"
 #include "stirrup/exec/local.hpp"
 #include "stirrup/exec/provider.hpp"
 
@@ -45,5 +46,14 @@ Tool make_code_exec_tool(CodeExecProvider& env, CodeExecToolOptions options = {}
 
 /// A provider of local temp-dir environments (Stirrup's LocalCodeExecToolProvider).
 std::shared_ptr<CodeExecToolProvider> local_code_exec(LocalCodeExecOptions options = {});
+
+/// A provider of Docker containers from an image (Stirrup's
+/// DockerCodeExecToolProvider.from_image): one container per session.
+std::shared_ptr<CodeExecToolProvider> docker_code_exec(std::string image, DockerCodeExecOptions options = {});
+
+/// Same, from a Dockerfile built when a session starts (Stirrup's from_dockerfile).
+std::shared_ptr<CodeExecToolProvider> docker_code_exec_from_dockerfile(
+    std::filesystem::path dockerfile, std::optional<std::filesystem::path> context = std::nullopt,
+    std::map<std::string, std::string> build_args = {}, DockerCodeExecOptions options = {});
 
 } // namespace stirrup
