@@ -223,3 +223,28 @@ TEST_CASE("docker: a start that fails leaves no container behind")
         CHECK(test::containers_with_label("stirrup.session=" + envs[i]->session_id()).empty());
     }
 }
+
+TEST_CASE("docker: a start cancelled half-way leaves no container behind")
+{
+    // Cancelled at different points of start (image check, create, start).
+    for (auto delay : {50ms, 200ms, 400ms}) {
+        std::string session;
+        auto o = docker_options();
+        o.on_warning = [](std::string_view) {};
+        run_sync([&]() -> awaitable<void> {
+            auto env = DockerCodeExec::from_image(test::docker_test_image(), o);
+            session = env->session_id();
+            boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, delay);
+            auto which = co_await (env->start() || timer.async_wait(boost::asio::use_awaitable));
+            if (which.index() == 0)
+                co_await env->stop(); // start won the race: an ordinary stop
+        });
+        std::vector<std::string> left = test::containers_with_label("stirrup.session=" + session);
+        for (int i = 0; i < 100 && !left.empty(); ++i) {
+            std::this_thread::sleep_for(100ms);
+            left = test::containers_with_label("stirrup.session=" + session);
+        }
+        INFO("cancelled after " << delay.count() << " ms");
+        CHECK(left.empty());
+    }
+}

@@ -126,14 +126,26 @@ std::unique_ptr<DockerCodeExec> DockerCodeExec::from_dockerfile(fs::path dockerf
 
 DockerCodeExec::~DockerCodeExec()
 {
-    if (!container_id_ && !temp_dir_)
+    const auto container = container_to_remove();
+    if (!container && !temp_dir_)
         return;
     warn("DockerCodeExec destroyed while started (stop() was not awaited); removing container " +
-         container_id_.value_or("(none)") + " in the background");
+         container.value_or("(none)") + " in the background");
     docker::Endpoint endpoint = endpoint_;
-    offload_detached([endpoint = std::move(endpoint), id = container_id_.value_or(""), dir = temp_dir_] {
+    offload_detached([endpoint = std::move(endpoint), id = container.value_or(""), dir = temp_dir_] {
         remove_in_background(endpoint, id, dir);
     });
+}
+
+std::optional<std::string> DockerCodeExec::container_to_remove() const
+{
+    if (container_id_)
+        return container_id_;
+    // A create whose answer never came (cancelled, engine gone) may still
+    // have made the container: it has a name.
+    if (create_attempted_)
+        return "stirrup-" + session_id_;
+    return std::nullopt;
 }
 
 std::string DockerCodeExec::code_exec_description() const
@@ -213,6 +225,7 @@ awaitable<void> DockerCodeExec::do_start()
         canonical_root_ = fs::canonical(dir);
     }
     const json::object config = container_config(env);
+    create_attempted_ = true;
     container_id_ = co_await client_->container_create(config, "stirrup-" + session_id_);
     co_await client_->container_start(*container_id_);
     co_await prepare_owner();
@@ -250,30 +263,33 @@ awaitable<void> DockerCodeExec::prepare_owner()
 
 awaitable<void> DockerCodeExec::do_stop()
 {
+    // Cleanup runs to the end even when the caller was cancelled.
+    co_await boost::asio::this_coro::reset_cancellation_state();
     std::exception_ptr failure;
-    if (container_id_) {
-        // With a rootful engine and a non-root host user, what the container
-        // wrote in the bind mount is root's: hand it back so the host can
-        // read and remove it.
-        if (bind_mode_ && temp_dir_ && ::geteuid() != 0) {
-            try {
-                const std::string owner = std::to_string(::geteuid()) + ":" + std::to_string(::getegid());
-                const std::vector<std::string> argv{"chown", "-R", owner, docker_options_.working_dir};
-                const auto r = co_await run_helper(argv);
-                if (r.first != 0)
-                    warn("could not hand " + docker_options_.working_dir + " back to the host user: " + r.second);
-            } catch (const std::exception& e) {
-                warn(std::string("could not hand the working directory back to the host user: ") + e.what());
-            }
-        }
-        const std::string id = *container_id_;
+    // With a rootful engine and a non-root host user, what the container
+    // wrote in the bind mount is root's: hand it back so the host can read
+    // and remove it.
+    if (container_id_ && bind_mode_ && temp_dir_ && ::geteuid() != 0) {
         try {
-            co_await client_->container_remove(id, true, true);
-            container_id_.reset();
+            const std::string owner = std::to_string(::geteuid()) + ":" + std::to_string(::getegid());
+            const std::vector<std::string> argv{"chown", "-R", owner, docker_options_.working_dir};
+            const auto r = co_await run_helper(argv);
+            if (r.first != 0)
+                warn("could not hand " + docker_options_.working_dir + " back to the host user: " + r.second);
+        } catch (const std::exception& e) {
+            warn(std::string("could not hand the working directory back to the host user: ") + e.what());
+        }
+    }
+    const auto container = container_to_remove();
+    if (container && client_) {
+        try {
+            co_await client_->container_remove(*container, true, true);
         } catch (...) {
             failure = std::current_exception();
         }
     }
+    container_id_.reset();
+    create_attempted_ = false;
     if (temp_dir_) {
         const fs::path dir = *temp_dir_;
         try {
@@ -288,11 +304,8 @@ awaitable<void> DockerCodeExec::do_stop()
     if (!docker_options_.client)
         client_.reset();
     if (failure) {
-        // The container could not be removed now; the destructor (and the
-        // reaper) must not forget it.
-        const std::string id = *container_id_;
-        container_id_.reset();
-        warn("container " + id + " could not be removed; reap_orphans will remove it once this process has exited");
+        warn("container " + *container +
+             " could not be removed; reap_orphans will remove it once this process has exited");
         std::rethrow_exception(failure);
     }
 }

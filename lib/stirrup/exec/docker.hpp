@@ -126,6 +126,7 @@ private:
 
     DockerCodeExec(Source source, DockerCodeExecOptions options);
 
+    std::optional<std::string> container_to_remove() const;
     awaitable<void> prepare_image();
     awaitable<void> prepare_owner();
     boost::json::object container_config(const std::vector<std::string>& env) const;
@@ -150,6 +151,7 @@ private:
     std::string image_;
     bool bind_mode_ = false;
     std::optional<std::string> container_id_;
+    bool create_attempted_ = false;
     std::optional<std::filesystem::path> temp_dir_;
     std::filesystem::path canonical_root_;
     /// Owner given to files written in archive mode.
