@@ -47,7 +47,9 @@ std::string ascii_only(std::string_view s, std::size_t width)
 
 void put_string(std::string& blk, const Field& f, std::string_view s)
 {
-    std::memcpy(blk.data() + f.offset, s.data(), std::min(s.size(), f.width));
+    // An empty view may have a null data(), which memcpy must not see.
+    if (!s.empty())
+        std::memcpy(blk.data() + f.offset, s.data(), std::min(s.size(), f.width));
 }
 
 void put_octal(std::string& blk, const Field& f, std::uint64_t v)
