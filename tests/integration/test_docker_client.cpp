@@ -410,3 +410,31 @@ TEST_CASE("docker client: a hung engine times out with a clear error")
     CHECK(code == std::errc::timed_out);
     CHECK(error.find("inspecting container") != std::string::npos);
 }
+
+TEST_CASE("docker client: a build stream that goes silent times out with a clear error")
+{
+    test::require_docker_engine();
+    std::error_code code;
+    std::string error;
+    run_sync([&]() -> awaitable<void> {
+        const auto ex = co_await asio::this_coro::executor;
+        docker::ClientOptions options;
+        options.stream_idle_timeout = 1s;
+        auto client = docker::Client(ex, docker::Client::from_env(ex)->endpoint(), options);
+        std::vector<tar::Entry> context(1);
+        context[0].path = "Dockerfile";
+        context[0].data = "FROM " + test::docker_test_image() + "\nRUN sleep 4\n";
+        docker::BuildParams params;
+        params.network_mode = "none";
+        try {
+            co_await client.build(tar::write_archive(context), params);
+        } catch (const docker::EngineUnavailableError& e) {
+            code = e.code();
+            error = e.what();
+        }
+    });
+    INFO(error);
+    CHECK(code == std::errc::timed_out);
+    CHECK(error.find("building image") != std::string::npos);
+    CHECK(error.find("no data for 1 s") != std::string::npos);
+}

@@ -52,12 +52,15 @@ TEST_CASE("docker image: from_dockerfile builds with the context and build args"
     dir.write("hello.txt", "hello from the context\n");
     std::map<std::string, std::string> args{{"GREETING", "hello"}};
     auto env = DockerCodeExec::from_dockerfile(dir.path / "Dockerfile", std::nullopt, args, docker_options());
-    with_docker(std::move(env), [](DockerCodeExec& e) -> awaitable<void> {
+    std::string tag;
+    with_docker(std::move(env), [&](DockerCodeExec& e) -> awaitable<void> {
+        tag = e.image();
         CHECK(e.image().rfind("stirrup-exec-env-", 0) == 0);
         CHECK(e.image().size() == std::string("stirrup-exec-env-").size() + 8);
         auto r = co_await e.run_command("cat /opt/built.txt /opt/hello.txt");
         CHECK(r.stdout_text == "hello from build\nhello from the context\n");
     });
+    test::remove_image(tag);
 }
 
 TEST_CASE("docker image: a Dockerfile outside its context")
@@ -67,10 +70,13 @@ TEST_CASE("docker image: a Dockerfile outside its context")
     BuildDir recipe("recipe");
     recipe.write("Build.dockerfile", from_test_image() + "COPY data/in.txt /opt/in.txt\n");
     auto env = DockerCodeExec::from_dockerfile(recipe.path / "Build.dockerfile", files.path, {}, docker_options());
-    with_docker(std::move(env), [](DockerCodeExec& e) -> awaitable<void> {
+    std::string tag;
+    with_docker(std::move(env), [&](DockerCodeExec& e) -> awaitable<void> {
+        tag = e.image();
         auto r = co_await e.run_command("cat /opt/in.txt");
         CHECK(r.stdout_text == "context file\n");
     });
+    test::remove_image(tag);
 }
 
 TEST_CASE("docker image: a failing build names the step and the engine's message")
@@ -115,7 +121,9 @@ TEST_CASE("docker image: an image without coreutils timeout gets Stirrup's advic
     dir.write("Dockerfile", from_test_image() + "RUN rm /usr/bin/timeout\n");
     auto o = docker_options();
     auto env = DockerCodeExec::from_dockerfile(dir.path / "Dockerfile", std::nullopt, {}, o);
-    with_docker(std::move(env), [](DockerCodeExec& e) -> awaitable<void> {
+    std::string tag;
+    with_docker(std::move(env), [&](DockerCodeExec& e) -> awaitable<void> {
+        tag = e.image();
         // Shell mode: bash reports the missing binary (exit 127).
         auto r = co_await e.run_command("echo hi");
         CHECK(r.exit_code == 127);
@@ -134,4 +142,5 @@ TEST_CASE("docker image: an image without coreutils timeout gets Stirrup's advic
         CHECK(r.stderr_text.find("\"timeout\": executable file not found") != std::string::npos);
         CHECK(r.stderr_text.find("\r\n") == std::string::npos);
     });
+    test::remove_image(tag);
 }

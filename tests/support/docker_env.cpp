@@ -72,6 +72,14 @@ awaitable<bool> remove(std::string id)
     co_return removed;
 }
 
+awaitable<bool> untag(std::string name)
+{
+    const auto ex = co_await boost::asio::this_coro::executor;
+    const auto client = client_here(ex);
+    const bool removed = co_await client->image_remove(name);
+    co_return removed;
+}
+
 } // namespace
 
 std::string docker_test_image()
@@ -133,6 +141,11 @@ std::string exec_in_container(const std::string& id, const std::vector<std::stri
 void remove_container(const std::string& id)
 {
     run_sync([&] { return remove(id); });
+}
+
+void remove_image(const std::string& name)
+{
+    run_sync([&] { return untag(name); });
 }
 
 } // namespace stirrup::test

@@ -40,6 +40,9 @@ std::string exec_in_container(const std::string& id, const std::vector<std::stri
 /// Removes a container if it exists.
 void remove_container(const std::string& id);
 
+/// Removes an image tag (a test's build) if it exists.
+void remove_image(const std::string& name);
+
 /// Runs `body` against a started provider and always stops it.
 template <class Body>
 void with_docker(std::unique_ptr<DockerCodeExec> env, Body body)

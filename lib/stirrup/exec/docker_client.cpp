@@ -2,6 +2,10 @@
 
 #include <cstdlib>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/system/system_error.hpp>
@@ -64,6 +68,54 @@ std::string join_query(const std::vector<std::pair<std::string, std::string>>& p
         q += query_escape(v);
     }
     return q;
+}
+
+struct Piece {
+    std::optional<std::string> data;
+    std::exception_ptr error;
+};
+
+// A read that reports its failure as a value, so that it can race a timer
+// with || (which waits for a success) without a failure waiting for the timer.
+awaitable<Piece> read_piece(net::HttpStream& s)
+{
+    Piece p;
+    try {
+        p.data = co_await s.read_some();
+    } catch (...) {
+        p.error = std::current_exception();
+    }
+    co_return p;
+}
+
+// The next piece of a streamed body, or nullopt at its end; throws
+// HttpTransportError(timed_out) when the engine stays silent for `idle`.
+awaitable<std::optional<std::string>> read_within(net::HttpStream& s, Milliseconds idle)
+{
+    using namespace boost::asio::experimental::awaitable_operators;
+    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor,
+                                    std::min<Milliseconds>(idle, std::chrono::hours(24 * 365)));
+    auto which = co_await (read_piece(s) || timer.async_wait(boost::asio::use_awaitable));
+    if (which.index() == 1)
+        throw net::HttpTransportError(std::make_error_code(std::errc::timed_out),
+                                      "no data for " + std::to_string(idle.count() / 1000) + " s");
+    Piece p = std::get<0>(std::move(which));
+    if (p.error)
+        std::rethrow_exception(p.error);
+    co_return std::move(p.data);
+}
+
+// The (short) error body of a streamed request.
+awaitable<std::string> read_rest(net::HttpStream& s)
+{
+    std::string body;
+    for (;;) {
+        const std::optional<std::string> piece = co_await s.read_some();
+        if (!piece)
+            break;
+        body += *piece;
+    }
+    co_return body;
 }
 
 [[noreturn]] void throw_unavailable(const net::HttpTransportError& e, const Endpoint& ep, const std::string& what)
@@ -261,13 +313,15 @@ awaitable<std::vector<StreamMessage>> Client::json_messages(std::string method, 
     try {
         net::HttpStream s = co_await http_->stream(std::move(req));
         if (s.status() != 200) {
-            std::string err;
-            while (auto piece = co_await s.read_some())
-                err += *piece;
+            const std::string err = co_await read_rest(s);
             throw ApiError(s.status(), engine_message(err), what);
         }
-        while (auto piece = co_await s.read_some())
+        for (;;) {
+            const std::optional<std::string> piece = co_await read_within(s, options_.stream_idle_timeout);
+            if (!piece)
+                break;
             splitter.feed(*piece, on_line);
+        }
         splitter.finish(on_line);
     } catch (const net::HttpTransportError& e) {
         throw_unavailable(e, endpoint_, what);
@@ -324,6 +378,17 @@ awaitable<std::string> Client::build(std::string context_tar, BuildParams params
     if (image_id.empty())
         throw StreamFailure("Docker engine: " + what + ": the build stream ended without an image ID");
     co_return image_id;
+}
+
+awaitable<bool> Client::image_remove(std::string name, bool force)
+{
+    const std::string what = "removing image " + name;
+    Reply r = co_await call("DELETE", "/images/" + name + (force ? "?force=1" : ""), "", "", what);
+    if (r.status == 404)
+        co_return false;
+    if (r.status != 200)
+        throw ApiError(r.status, engine_message(r.body), what);
+    co_return true;
 }
 
 awaitable<std::string> Client::container_create(json::object config, std::string name)
@@ -445,13 +510,15 @@ awaitable<void> Client::exec_start(std::string exec_id, OutputSink sink)
     try {
         net::HttpStream s = co_await http_->stream(std::move(req));
         if (s.status() != 200 && s.status() != 101) {
-            std::string err;
-            while (auto piece = co_await s.read_some())
-                err += *piece;
+            const std::string err = co_await read_rest(s);
             throw ApiError(s.status(), engine_message(err), what);
         }
-        while (auto piece = co_await s.read_some())
+        for (;;) {
+            const std::optional<std::string> piece = co_await s.read_some();
+            if (!piece)
+                break;
             decoder.feed(*piece, sink);
+        }
     } catch (const net::HttpTransportError& e) {
         throw_unavailable(e, endpoint_, what);
     }
@@ -503,18 +570,20 @@ awaitable<std::optional<PathStat>> Client::archive_get(std::string container_id,
     try {
         net::HttpStream s = co_await http_->stream(std::move(req));
         if (s.status() != 200) {
-            std::string err;
-            while (auto piece = co_await s.read_some())
-                err += *piece;
+            const std::string err = co_await read_rest(s);
             if (s.status() == 404)
                 co_return std::nullopt;
             throw ApiError(s.status(), engine_message(err), what);
         }
         if (auto h = s.header("X-Docker-Container-Path-Stat"))
             stat = decode_path_stat(*h);
-        while (auto piece = co_await s.read_some())
+        for (;;) {
+            const std::optional<std::string> piece = co_await read_within(s, options_.stream_idle_timeout);
+            if (!piece)
+                break;
             if (!reader.finished())
                 reader.feed(*piece, sink);
+        }
     } catch (const net::HttpTransportError& e) {
         throw_unavailable(e, endpoint_, what);
     }

@@ -68,7 +68,8 @@ struct ClientOptions {
     /// downloads): from connecting to the last byte.
     Milliseconds request_timeout{std::chrono::seconds(120)};
     Milliseconds connect_timeout{std::chrono::seconds(10)};
-    /// Longest silence inside a pull or build stream.
+    /// Longest silence inside a pull, build or archive download (exec
+    /// output is bounded by the command's own timeout instead).
     Milliseconds stream_idle_timeout{std::chrono::minutes(30)};
     /// Highest and lowest API versions spoken.
     std::string max_api_version = "1.44";
@@ -141,6 +142,10 @@ public:
     /// containers removed). Returns the image ID. A failing step throws
     /// StreamFailure naming it ("Step 2/3 : RUN false: The command ...").
     awaitable<std::string> build(std::string context_tar, BuildParams params);
+
+    /// DELETE /images/{name}: untags it, and deletes it once no tag is
+    /// left. False when there was no such image.
+    awaitable<bool> image_remove(std::string name, bool force = false);
 
     /// POST /containers/create; returns the container ID.
     awaitable<std::string> container_create(boost::json::object config, std::string name = {});
