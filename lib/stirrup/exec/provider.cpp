@@ -134,7 +134,9 @@ awaitable<void> CodeExecProvider::start()
         failure = std::current_exception();
     }
     if (failure) {
-        // Stirrup leaks what a half-done start created; undo it here.
+        // Stirrup leaks what a half-done start created; undo it here, to the
+        // end even when the start was cancelled.
+        co_await boost::asio::this_coro::reset_cancellation_state();
         try {
             co_await do_stop();
         } catch (const std::exception& e) {
