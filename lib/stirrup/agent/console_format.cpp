@@ -16,25 +16,6 @@ namespace json = boost::json;
 
 namespace {
 
-void append_utf8(std::string& out, char32_t cp)
-{
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
-
 // Decodes one code point of valid UTF-8 at `i` and advances `i`.
 char32_t next_code_point(std::string_view s, std::size_t& i)
 {
@@ -354,7 +335,7 @@ std::string html_unescape(std::string_view text)
             if (digits > 0 && j < rest.size() && rest[j] == ';') {
                 // As html.unescape: NUL, surrogates and out-of-range become U+FFFD.
                 if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
-                append_utf8(out, cp);
+                text::append_utf8(out, cp);
                 i += 1 + j + 1;
                 replaced = true;
             }
@@ -380,16 +361,16 @@ std::string visible(std::string_view utf8)
             out.append(spaces, ' ');
             column += spaces;
         } else if (cp < 0x20) {
-            append_utf8(out, 0x2400 + cp);
+            text::append_utf8(out, 0x2400 + cp);
             ++column;
         } else if (cp == 0x7F) {
-            append_utf8(out, 0x2421);
+            text::append_utf8(out, 0x2421);
             ++column;
         } else if (cp >= 0x80 && cp <= 0x9F) {
-            append_utf8(out, 0xFFFD);
+            text::append_utf8(out, 0xFFFD);
             ++column;
         } else {
-            append_utf8(out, cp);
+            text::append_utf8(out, cp);
             column += code_point_width(cp);
         }
     }

@@ -36,6 +36,9 @@ std::string sanitize_utf8(std::string_view bytes);
 /// Number of code points in valid UTF-8 (counts lead bytes).
 std::size_t count_code_points(std::string_view utf8) noexcept;
 
+/// Appends the UTF-8 encoding of code point `cp` (at most U+10FFFF).
+void append_utf8(std::string& out, char32_t cp);
+
 /// Byte offset of code point `n` in valid UTF-8 (size() if n >= count).
 std::size_t code_point_offset(std::string_view utf8, std::size_t n) noexcept;
 

@@ -1,5 +1,7 @@
 #include "stirrup/exec/host_output_save.hpp"
 
+#include "stirrup/core/text.hpp"
+
 #include <fcntl.h>
 #include <locale.h>
 #include <sys/stat.h>
@@ -175,24 +177,6 @@ std::pair<char32_t, std::size_t> decode_utf8(std::string_view s, std::size_t i) 
     return {cp, len};
 }
 
-void encode_utf8(char32_t cp, std::string& out) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
-
 // Stands in for Python's str.casefold. It lowercases with the C library's
 // Unicode tables (a private UTF-8 locale, never the global one), so "Ä" and
 // "ä" still collide; full folds such as "ß" -> "ss" are not applied.
@@ -217,7 +201,7 @@ std::string casefold(std::string_view s) {
             out += s[i++];
             continue;
         }
-        encode_utf8(static_cast<char32_t>(::towlower_l(static_cast<wint_t>(cp), utf8)), out);
+        text::append_utf8(out, static_cast<char32_t>(::towlower_l(static_cast<wint_t>(cp), utf8)));
         i += len;
     }
     return out;
