@@ -3,6 +3,7 @@
 
 #include "stirrup/agent/run_result.hpp"
 
+#include <algorithm>
 #include <memory>
 
 #include <boost/json/array.hpp>
@@ -135,6 +136,9 @@ void merge_run_metadata(RunMetadata& into, const RunMetadata& from)
         target.insert(target.end(), durations.begin(), durations.end());
     }
     if (from.model_speed) into.model_speed = from.model_speed;
+    into.model_queue_wait.calls += from.model_queue_wait.calls;
+    into.model_queue_wait.total_seconds += from.model_queue_wait.total_seconds;
+    into.model_queue_wait.max_seconds = std::max(into.model_queue_wait.max_seconds, from.model_queue_wait.max_seconds);
 }
 
 void merge_metadata(ToolMetadata& a, const ToolMetadata& b)

@@ -1,5 +1,6 @@
 #include "stirrup/agent/run_loop.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <map>
 #include <utility>
@@ -112,13 +113,26 @@ awaitable<ToolMessage> run_tool(SessionState& state, const ToolCall& call, TurnM
     co_return msg;
 }
 
-awaitable<StepResult> step(SessionState& state, const std::vector<ChatMessage>& messages, TurnMetadata& metadata,
-                           int turn, int max_turns)
+/// The model call, with the time it waited for the client's request limits
+/// added to `wait` (the client sets request_start_time once admitted).
+awaitable<AssistantMessage> call_model(SessionState& state, const std::vector<ChatMessage>& messages,
+                                       const std::vector<ToolDefinition>& tools, ModelQueueWait& wait)
 {
-    const auto& cfg = *state.config;
+    const double called = steady_clock_seconds();
+    AssistantMessage reply = co_await state.config->client->generate(messages, tools);
+    const double waited = reply.request_start_time ? std::max(0.0, *reply.request_start_time - called) : 0.0;
+    ++wait.calls;
+    wait.total_seconds += waited;
+    wait.max_seconds = std::max(wait.max_seconds, waited);
+    co_return reply;
+}
+
+awaitable<StepResult> step(SessionState& state, const std::vector<ChatMessage>& messages, TurnMetadata& metadata,
+                           int turn, int max_turns, ModelQueueWait& wait)
+{
     auto definitions = state.tool_definitions();
     StepResult out;
-    out.assistant = co_await cfg.client->generate(messages, definitions);
+    out.assistant = co_await call_model(state, messages, definitions, wait);
     if (turn > 0)
         state.logger->assistant_message(state.scope, turn, max_turns, out.assistant);
 
@@ -155,7 +169,7 @@ awaitable<StepResult> step(SessionState& state, const std::vector<ChatMessage>& 
 
 /// Stirrup's summarize_messages: returns (messages as summarized, new messages).
 awaitable<std::pair<std::vector<ChatMessage>, std::vector<ChatMessage>>>
-summarize(SessionState& state, std::vector<ChatMessage> messages, MetadataByTurn& by_turn)
+summarize(SessionState& state, std::vector<ChatMessage> messages, MetadataByTurn& by_turn, ModelQueueWait& wait)
 {
     const auto& cfg = *state.config;
     for (;;) {
@@ -169,7 +183,7 @@ summarize(SessionState& state, std::vector<ChatMessage> messages, MetadataByTurn
                 std::vector<ToolDefinition> tools;
                 if (attempt < 2)
                     tools = definitions;
-                auto reply = co_await cfg.client->generate(request, tools);
+                auto reply = co_await call_model(state, request, tools, wait);
                 summary = joined_text(reply.blocks);
                 if (!summary)
                     state.logger->message(state.scope, LogLevel::warning,
@@ -269,6 +283,7 @@ awaitable<RunResult> run_loop(SessionState& state, std::vector<ChatMessage> init
     }
 
     MetadataByTurn by_turn;
+    ModelQueueWait queue_wait;
     StepProgress progress;
     std::optional<FinishCall> finish;
     const std::uint64_t window = cfg.client->context_window_tokens();
@@ -287,7 +302,8 @@ awaitable<RunResult> run_loop(SessionState& state, std::vector<ChatMessage> init
             turn_metadata.clear();
             bool overflowed = false;
             try {
-                result = co_await step(state, msgs, turn_metadata, count_turns(history, msgs) + 1, opt.max_turns);
+                result = co_await step(state, msgs, turn_metadata, count_turns(history, msgs) + 1, opt.max_turns,
+                                       queue_wait);
             } catch (const ContextOverflowError&) {
                 overflowed = true;
             }
@@ -330,7 +346,7 @@ awaitable<RunResult> run_loop(SessionState& state, std::vector<ChatMessage> init
         const double pct = static_cast<double>(usage.total()) / static_cast<double>(window);
         if (pct >= opt.context_summarization_cutoff && accepted_turn != opt.max_turns) {
             state.logger->summarization_start(state.scope, pct, opt.context_summarization_cutoff);
-            auto [old_msgs, fresh] = co_await summarize(state, std::move(msgs), by_turn);
+            auto [old_msgs, fresh] = co_await summarize(state, std::move(msgs), by_turn, queue_wait);
             history.push_back(std::move(old_msgs));
             msgs = std::move(fresh);
         }
@@ -349,6 +365,7 @@ awaitable<RunResult> run_loop(SessionState& state, std::vector<ChatMessage> init
     history.push_back(std::move(msgs));
     RunResult out;
     out.metadata = build_run_metadata(by_turn, history, cfg.client->model_slug());
+    out.metadata.model_queue_wait = queue_wait;
     out.turns = count_turns(history, {});
     out.finish = finish;
     out.history = std::move(history);

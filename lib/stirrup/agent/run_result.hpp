@@ -34,6 +34,16 @@ struct ModelSpeed {
     double e2e_otps = 0;            ///< output tokens per second
 };
 
+/// Time model calls waited before being sent: queued behind the client's
+/// request limits (ModelRequestLimiter: in-flight cap, per-minute rate).
+/// Measured as the time from the call to the client's request_start_time,
+/// so a client that sets no such time reports no wait.
+struct ModelQueueWait {
+    std::int64_t calls = 0;   ///< model calls that returned (summaries and overflow retries included)
+    double total_seconds = 0; ///< summed over those calls
+    double max_seconds = 0;   ///< the longest single wait
+};
+
 struct RunMetadata {
     /// Per tool name, the metadata of each call that returned some, in call
     /// order. Every called name has a key, even an unknown tool's.
@@ -44,6 +54,8 @@ struct RunMetadata {
     std::map<std::string, std::vector<double>> tool_durations;
     /// Empty when no assistant message had timings.
     std::optional<ModelSpeed> model_speed;
+    /// Not part of Stirrup's metadata (aggregate_metadata leaves it out).
+    ModelQueueWait model_queue_wait;
 
     /// Sum of token_usage.
     TokenUsage total_tokens() const;

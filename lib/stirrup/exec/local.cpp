@@ -117,6 +117,14 @@ bool looks_like_absolute_path(std::string_view text, bool shell_mode) noexcept
 LocalCodeExec::LocalCodeExec(LocalCodeExecOptions options)
     : CodeExecProvider(options), local_options_(std::move(options))
 {
+    if (!local_options_.command_limiter)
+        local_options_.command_limiter = default_command_limiter();
+}
+
+AsyncSemaphore LocalCodeExec::default_command_limiter()
+{
+    static const AsyncSemaphore limiter(default_max_commands);
+    return limiter;
 }
 
 std::unique_ptr<LocalCodeExec> LocalCodeExec::make(LocalCodeExecOptions options)
@@ -288,6 +296,9 @@ awaitable<CommandResult> LocalCodeExec::execute(PreparedCommand cmd, Millisecond
         std::lock_guard lock(*mutex);
         mark_.sessions.push_back(pid);
     };
+
+    // Held until the child is reaped; the wait is not part of the timeout.
+    const AsyncSemaphore::Permit running = co_await local_options_.command_limiter->acquire();
 
     CommandResult result;
     ChildProcessResult child;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "stirrup/core/limiter.hpp"
 #include "stirrup/exec/child_process.hpp"
 #include "stirrup/exec/provider.hpp"
 
@@ -20,6 +21,12 @@ struct LocalCodeExecOptions : CodeExecOptions {
     std::optional<std::filesystem::path> temp_base_dir;
     /// The code_exec tool's description; default: Stirrup's local text.
     std::optional<std::string> description;
+    /// Caps the commands running at once across every provider holding the
+    /// same semaphore (a handle: copies share it). A command past the cap
+    /// waits in FIFO order (cancellable; its timeout starts once it runs)
+    /// instead of spawning until the process or fd limit breaks every
+    /// session. nullopt: LocalCodeExec::default_command_limiter().
+    std::optional<AsyncSemaphore> command_limiter;
 };
 
 class LocalCodeExec final : public CodeExecProvider {
@@ -29,6 +36,11 @@ public:
     /// A provider destroyed while started kills its processes and removes its
     /// temp dir in the background, and warns that stop() was not awaited.
     ~LocalCodeExec() override;
+
+    /// The process-wide cap shared by providers given no command_limiter:
+    /// default_max_commands commands at once.
+    static AsyncSemaphore default_command_limiter();
+    static constexpr std::size_t default_max_commands = 128;
 
     /// The environment's directory while started.
     const std::optional<std::filesystem::path>& temp_dir() const noexcept { return temp_dir_; }

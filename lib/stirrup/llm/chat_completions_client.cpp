@@ -35,6 +35,7 @@ ChatCompletionsOptions validated(ChatCompletionsOptions o) {
     if (o.max_tokens <= 0) throw ConfigError("max_tokens must be positive, got " + std::to_string(o.max_tokens));
     if (o.max_retries < 0) throw ConfigError("max_retries must not be negative, got " + std::to_string(o.max_retries));
     if (o.model.empty()) throw ConfigError("model is required");
+    if (!o.limiter) o.limiter = ModelRequestLimiter::process_default();
     chat::validate_extra_fields(o.extra_request_fields);
     return o;
 }
@@ -72,6 +73,12 @@ ChatCompletionsClient::~ChatCompletionsClient() = default;
 
 boost::asio::awaitable<AssistantMessage> ChatCompletionsClient::generate(const std::vector<ChatMessage>& messages,
                                                                          const std::vector<ToolDefinition>& tools) {
+    // Held until the response is read (streamed or not). request_start_time
+    // is taken after the wait, so model_speed does not count queueing and the
+    // run loop can tell the wait apart (RunMetadata::model_queue_wait).
+    ModelRequestLimiter::Admission admission = co_await options_.limiter->admit(url_);
+    const double start = steady_clock_seconds();
+
     chat::RequestOptions request_options;
     request_options.model = options_.model;
     request_options.max_completion_tokens = static_cast<std::uint64_t>(options_.max_tokens);
@@ -81,13 +88,12 @@ boost::asio::awaitable<AssistantMessage> ChatCompletionsClient::generate(const s
     std::string body = chat::build_request_body(request_options, messages, tools);
 
     if (options_.stream) {
-        AssistantMessage streamed = co_await generate_streamed(std::move(body));
+        AssistantMessage streamed = co_await generate_streamed(std::move(body), start);
         co_return streamed;
     }
 
     net::HttpRequest req = make_request(std::move(body), "application/json");
 
-    const double start = steady_clock_seconds();
     net::HttpResponse response = co_await http_->request(std::move(req));
     const double end = steady_clock_seconds();
     if (!is_success(response.status)) chat::throw_http_error(response.status, response.body);
@@ -112,11 +118,10 @@ net::HttpRequest ChatCompletionsClient::make_request(std::string body, std::stri
     return req;
 }
 
-boost::asio::awaitable<AssistantMessage> ChatCompletionsClient::generate_streamed(std::string body) {
+boost::asio::awaitable<AssistantMessage> ChatCompletionsClient::generate_streamed(std::string body, double start) {
     net::HttpRequest req = make_request(std::move(body), "text/event-stream");
 
     chat::ResponseContext context{options_.model, static_cast<std::uint64_t>(options_.max_tokens)};
-    const double start = steady_clock_seconds();
     net::HttpStream stream = co_await http_->stream(std::move(req));
 
     const auto content_type = stream.header("Content-Type");

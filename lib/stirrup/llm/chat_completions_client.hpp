@@ -15,6 +15,7 @@
 
 #include "stirrup/llm/chat_completions_format.hpp"
 #include "stirrup/llm/llm_client.hpp"
+#include "stirrup/llm/request_limiter.hpp"
 
 namespace stirrup::net {
 class HttpClient;
@@ -43,6 +44,9 @@ struct ChatCompletionsOptions {
     std::string extra_request_fields;
     /// Stream the response (stream: true, stream_options.include_usage).
     bool stream = false;
+    /// Caps on requests in flight and per minute, shared with whoever holds
+    /// the same limiter; nullptr: ModelRequestLimiter::process_default().
+    std::shared_ptr<ModelRequestLimiter> limiter;
 };
 
 class ChatCompletionsClient : public LlmClient {
@@ -64,9 +68,11 @@ public:
 
     /// The endpoint requests go to: {base_url}/chat/completions.
     const std::string& url() const noexcept { return url_; }
+    /// The limiter this client's requests pass through.
+    const std::shared_ptr<ModelRequestLimiter>& limiter() const noexcept { return options_.limiter; }
 
 private:
-    boost::asio::awaitable<AssistantMessage> generate_streamed(std::string body);
+    boost::asio::awaitable<AssistantMessage> generate_streamed(std::string body, double start);
     net::HttpRequest make_request(std::string body, std::string_view accept) const;
 
     std::shared_ptr<net::HttpClient> http_;

@@ -3,7 +3,7 @@
 //
 //   node server.mjs --cert CERT --key KEY [--scenario scenario.json]
 //                   [--record requests.jsonl] [--port N] [--host H] [--plain]
-//                   [--forever] [--keep-alive-timeout MS]
+//                   [--forever] [--keep-alive-timeout MS] [--delay-ms N]
 //
 // Prints exactly one line `{"port": N}` on stdout once listening; exits on
 // SIGTERM, SIGINT, or when its stdin (if a pipe) is closed. The scenario format
@@ -19,7 +19,7 @@ import { checkAuth, checkContentType, validateChatRequest, INVALID_JSON_MESSAGE 
 // command line
 
 function parseArgs(argv) {
-  const opts = { port: 0, host: '127.0.0.1', plain: false, forever: false, keepAliveTimeout: 65000 };
+  const opts = { port: 0, host: '127.0.0.1', plain: false, forever: false, keepAliveTimeout: 65000, delayMs: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -36,9 +36,10 @@ function parseArgs(argv) {
       case '--plain': opts.plain = true; break;
       case '--forever': opts.forever = true; break;
       case '--keep-alive-timeout': opts.keepAliveTimeout = Number(val()); break;
+      case '--delay-ms': opts.delayMs = Number(val()); break;
       case '-h': case '--help':
         process.stdout.write('usage: node server.mjs --cert CERT --key KEY [--scenario FILE] [--record FILE] ' +
-          '[--port N] [--host H] [--plain] [--forever] [--keep-alive-timeout MS]\n');
+          '[--port N] [--host H] [--plain] [--forever] [--keep-alive-timeout MS] [--delay-ms N]\n');
         process.exit(0);
         break;
       default: die(`unknown argument: ${a}`);
@@ -46,6 +47,7 @@ function parseArgs(argv) {
   }
   if (!opts.plain && (!opts.cert || !opts.key)) die('--cert and --key are required (or --plain)');
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) die('bad --port');
+  if (!Number.isFinite(opts.delayMs) || opts.delayMs < 0) die('bad --delay-ms');
   return opts;
 }
 
@@ -341,7 +343,9 @@ function kill(res, how) {
 async function answerStep(step, req, res, reqBody) {
   const headers = { ...(step.headers ?? {}) };
   if (step.close) headers.connection = 'close';
-  if (step.delay_ms) await sleep(step.delay_ms);
+  // The model's latency: the step's own delay_ms, else --delay-ms (benchmarks).
+  const delay = step.delay_ms ?? opts.delayMs;
+  if (delay) await sleep(delay);
   if (res.destroyed || res.socket?.destroyed) return;
 
   if ('hang' in step) return; // never answers; the client's timeout or cancellation ends it
