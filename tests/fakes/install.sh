@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the fake servers need: Node.js and npm (from Debian when
-# missing) and the pinned npm packages of tests/fakes/openai (npm ci, only when
-# node_modules is missing or older than package-lock.json). Idempotent and
-# quiet when everything is in place.
+# missing) and the pinned npm packages of tests/fakes/openai and tests/fakes/e2b
+# (npm ci, only when node_modules is missing or older than package-lock.json).
+# Idempotent and quiet when everything is in place.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -36,3 +36,4 @@ install_pkgs() {
 }
 
 install_pkgs "$here/openai"
+install_pkgs "$here/e2b"
