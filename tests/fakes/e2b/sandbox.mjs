@@ -359,9 +359,17 @@ export class Sandbox {
   // context with that deadline.
   start(config, { user, stdin, pty, tag, deadlineMs }) {
     const cwdView = this.viewPath(config.cwd || HOME);
-    const cwdHost = this.hostPath(cwdView);
-    const cwdStat = cwdHost === null ? null : fs.statSync(cwdHost, { throwIfNoEntry: false });
-    if (cwdHost === null || !cwdStat) throw new ConnectError('invalid_argument', `cwd '${cwdView}' does not exist`);
+    // Commands may work anywhere: outside /home/user and /tmp the sandbox's
+    // file system is the host's, so such a cwd is checked on the host.
+    let cwdHost;
+    try {
+      cwdHost = this.hostPath(this.resolve(cwdView, true).view) ?? cwdView;
+    } catch {
+      cwdHost = cwdView;
+    }
+    const cwdStat = fs.statSync(cwdHost, { throwIfNoEntry: false });
+    if (!cwdStat) throw new ConnectError('invalid_argument', `cwd '${cwdView}' does not exist`);
+    if (!cwdStat.isDirectory()) throw new ConnectError('invalid_argument', `error starting process: chdir ${cwdView}: not a directory`);
 
     const env = {
       PATH: STD_PATH,
