@@ -212,6 +212,12 @@ function attach(proc, stream, res, { deadlineMs, keepaliveSec, dropAfterFirstDat
           stream.abort();
           return;
         }
+        // Killed by its own deadline (whichever timer ran first): envd's
+        // stream ends with the context's deadline_exceeded, no end event.
+        if (deadlineMs > 0 && proc.deadlineExceeded) {
+          stream.end(new ConnectError('deadline_exceeded', 'context deadline exceeded'));
+          return;
+        }
         stream.send({ event: ev });
         stream.end(null);
       }

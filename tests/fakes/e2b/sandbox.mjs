@@ -423,7 +423,12 @@ export class Sandbox {
     child.stderr.on('data', (d) => proc.emit({ data: { [pty ? 'pty' : 'stderr']: d.toString('base64') } }));
     // 'close' waits for stdout/stderr to end too: like envd, the end event
     // follows all the output (also output of children still holding the pipes).
-    if (deadlineMs > 0) proc.deadlineTimer = setTimeout(() => proc.signal('SIGKILL'), deadlineMs);
+    if (deadlineMs > 0) {
+      proc.deadlineTimer = setTimeout(() => {
+        proc.deadlineExceeded = true;
+        proc.signal('SIGKILL');
+      }, deadlineMs);
+    }
     child.on('close', (code, signal) => {
       clearTimeout(proc.deadlineTimer);
       proc.ended = true;
