@@ -33,6 +33,14 @@ using stirrup::RateLimiter;
 
 namespace {
 
+// Runs a callable's coroutine with the callable kept alive in this frame: a
+// member coroutine called on a temporary would outlive its `this`.
+template <class F>
+asio::awaitable<void> hold(F f)
+{
+    co_await f();
+}
+
 struct Log {
     std::vector<int> granted;
     std::vector<int> aborted;
@@ -171,7 +179,7 @@ TEST_CASE("AsyncSemaphore: the permit says how long it waited")
             *out = p.waited();
         }
     };
-    asio::co_spawn(io, Probe{sem, &waited}(), asio::detached);
+    asio::co_spawn(io, hold(Probe{sem, &waited}), asio::detached);
     asio::steady_timer t(io, 30ms);
     t.async_wait([&](boost::system::error_code) { held.reset(); });
     io.run();
@@ -198,12 +206,17 @@ TEST_CASE("AsyncSemaphore: many waiters on four threads, some cancelled")
         asio::awaitable<void> body() const
         {
             auto p = co_await sem.acquire();
+            // Left when the permit is, even when the sleep is cancelled.
+            struct Inside {
+                std::atomic<int>* n;
+                ~Inside() { n->fetch_sub(1); }
+            };
             const int now = inside->fetch_add(1) + 1;
+            const Inside guard{inside};
             int seen = peak->load();
             while (now > seen && !peak->compare_exchange_weak(seen, now)) {
             }
             co_await sleep_for(std::chrono::milliseconds(i % 2));
-            inside->fetch_sub(1);
         }
         asio::awaitable<void> operator()() const
         {
@@ -220,7 +233,7 @@ TEST_CASE("AsyncSemaphore: many waiters on four threads, some cancelled")
     };
     constexpr int n = 2000;
     for (int i = 0; i < n; ++i)
-        asio::co_spawn(asio::make_strand(io), Worker{sem, i, &inside, &peak, &done, &timed_out}(), asio::detached);
+        asio::co_spawn(asio::make_strand(io), hold(Worker{sem, i, &inside, &peak, &done, &timed_out}), asio::detached);
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t)
         threads.emplace_back([&] { io.run(); });
@@ -255,8 +268,10 @@ TEST_CASE("RateLimiter: admits a burst, then one per interval, in order")
     CHECK(at[1] < 0.005);   // the burst
     CHECK(at[6] >= 0.045);  // then five more at 10 ms each
     CHECK(at[6] < 0.5);
-    for (std::size_t i = 3; i < at.size(); ++i)
-        CHECK(at[i] - at[i - 1] >= 0.008);
+    // Never ahead of the bucket: by time t at most 2 + 100 t admissions (a
+    // late timer may admit two at once, which the bucket allows).
+    for (std::size_t i = 2; i < at.size(); ++i)
+        CHECK(at[i] >= static_cast<double>(i - 1) * 0.010 - 0.001);
     CHECK(rl.stats().queued == 5);
 }
 
@@ -312,7 +327,7 @@ TEST_CASE("RateLimiter: waiters on several threads all get through, in rate")
     };
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < 100; ++i)
-        asio::co_spawn(asio::make_strand(io), Taker{rl, &done}(), asio::detached);
+        asio::co_spawn(asio::make_strand(io), hold(Taker{rl, &done}), asio::detached);
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t)
         threads.emplace_back([&] { io.run(); });

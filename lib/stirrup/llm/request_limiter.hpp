@@ -36,7 +36,7 @@ struct ModelRequestLimits {
     /// Counts calls to generate(), not the HTTP client's retries.
     double requests_per_minute = 0;
     /// Per-endpoint overrides of requests_per_minute, keyed by endpoint URL.
-    std::map<std::string, double> endpoint_requests_per_minute;
+    std::map<std::string, double> endpoint_requests_per_minute{};
     /// Burst of the per-minute limit (RateLimit::burst; 0: one second's worth).
     double burst = 0;
 };
