@@ -323,7 +323,7 @@ TEST_CASE("stirrup run: usage and configuration errors exit 1 with one line")
         std::string message;
     };
     const std::vector<Case> cases = {
-        {{"--demo", "--backend", "docker", "x"}, {}, "backend 'docker' is not available in this build yet"},
+        {{"--demo", "--backend", "docker", "x"}, {}, "--backend docker needs exactly one of --image NAME and --dockerfile PATH"},
         {{"--demo", "--backend", "e2b", "x"}, {}, "backend 'e2b' is not available in this build yet"},
         {{"--demo", "--backend", "vm", "x"}, {}, "unknown backend 'vm'"},
         {{"--demo"}, {}, "no task given"},

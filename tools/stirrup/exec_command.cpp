@@ -12,8 +12,9 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 
+#include "backend_args.hpp"
+#include "cli_args.hpp"
 #include "stirrup/exec/format_result.hpp"
-#include "stirrup/exec/local.hpp"
 
 namespace stirrup::cli {
 namespace asio = boost::asio;
@@ -22,33 +23,13 @@ namespace json = boost::json;
 namespace {
 
 struct ExecArgs {
-    std::string backend = "local";
-    std::vector<std::string> allow;
-    std::optional<Milliseconds> shell_timeout;
+    BackendArgs env;
     std::vector<std::string> inputs;
     std::optional<std::string> output;
     std::vector<std::string> saves;
     bool json = false;
     std::vector<std::string> commands;
 };
-
-struct UsageError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-Milliseconds parse_seconds(const std::string& text)
-{
-    std::size_t used = 0;
-    double seconds = 0;
-    try {
-        seconds = std::stod(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != text.size() || !(seconds > 0))
-        throw UsageError("--shell-timeout needs a positive number of seconds, got '" + text + "'");
-    return Milliseconds(static_cast<long long>(seconds * 1000 + 0.5));
-}
 
 ExecArgs parse(const std::vector<std::string>& args)
 {
@@ -65,13 +46,9 @@ ExecArgs parse(const std::vector<std::string>& args)
             a.commands.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
             break;
         }
-        if (arg == "--backend")
-            a.backend = value(arg);
-        else if (arg == "--allow")
-            a.allow.push_back(value(arg));
-        else if (arg == "--shell-timeout")
-            a.shell_timeout = parse_seconds(value(arg));
-        else if (arg == "--input")
+        if (parse_backend_flag(args, i, a.env))
+            continue;
+        if (arg == "--input")
             a.inputs.push_back(value(arg));
         else if (arg == "--output")
             a.output = value(arg);
@@ -84,8 +61,7 @@ ExecArgs parse(const std::vector<std::string>& args)
     }
     if (a.commands.empty())
         throw UsageError("no command given: stirrup exec [options] -- CMD [CMD...]");
-    if (a.backend != "local")
-        throw UsageError("unknown backend '" + a.backend + "' (available: local)");
+    check_backend_args(a.env);
     if (!a.saves.empty() && !a.output)
         throw UsageError("--save needs --output DIR");
     return a;
@@ -139,11 +115,8 @@ int shell_status(int exit_code)
 
 awaitable<int> run(const ExecArgs& a)
 {
-    LocalCodeExecOptions options;
-    options.allowed_commands = a.allow;
-    if (a.shell_timeout)
-        options.shell_timeout = *a.shell_timeout;
-    LocalCodeExec provider(options);
+    auto env = make_provider(a.env);
+    CodeExecProvider& provider = *env;
     co_await provider.start();
     int status = 0;
     std::exception_ptr failure;
@@ -177,8 +150,25 @@ awaitable<int> run(const ExecArgs& a)
 
 } // namespace
 
+const char* const exec_usage_head = R"(usage: stirrup exec [options] -- CMD [CMD...]
+
+Runs shell commands one after another in a fresh execution environment, as the
+code_exec tool does, prints each result, and removes the environment. The exit
+status is the last command's.
+
+files:
+  --input PATH          upload into the environment first (repeatable)
+  --output DIR          where --save copies files to
+  --save PATH           a file to copy out of the environment at the end (repeatable)
+  --json                one JSON object per result on stdout
+)";
+
 int exec_command(const std::vector<std::string>& args)
 {
+    if (!args.empty() && (args[0] == "-h" || args[0] == "--help")) {
+        std::cout << exec_usage_head << backend_usage;
+        return 0;
+    }
     ExecArgs parsed;
     try {
         parsed = parse(args);

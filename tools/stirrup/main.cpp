@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "docker_command.hpp"
 #include "exec_command.hpp"
 #include "run_command.hpp"
 
@@ -16,8 +17,10 @@ commands:
           stirrup run [options] TASK      (stirrup run --help lists the options;
                                            --demo: an offline scripted model, no API key)
   exec    run shell commands in an execution environment, as the code_exec tool does
-          stirrup exec [--backend local] [--allow REGEX]... [--shell-timeout SECONDS]
+          stirrup exec [--backend local|docker (--image NAME | --dockerfile PATH)] [--allow REGEX]...
                        [--input PATH]... [--output DIR] [--save PATH]... [--json] -- CMD [CMD...]
+                                          (stirrup exec --help lists the options)
+  docker  stirrup docker reap: remove containers left by processes that died
 )";
 
 } // namespace
@@ -35,6 +38,8 @@ int main(int argc, char** argv)
         return stirrup::cli::run_command(args);
     if (command == "exec")
         return stirrup::cli::exec_command(args);
+    if (command == "docker")
+        return stirrup::cli::docker_command(args);
     std::cerr << "stirrup: unknown command '" << command << "'\n" << usage;
     return 1;
 }

@@ -15,6 +15,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 
+#include "backend_args.hpp"
+#include "cli_args.hpp"
 #include "demo_model.hpp"
 #include "stirrup/agent/agent.hpp"
 #include "stirrup/agent/console_logger.hpp"
@@ -39,11 +41,7 @@ model (defaults from the environment):
   --max-tokens N        most tokens per answer (64000, at most half the context window)
   --ca-file PATH        extra CA certificates (PEM) to trust
   --demo                an offline scripted model instead (not an LLM; no key, no network)
-execution environment:
-  --backend local       local (a temp dir on this host); docker and e2b are not in this build yet
-  --temp-base-dir DIR   local: where the environment's temp dir is made (system temp dir)
-  --allow REGEX         allow only matching commands (repeatable; run without a shell)
-  --shell-timeout S     per-command timeout in seconds (300)
+files:
   --input PATH|GLOB     upload into the environment before the run (repeatable)
   --output DIR          save the files the agent lists in finish here
 agent:
@@ -67,10 +65,7 @@ struct RunArgs {
     std::optional<std::int64_t> context_window;
     std::optional<std::int64_t> max_tokens;
     std::optional<std::string> ca_file;
-    std::string backend = "local";
-    std::optional<std::string> temp_base_dir;
-    std::vector<std::string> allow;
-    std::optional<Milliseconds> shell_timeout;
+    BackendArgs env;
     std::vector<std::string> inputs;
     std::optional<std::string> output;
     int max_turns = default_max_turns;
@@ -80,52 +75,12 @@ struct RunArgs {
     std::string task;
 };
 
-struct UsageError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
 std::optional<std::string> env(const char* name)
 {
     const char* v = std::getenv(name);
     if (!v || !*v)
         return std::nullopt;
     return std::string(v);
-}
-
-std::int64_t parse_positive(const std::string& flag, const std::string& text)
-{
-    std::size_t used = 0;
-    long long n = 0;
-    try {
-        n = std::stoll(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used == 0 || used != text.size() || n <= 0)
-        throw UsageError(flag + " needs a positive whole number, got '" + text + "'");
-    return n;
-}
-
-Milliseconds parse_seconds(const std::string& flag, const std::string& text)
-{
-    std::size_t used = 0;
-    double seconds = 0;
-    try {
-        seconds = std::stod(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != text.size() || !(seconds > 0) || seconds > 1e9)
-        throw UsageError(flag + " needs a positive number of seconds, got '" + text + "'");
-    return Milliseconds(static_cast<long long>(seconds * 1000 + 0.5));
-}
-
-void check_backend(const RunArgs& a)
-{
-    if (a.backend == "docker" || a.backend == "e2b")
-        throw UsageError("backend '" + a.backend + "' is not available in this build yet");
-    if (a.backend != "local")
-        throw UsageError("unknown backend '" + a.backend + "' (local, docker or e2b)");
 }
 
 void check_demo(const RunArgs& a)
@@ -168,14 +123,8 @@ RunArgs parse(const std::vector<std::string>& args)
             a.max_tokens = parse_positive(arg, value(arg));
         else if (arg == "--ca-file")
             a.ca_file = value(arg);
-        else if (arg == "--backend")
-            a.backend = value(arg);
-        else if (arg == "--temp-base-dir")
-            a.temp_base_dir = value(arg);
-        else if (arg == "--allow")
-            a.allow.push_back(value(arg));
-        else if (arg == "--shell-timeout")
-            a.shell_timeout = parse_seconds(arg, value(arg));
+        else if (parse_backend_flag(args, i, a.env))
+            continue;
         else if (arg == "--input")
             a.inputs.push_back(value(arg));
         else if (arg == "--output")
@@ -199,7 +148,7 @@ RunArgs parse(const std::vector<std::string>& args)
         throw UsageError("give the task as one argument (quote it); got " + std::to_string(positional.size()) +
                          " words");
     a.task = positional.front();
-    check_backend(a);
+    check_backend_args(a.env);
     if (a.demo)
         check_demo(a);
     return a;
@@ -229,13 +178,7 @@ std::shared_ptr<LlmClient> make_client(asio::any_io_executor ex, const RunArgs& 
 
 Agent make_agent(std::shared_ptr<LlmClient> client, const RunArgs& a)
 {
-    LocalCodeExecOptions exec;
-    exec.allowed_commands = a.allow;
-    if (a.shell_timeout)
-        exec.shell_timeout = *a.shell_timeout;
-    if (a.temp_base_dir)
-        exec.temp_base_dir = *a.temp_base_dir;
-    std::vector<ToolSource> tools{local_code_exec(exec)};
+    std::vector<ToolSource> tools{make_tool_provider(a.env)};
     AgentOptions options;
     options.tools = std::move(tools);
     options.max_turns = a.max_turns;
@@ -311,7 +254,7 @@ int fail(const std::string& message)
 int run_command(const std::vector<std::string>& args)
 {
     if (!args.empty() && (args[0] == "-h" || args[0] == "--help")) {
-        std::cout << run_usage;
+        std::cout << run_usage << backend_usage;
         return 0;
     }
     RunArgs parsed;

@@ -158,6 +158,11 @@ private:
     std::uint32_t owner_uid_ = 0, owner_gid_ = 0;
 };
 
+/// The tag from_dockerfile builds `dockerfile` as (Stirrup's naming: the
+/// first 8 hex digits of the MD5 of its absolute path). The image stays after
+/// the session, as a cache for the next one; remove it with this name.
+std::string dockerfile_image_tag(const std::filesystem::path& dockerfile);
+
 /// Removes containers labelled org.stirrup=1 whose owner process (label
 /// stirrup.owner = "<pid>@<hostname>", on this host) no longer runs.
 /// Containers owned from other hosts are left alone. Returns the IDs removed.

@@ -201,8 +201,8 @@ awaitable<void> DockerCodeExec::prepare_image()
         source_.context ? fs::weakly_canonical(fs::absolute(*source_.context)) : dockerfile.parent_path();
     if (!fs::is_directory(context))
         throw Error("Failed to build Docker image: build context is not a directory: " + context.string());
-    const std::string hash = md5_hex(dockerfile.string()).substr(0, 8);
-    const std::string tag = "stirrup-exec-env-" + hash;
+    const std::string tag = dockerfile_image_tag(dockerfile);
+    const std::string hash = tag.substr(tag.rfind('-') + 1);
 
     docker::BuildParams params;
     params.tags.push_back(tag);
@@ -233,6 +233,13 @@ awaitable<void> DockerCodeExec::prepare_image()
     if (failure)
         throw Error("Failed to build Docker image: " + *failure);
     image_ = tag;
+}
+
+std::string dockerfile_image_tag(const std::filesystem::path& dockerfile)
+{
+    std::error_code ec;
+    const fs::path canonical = fs::weakly_canonical(fs::absolute(dockerfile), ec);
+    return "stirrup-exec-env-" + md5_hex((ec ? dockerfile : canonical).string()).substr(0, 8);
 }
 
 } // namespace stirrup

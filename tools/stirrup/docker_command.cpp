@@ -1,0 +1,81 @@
+#include "docker_command.hpp"
+
+#include <iostream>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+
+#include "stirrup/exec/docker.hpp"
+#include "stirrup/exec/docker_client.hpp"
+
+namespace stirrup::cli {
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* docker_usage = R"(usage: stirrup docker reap [--json]
+
+Removes the containers stirrup created for processes on this host that no
+longer run (killed, crashed, or exited without stopping their sessions).
+Containers of live processes, and of other hosts, are left alone. Prints the
+IDs removed (--json: {"removed": [...]}). The engine is the one of
+DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, else the local socket.
+)";
+
+awaitable<std::vector<std::string>> reap(asio::any_io_executor ex)
+{
+    auto client = docker::Client::from_env(ex);
+    co_return co_await reap_orphans(*client);
+}
+
+} // namespace
+
+int docker_command(const std::vector<std::string>& args)
+{
+    if (!args.empty() && (args[0] == "-h" || args[0] == "--help")) {
+        std::cout << docker_usage;
+        return 0;
+    }
+    bool as_json = false;
+    if (args.empty() || args[0] != "reap") {
+        std::cerr << "stirrup docker: expected the subcommand 'reap'\n" << docker_usage;
+        return 1;
+    }
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        if (args[i] == "--json") {
+            as_json = true;
+            continue;
+        }
+        std::cerr << "stirrup docker reap: unknown option '" << args[i] << "'\n";
+        return 1;
+    }
+
+    asio::io_context io;
+    int status = 1;
+    asio::co_spawn(io, reap(io.get_executor()), [&](std::exception_ptr e, std::vector<std::string> removed) {
+        if (e) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                std::cerr << "stirrup docker reap: " << ex.what() << '\n';
+            }
+            return;
+        }
+        status = 0;
+        if (as_json) {
+            json::array ids(removed.begin(), removed.end());
+            std::cout << json::serialize(json::object{{"removed", std::move(ids)}}) << '\n';
+            return;
+        }
+        for (const auto& id : removed)
+            std::cout << id << '\n';
+        std::cerr << "stirrup docker reap: removed " << removed.size() << " container"
+                  << (removed.size() == 1 ? "" : "s") << '\n';
+    });
+    io.run();
+    return status;
+}
+
+} // namespace stirrup::cli
