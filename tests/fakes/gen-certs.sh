@@ -12,6 +12,9 @@
 #   untrusted.pem / untrusted.key right names, signed by other-ca.pem, a CA no
 #                                 test trusts (chain check)
 #   other-ca.pem / other-ca.key
+#   client.pem / client.key       a client certificate (clientAuth) signed by
+#                                 ca.pem -- for servers that demand one
+#   untrusted-client.pem / .key   the same, signed by other-ca.pem
 #
 # Keys are EC P-256 (fast to generate and to handshake). Certificates are valid
 # for 30 days from now; run it at test start.
@@ -42,14 +45,14 @@ make_ca() {
     -out "$work/$1.pem" 2>/dev/null
 }
 
-# make_leaf NAME CA SUBJECT_ALT_NAMES
+# make_leaf NAME CA SUBJECT_ALT_NAMES [EXTENDED_KEY_USAGE]
 make_leaf() {
   newkey "$work/$1.key"
   openssl req -new -key "$work/$1.key" -subj "/CN=$1" -out "$work/$1.csr" 2>/dev/null
   cat >"$work/$1.ext" <<EXT
 basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=serverAuth
+extendedKeyUsage=${4:-serverAuth}
 subjectAltName=$3
 authorityKeyIdentifier=keyid
 subjectKeyIdentifier=hash
@@ -63,11 +66,13 @@ make_ca other-ca "/CN=stirrup-cpp untrusted test CA"
 make_leaf server ca "IP:127.0.0.1,IP:::1,DNS:localhost"
 make_leaf wronghost ca "DNS:wrong-host.invalid"
 make_leaf untrusted other-ca "IP:127.0.0.1,IP:::1,DNS:localhost"
+make_leaf client ca "DNS:stirrup-test-client" clientAuth
+make_leaf untrusted-client other-ca "DNS:stirrup-test-client" clientAuth
 
 openssl verify -CAfile "$work/ca.pem" "$work/server.pem" >/dev/null
 openssl verify -CAfile "$work/ca.pem" "$work/wronghost.pem" >/dev/null
 
-for f in ca other-ca server wronghost untrusted; do
+for f in ca other-ca server wronghost untrusted client untrusted-client; do
   cp "$work/$f.pem" "$dir/$f.pem"
   cp "$work/$f.key" "$dir/$f.key"
   chmod 600 "$dir/$f.key"

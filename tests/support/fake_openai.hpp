@@ -6,11 +6,13 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <boost/json/value.hpp>
 
+#include "support/node_server.hpp"
 #include "support/test_certs.hpp"
 
 namespace stirrup::test {
@@ -46,8 +48,7 @@ private:
     std::string control_url(const std::string& path) const;
 
     std::filesystem::path dir_;
-    pid_t pid_ = -1;
-    int stdin_fd_ = -1; ///< closing it stops the server
+    std::unique_ptr<NodeServer> server_;
     int port_ = 0;
     bool plain_ = false;
 };

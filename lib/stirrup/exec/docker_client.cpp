@@ -1,5 +1,7 @@
 #include "stirrup/exec/docker_client.hpp"
 
+#include <filesystem>
+
 #include <cstdlib>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -187,6 +189,15 @@ Client::Client(boost::asio::any_io_executor ex, Endpoint endpoint, ClientOptions
     http.timeouts.stream_idle = std::chrono::hours(24 * 365);
     http.tls.verify = endpoint_.tls_verify;
     http.tls.ca_file = endpoint_.ca_file;
+    // As the docker CLI: the client certificate is presented when its files
+    // exist (an engine run with --tlsverify demands it), and silently not
+    // otherwise (DOCKER_TLS against an engine that does not ask for one).
+    std::error_code ec;
+    if (endpoint_.cert_file && endpoint_.key_file && std::filesystem::exists(*endpoint_.cert_file, ec) &&
+        std::filesystem::exists(*endpoint_.key_file, ec)) {
+        http.tls.cert_file = endpoint_.cert_file;
+        http.tls.key_file = endpoint_.key_file;
+    }
     http.user_agent = "stirrup-cpp";
     http_ = std::make_unique<net::HttpClient>(std::move(ex), std::move(http));
     if (options_.pinned_api_version)

@@ -20,6 +20,10 @@ struct TlsOptions {
     /// An extra CA bundle (PEM) trusted besides the system store. SSL_CERT_FILE
     /// is honoured as OpenSSL does.
     std::optional<std::string> ca_file;
+    /// A client certificate (PEM, may hold the chain) and its private key, for
+    /// servers that authenticate clients (a TLS Docker engine). Both or neither.
+    std::optional<std::string> cert_file;
+    std::optional<std::string> key_file;
 };
 
 struct Timeouts {

@@ -25,6 +25,16 @@ std::shared_ptr<ssl::context> make_tls_context(const TlsOptions& options)
         if (ec)
             throw SystemError(ec, "cannot load CA file '" + *options.ca_file + "'");
     }
+    if (options.cert_file.has_value() != options.key_file.has_value())
+        throw ConfigError("a TLS client certificate needs both cert_file and key_file");
+    if (options.cert_file) {
+        ctx->use_certificate_chain_file(*options.cert_file, ec);
+        if (ec)
+            throw SystemError(ec, "cannot load TLS client certificate '" + *options.cert_file + "'");
+        ctx->use_private_key_file(*options.key_file, ssl::context::pem, ec);
+        if (ec)
+            throw SystemError(ec, "cannot load TLS client key '" + *options.key_file + "'");
+    }
     ctx->set_verify_mode(options.verify ? ssl::verify_peer : ssl::verify_none);
     return ctx;
 }

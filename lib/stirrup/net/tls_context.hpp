@@ -17,7 +17,9 @@ namespace stirrup::net {
 
 /// Trusts the system store (which honours SSL_CERT_FILE / SSL_CERT_DIR), the
 /// optional extra CA file, TLS 1.2 or later, and verifies peers unless
-/// options.verify is false. Throws SystemError on an unreadable CA file.
+/// options.verify is false; presents the client certificate when given.
+/// Throws SystemError on an unreadable file or a key that does not match its
+/// certificate (OpenSSL checks the pair as it loads the key).
 std::shared_ptr<boost::asio::ssl::context> make_tls_context(const TlsOptions& options);
 
 /// Sets SNI (for names, not IP literals) and the name or address the peer
