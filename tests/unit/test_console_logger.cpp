@@ -572,6 +572,9 @@ TEST_CASE("console number formatting follows Python's format specs") {
     CHECK(console::display_value(json::parse(R"("text")")) == "text");
     CHECK(console::display_value(json::parse(R"([1, 2.5, "it's", true, null, {"k": "v"}])")) ==
           R"([1, 2.5, "it's", True, None, {'k': 'v'}])");
+    // Python's float and str reprs, as the sub-agent result text prints them too.
+    CHECK(console::display_value(json::parse(R"([1e16, 1e-5, -0.0, 0.1, "tab\there", "\u0085", "\u00e9"])")) ==
+          "[1e+16, 1e-05, -0.0, 0.1, 'tab\\there', '\\x85', '\u00e9']");
 }
 
 TEST_CASE("console text helpers count code points and columns") {

@@ -1,5 +1,7 @@
 #include "stirrup/agent/console_format.hpp"
 
+#include "stirrup/agent/py_repr_json.hpp"
+
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
@@ -121,68 +123,6 @@ void dump_indented(std::string& out, const json::value& v, std::size_t level)
     }
 }
 
-// Python's repr() of a str: single quotes unless the text has one and no
-// double quote.
-void append_py_repr_string(std::string& out, std::string_view s)
-{
-    const bool double_quoted = s.find('\'') != std::string_view::npos && s.find('"') == std::string_view::npos;
-    const char quote = double_quoted ? '"' : '\'';
-    out += quote;
-    for (const char c : s) {
-        if (c == quote || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (c == '\n') {
-            out += "\\n";
-        } else if (c == '\r') {
-            out += "\\r";
-        } else if (c == '\t') {
-            out += "\\t";
-        } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-            out += buf;
-        } else {
-            out += c;
-        }
-    }
-    out += quote;
-}
-
-void append_py_repr(std::string& out, const json::value& v)
-{
-    switch (v.kind()) {
-    case json::kind::object: {
-        out += '{';
-        bool first = true;
-        for (const auto& [key, item] : v.get_object()) {
-            if (!first) out += ", ";
-            first = false;
-            append_py_repr_string(out, key);
-            out += ": ";
-            append_py_repr(out, item);
-        }
-        out += '}';
-        return;
-    }
-    case json::kind::array: {
-        out += '[';
-        bool first = true;
-        for (const auto& item : v.get_array()) {
-            if (!first) out += ", ";
-            first = false;
-            append_py_repr(out, item);
-        }
-        out += ']';
-        return;
-    }
-    case json::kind::string: append_py_repr_string(out, v.get_string()); return;
-    case json::kind::bool_: out += v.get_bool() ? "True" : "False"; return;
-    case json::kind::null: out += "None"; return;
-    default: out += number_text(v); return;
-    }
-}
-
 bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
 
 std::string repeat(std::string_view unit, std::size_t n)
@@ -247,9 +187,7 @@ std::optional<std::string> pretty_json(std::string_view text)
 std::string display_value(const json::value& value)
 {
     if (value.is_string()) return std::string(value.get_string());
-    std::string out;
-    append_py_repr(out, value);
-    return out;
+    return agent_detail::py_repr_json(value);
 }
 
 // ---- text ----------------------------------------------------------------

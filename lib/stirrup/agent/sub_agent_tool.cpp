@@ -1,12 +1,11 @@
 // Agent::to_tool: an agent as a tool of a parent agent (Stirrup's sub-agents).
 
-#include <charconv>
-
 #include <boost/asio/error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/system/system_error.hpp>
 
 #include "stirrup/agent/agent.hpp"
+#include "stirrup/agent/py_repr_json.hpp"
 #include "stirrup/agent/session_state.hpp"
 #include "stirrup/core/py_repr.hpp"
 #include "stirrup/core/tool_params.hpp"
@@ -31,52 +30,6 @@ struct SubAgentParams {
     }
 };
 
-/// Python's repr of a JSON-shaped value (model_dump() of finish params).
-std::string py_repr_json(const boost::json::value& v)
-{
-    switch (v.kind()) {
-    case boost::json::kind::null:
-        return "None";
-    case boost::json::kind::bool_:
-        return v.get_bool() ? "True" : "False";
-    case boost::json::kind::int64:
-        return std::to_string(v.get_int64());
-    case boost::json::kind::uint64:
-        return std::to_string(v.get_uint64());
-    case boost::json::kind::double_: {
-        char buf[64];
-        auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v.get_double());
-        std::string s(buf, p);
-        if (s.find_first_of(".eEn") == std::string::npos)
-            s += ".0";
-        return s;
-    }
-    case boost::json::kind::string:
-        return py_repr_str(v.get_string());
-    case boost::json::kind::array: {
-        std::string out = "[";
-        bool first = true;
-        for (const auto& x : v.get_array()) {
-            out += first ? "" : ", ";
-            first = false;
-            out += py_repr_json(x);
-        }
-        return out + "]";
-    }
-    case boost::json::kind::object: {
-        std::string out = "{";
-        bool first = true;
-        for (const auto& kv : v.get_object()) {
-            out += first ? "" : ", ";
-            first = false;
-            out += py_repr_str(kv.key()) + ": " + py_repr_json(kv.value());
-        }
-        return out + "}";
-    }
-    }
-    return {};
-}
-
 std::string sub_agent_result_text(const RunResult& run, const std::optional<SaveOutputFilesResult>& files)
 {
     std::vector<std::string> parts;
@@ -91,7 +44,7 @@ std::string sub_agent_result_text(const RunResult& run, const std::optional<Save
                 }
             }
     if (run.finish && !run.finish->params.empty())
-        parts.push_back("Finish params: " + py_repr_json(run.finish->params));
+        parts.push_back("Finish params: " + agent_detail::py_repr_json(run.finish->params));
     if (files && !files->saved.empty()) {
         std::vector<std::string> available;
         for (const auto& f : files->saved)
