@@ -18,10 +18,12 @@
 #include "stirrup/exec/child_process.hpp"
 #include "stirrup/exec/docker.hpp"
 #include "stirrup/exec/docker_labels.hpp"
+#include "support/cli_process.hpp"
 #include "support/docker_env.hpp"
 #include "support/run_sync.hpp"
 
 using namespace stirrup;
+using stirrup::test::json_lines;
 using stirrup::test::run_sync;
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -30,16 +32,7 @@ namespace {
 
 ChildProcessResult stirrup_cli(std::vector<std::string> args, std::function<void(int)> on_spawn = {})
 {
-    ChildProcessSpec spec;
-    spec.argv = {STIRRUP_CLI_PATH};
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.cwd = fs::current_path();
-    for (char** e = environ; *e; ++e)
-        spec.env.emplace_back(*e);
-    spec.timeout = std::chrono::seconds(120);
-    spec.capture_chars_each_side = 1'000'000;
-    spec.on_spawn = std::move(on_spawn);
-    return run_sync([&] { return run_child_process(spec); });
+    return test::run_stirrup(args, test::inherited_env(), std::chrono::seconds(120), std::move(on_spawn));
 }
 
 struct TempDir {
@@ -52,18 +45,6 @@ struct TempDir {
     }
     ~TempDir() { fs::remove_all(path); }
 };
-
-std::vector<json::value> json_lines(const std::string& text)
-{
-    std::vector<json::value> out;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        const auto end = text.find('\n', pos);
-        out.push_back(json::parse(text.substr(pos, end - pos)));
-        pos = end + 1;
-    }
-    return out;
-}
 
 std::string slurp(const fs::path& p)
 {

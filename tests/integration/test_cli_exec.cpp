@@ -10,9 +10,11 @@
 #include <boost/json.hpp>
 
 #include "stirrup/exec/child_process.hpp"
+#include "support/cli_process.hpp"
 #include "support/run_sync.hpp"
 
 using namespace stirrup;
+using stirrup::test::json_lines;
 using stirrup::test::run_sync;
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -21,27 +23,8 @@ namespace {
 
 ChildProcessResult cli(std::vector<std::string> args)
 {
-    ChildProcessSpec spec;
-    spec.argv = {STIRRUP_CLI_PATH, "exec"};
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.cwd = fs::current_path();
-    for (char** e = environ; *e; ++e)
-        spec.env.emplace_back(*e);
-    spec.timeout = std::chrono::seconds(60);
-    spec.capture_chars_each_side = 1'000'000;
-    return run_sync([&] { return run_child_process(spec); });
-}
-
-std::vector<json::value> json_lines(const std::string& text)
-{
-    std::vector<json::value> out;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        const auto end = text.find('\n', pos);
-        out.push_back(json::parse(text.substr(pos, end - pos)));
-        pos = end + 1;
-    }
-    return out;
+    args.insert(args.begin(), "exec");
+    return test::run_stirrup(args);
 }
 
 } // namespace

@@ -19,6 +19,7 @@
 #include <boost/json.hpp>
 
 #include "stirrup/exec/child_process.hpp"
+#include "support/cli_process.hpp"
 #include "support/fake_openai.hpp"
 #include "support/processes.hpp"
 #include "support/run_sync.hpp"
@@ -49,18 +50,11 @@ std::vector<std::string> hermetic_env(const std::vector<std::string>& extra = {}
     return env;
 }
 
-ChildProcessResult stirrup_run(const std::vector<std::string>& args, std::vector<std::string> env = hermetic_env(),
+ChildProcessResult stirrup_run(std::vector<std::string> args, std::vector<std::string> env = hermetic_env(),
                                std::function<void(int)> on_spawn = {})
 {
-    ChildProcessSpec spec;
-    spec.argv = {STIRRUP_CLI_PATH, "run"};
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.cwd = fs::current_path();
-    spec.env = std::move(env);
-    spec.timeout = std::chrono::seconds(120);
-    spec.capture_chars_each_side = 1'000'000;
-    spec.on_spawn = std::move(on_spawn);
-    return run_sync([&] { return run_child_process(spec); });
+    args.insert(args.begin(), "run");
+    return test::run_stirrup(args, std::move(env), std::chrono::seconds(120), std::move(on_spawn));
 }
 
 // --base-url, --api-key, --model and --ca-file for `fake`, then `more`.

@@ -17,6 +17,7 @@
 #include "stirrup/exec/child_process.hpp"
 #include "stirrup/exec/docker.hpp"
 #include "stirrup/exec/docker_client.hpp"
+#include "support/cli_process.hpp"
 #include "support/docker_env.hpp"
 #include "support/node_server.hpp"
 #include "support/run_sync.hpp"
@@ -173,16 +174,12 @@ TEST_CASE("stirrup exec --backend docker against a TLS engine named by DOCKER_HO
 {
     TlsEngine engine;
     CertPath certs("cli", test::test_certs().ca_cert, "client");
-    ChildProcessSpec spec;
-    spec.argv = {STIRRUP_CLI_PATH, "exec", "--backend", "docker", "--image", test::docker_test_image(), "--",
-                 "echo from a remote engine"};
-    spec.cwd = fs::current_path();
-    for (char** e = environ; *e; ++e)
-        spec.env.emplace_back(*e);
+    std::vector<std::string> env;
     for (const auto& [k, v] : engine.env(certs))
-        spec.env.push_back(k + "=" + v);
-    spec.timeout = std::chrono::seconds(120);
-    auto r = test::run_sync([&] { return run_child_process(spec); });
+        env.push_back(k + "=" + v);
+    auto r = test::run_stirrup({"exec", "--backend", "docker", "--image", test::docker_test_image(), "--",
+                                "echo from a remote engine"},
+                               test::inherited_env(env));
     INFO("stderr: " << r.stderr_text);
     CHECK(r.exit_code == 0);
     CHECK(r.stdout_text.find("from a remote engine") != std::string::npos);

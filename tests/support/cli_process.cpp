@@ -1,0 +1,52 @@
+#include "support/cli_process.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <boost/json/parse.hpp>
+
+#include "support/run_sync.hpp"
+
+extern char** environ;
+
+namespace stirrup::test {
+
+std::vector<std::string> inherited_env(const std::vector<std::string>& extra)
+{
+    std::vector<std::string> env;
+    for (char** e = environ; *e; ++e)
+        env.emplace_back(*e);
+    env.insert(env.end(), extra.begin(), extra.end());
+    return env;
+}
+
+ChildProcessResult run_stirrup(const std::vector<std::string>& args, std::vector<std::string> env,
+                               std::chrono::seconds timeout, std::function<void(int)> on_spawn)
+{
+    ChildProcessSpec spec;
+    spec.argv = {STIRRUP_CLI_PATH};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.cwd = std::filesystem::current_path();
+    spec.env = std::move(env);
+    spec.timeout = timeout;
+    spec.capture_chars_each_side = 1'000'000;
+    spec.on_spawn = std::move(on_spawn);
+    return run_sync([&] { return run_child_process(spec); });
+}
+
+std::vector<boost::json::value> json_lines(const std::string& text)
+{
+    std::vector<boost::json::value> out;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        auto end = text.find('\n', pos);
+        if (end == std::string::npos)
+            end = text.size();
+        out.push_back(boost::json::parse(text.substr(pos, end - pos)));
+        pos = end + 1;
+    }
+    return out;
+}
+
+} // namespace stirrup::test
