@@ -351,15 +351,7 @@ TEST_CASE("limits: a huge tool output is captured head and tail, not buffered wh
     run_sync([&] { return env.stop(); });
 }
 
-// may_fail: under load a session's stop can leave its (empty) temp dir behind:
-// kill_marked_processes reads /proc/PID/environ of a process that exits
-// meanwhile, libstdc++'s filebuf throws "basic_filebuf::underflow error
-// reading the file: No such process" out of read_small_file
-// (exec/child_process.cpp), and reclaim() never reaches remove_all. The fix
-// (read_small_file returning nullopt on that exception) belongs to that file's
-// owner; until it lands this case reports the leak without failing the suite.
-TEST_CASE("threads: sessions of one Agent on a 4-thread io_context, each on a strand, share the pool and limits" *
-          doctest::may_fail())
+TEST_CASE("threads: sessions of one Agent on a 4-thread io_context, each on a strand, share the pool and limits")
 {
     // Every answer calls the calculator and runs a command; three turns each.
     json::array calls{json::object{{"name", "calculator"}, {"arguments", json::object{{"expression", "6 * 7"}}}},

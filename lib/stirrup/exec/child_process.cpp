@@ -11,8 +11,6 @@
 
 #include <algorithm>
 #include <array>
-#include <fstream>
-#include <iterator>
 #include <optional>
 #include <sstream>
 #include <variant>
@@ -253,12 +251,28 @@ asio::awaitable<ChildProcessResult> run_child_process(const ChildProcessSpec& sp
 
 namespace {
 
+// Plain read(2): a /proc file of a process that exits meanwhile fails with
+// ESRCH mid-read, which libstdc++'s filebuf turns into an exception.
 std::optional<std::string> read_small_file(const std::string& path)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return std::nullopt;
-    return std::string(std::istreambuf_iterator<char>(in), {});
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n > 0) {
+            out.append(buf, static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        ::close(fd);
+        if (n < 0)
+            return std::nullopt;
+        return out;
+    }
 }
 
 bool environ_has(const std::string& environ, const std::string& marker)
