@@ -88,12 +88,21 @@ if [ ${#single[@]} -gt 0 ]; then
   run "${single[@]}"
 else
   s() { echo $(( $1 / (quick ? 10 : 1) )); }
+  # CPU per turn: cold (a handshake per session) and warm (the pool already
+  # holds a connection per session, as in a long-running service).
   run --tool calculator --sessions "$(s 1000)" --turns 10 --latency-ms 0
+  run --tool calculator --sessions "$(s 1000)" --turns 10 --latency-ms 0 --warmup "$(s 1000)"
+  # Added latency at 1,000 sessions: cold (every session's first turn makes
+  # its TLS handshake, all at once), then warm on 1, 2 and 4 threads.
+  run --tool calculator --sessions "$(s 1000)" --turns 5 --latency-ms 500
   for t in 1 2 4; do
-    run --tool calculator --sessions "$(s 1000)" --turns 5 --latency-ms 500 --threads "$t"
+    run --tool calculator --sessions "$(s 1000)" --turns 5 --latency-ms 500 --threads "$t" --warmup "$(s 1000)"
   done
   run --tool calculator --sessions "$(s 10000)" --turns 2 --latency-ms 2000
   run --tool calculator --sessions "$(s 10000)" --turns 2 --latency-ms 2000 --threads 2
+  # The same with the default in-flight cap (1,000): most sessions wait in the
+  # limiter's queue instead of on a connection of their own.
+  run --tool calculator --sessions "$(s 10000)" --turns 2 --latency-ms 2000 --max-in-flight 1000
   run --tool local --sessions "$(s 200)" --turns 5 --latency-ms 0 --spawn-baseline "$(s 2000)"
   run --tool local --sessions "$(s 1000)" --turns 3 --latency-ms 500
   if [ "$docker" = 1 ]; then

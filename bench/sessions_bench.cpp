@@ -8,8 +8,12 @@
 //          [--sessions N=1000] [--turns K=3] [--latency-ms D=0]
 //          [--tool calculator|local|docker|none] [--threads T=1]
 //          [--max-in-flight M=N] [--docker-image IMG=stirrup-test:bookworm]
-//          [--spawn-baseline COUNT=0]
+//          [--spawn-baseline COUNT=0] [--warmup N=min(N,8)] [--ramp-ms R=D]
 //
+// Session starts are spread evenly over R ms (default: the model latency), so
+// that the sessions' turns do not all come back in the same instant: with
+// R = 0 every answer of a round arrives together and the added latency
+// measures that burst, not the framework.
 // --spawn-baseline COUNT (local tool): also runs COUNT `bash -c true` through
 // LocalCodeExec::run_command 64 at a time and the same COUNT as a bare
 // posix_spawn + waitpid loop on as many threads as there are cores, in the
@@ -83,6 +87,8 @@ struct Config {
     int max_in_flight = 0; // 0: = sessions
     std::string docker_image = "stirrup-test:bookworm";
     int spawn_baseline = 0;
+    int warmup = -1; // sessions run before measuring; -1: min(sessions, 8)
+    int ramp_ms = -1; // starts spread over this long; -1: the model latency
 };
 
 Config parse(int argc, char** argv)
@@ -106,6 +112,8 @@ Config parse(int argc, char** argv)
         else if (a == "--max-in-flight") c.max_in_flight = std::stoi(val());
         else if (a == "--docker-image") c.docker_image = val();
         else if (a == "--spawn-baseline") c.spawn_baseline = std::stoi(val());
+        else if (a == "--warmup") c.warmup = std::stoi(val());
+        else if (a == "--ramp-ms") c.ramp_ms = std::stoi(val());
         else throw std::runtime_error("unknown argument " + a);
     }
     if (c.port <= 0 || c.ca.empty())
@@ -114,6 +122,8 @@ Config parse(int argc, char** argv)
         throw std::runtime_error("sessions, turns and threads must be positive");
     if (c.max_in_flight <= 0)
         c.max_in_flight = c.sessions;
+    if (c.ramp_ms < 0)
+        c.ramp_ms = c.latency_ms;
     return c;
 }
 
@@ -242,6 +252,17 @@ void record_turns(const RunResult& r, double latency_s, Shared& shared)
     std::lock_guard lock(shared.mutex);
     shared.added_ms.insert(shared.added_ms.end(), added.begin(), added.end());
     shared.model_wait_total += r.metadata.model_queue_wait.total_seconds;
+}
+
+asio::awaitable<SessionResult<RunResult>> start_later(const Agent* agent, std::string task,
+                                                       std::chrono::microseconds delay)
+{
+    if (delay.count() > 0) {
+        asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+    SessionResult<RunResult> r = co_await agent->run(std::move(task));
+    co_return r;
 }
 
 struct OnDone {
@@ -449,10 +470,12 @@ try {
     auto agent = std::make_unique<Agent>(client, "bench", ao);
 
     Shared shared;
-    auto run_sessions = [&](int n, int first) {
+    auto run_sessions = [&](int n, int first, int ramp_ms) {
         for (int i = 0; i < n; ++i) {
             shared.live.fetch_add(1);
-            asio::co_spawn(asio::make_strand(io), agent->run("bench session " + std::to_string(first + i)),
+            const auto delay = std::chrono::microseconds(static_cast<std::int64_t>(ramp_ms) * 1000 * i / n);
+            asio::co_spawn(asio::make_strand(io),
+                           start_later(agent.get(), "bench session " + std::to_string(first + i), delay),
                            OnDone{&shared, latency_s});
         }
     };
@@ -467,7 +490,10 @@ try {
     };
 
     // Warm-up: the TLS context, the first connections, allocator pools.
-    run_sessions(std::min(c.sessions, 8), -100);
+    // With --warmup N (N = sessions) the pool already holds a connection per
+    // session, and the measured phase is the steady state of a long-lived
+    // service: no handshakes.
+    run_sessions(c.warmup >= 0 ? c.warmup : std::min(c.sessions, 8), -1'000'000, 0);
     run_io();
     if (!shared.errors.empty())
         throw std::runtime_error("warm-up session failed: " + shared.errors.front());
@@ -485,7 +511,7 @@ try {
     const auto t0 = Clock::now();
 
     asio::co_spawn(asio::make_strand(io), sampler(&shared, t0, std::chrono::milliseconds(100)), asio::detached);
-    run_sessions(c.sessions, 0);
+    run_sessions(c.sessions, 0, c.ramp_ms);
     struct Watch {
         Shared* shared;
         int n;
@@ -537,6 +563,7 @@ try {
         {"tool", c.tool},
         {"threads", c.threads},
         {"max_in_flight", c.max_in_flight},
+        {"ramp_ms", c.ramp_ms},
         {"completed", shared.done.load()},
         {"failed", static_cast<std::int64_t>(shared.errors.size())},
         {"errors", [&] {
