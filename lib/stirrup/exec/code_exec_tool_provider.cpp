@@ -92,4 +92,11 @@ std::shared_ptr<CodeExecToolProvider> docker_code_exec_from_dockerfile(std::file
         });
 }
 
+std::shared_ptr<CodeExecToolProvider> e2b_code_exec(E2BCodeExecOptions options)
+{
+    return std::make_shared<CodeExecToolProvider>(
+        "E2BCodeExecToolProvider",
+        [options]() -> std::unique_ptr<CodeExecProvider> { return E2BCodeExec::make(options); });
+}
+
 } // namespace stirrup

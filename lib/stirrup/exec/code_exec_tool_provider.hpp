@@ -11,6 +11,7 @@
 
 #include "stirrup/core/tool.hpp"
 #include "stirrup/exec/docker.hpp"
+#include "stirrup/exec/e2b.hpp"
 #include "stirrup/exec/local.hpp"
 #include "stirrup/exec/provider.hpp"
 
@@ -55,5 +56,10 @@ std::shared_ptr<CodeExecToolProvider> docker_code_exec(std::string image, Docker
 std::shared_ptr<CodeExecToolProvider> docker_code_exec_from_dockerfile(
     std::filesystem::path dockerfile, std::optional<std::filesystem::path> context = std::nullopt,
     std::map<std::string, std::string> build_args = {}, DockerCodeExecOptions options = {});
+
+/// A provider of E2B cloud sandboxes (Stirrup's E2BCodeExecToolProvider):
+/// one sandbox per session; give the options a shared creation_gate to keep
+/// many sessions inside an account's limits.
+std::shared_ptr<CodeExecToolProvider> e2b_code_exec(E2BCodeExecOptions options = {});
 
 } // namespace stirrup

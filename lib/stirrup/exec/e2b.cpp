@@ -58,17 +58,6 @@ std::map<std::string, std::string> sandbox_metadata(const std::string& session_i
     return m;
 }
 
-// Creating a sandbox must not be abandoned half-way: once the request is
-// out, E2B may have made it, and only its answer says which sandbox to kill.
-// So the create runs in a coroutine of its own that the caller's
-// cancellation does not reach; the caller then kills what it made.
-struct CreateOp {
-    e2b::ControlPlane* control;
-    e2b::CreateRequest request;
-
-    awaitable<e2b::SandboxInfo> operator()() const { return control->create(request); }
-};
-
 void kill_in_background(e2b::Endpoints endpoints, net::HttpClientOptions http_options, Milliseconds timeout,
                         std::string sandbox_id, std::function<void(std::string_view)> warn)
 {
@@ -161,11 +150,18 @@ awaitable<void> E2BCodeExec::do_start()
     request.secure = o.secure;
     request.allow_internet_access = o.allow_internet_access;
 
-    auto [failure, info] = co_await asio::co_spawn(
-        ex, CreateOp{&*control_, std::move(request)}(),
-        asio::bind_cancellation_slot(asio::cancellation_slot(), asio::as_tuple(asio::use_awaitable)));
-    if (failure)
-        std::rethrow_exception(failure);
+    // Creating a sandbox must not be abandoned half-way: once the request is
+    // out, E2B may have made it, and only its answer says which sandbox to
+    // kill. So the create runs in a coroutine of its own that the caller's
+    // cancellation does not reach, and a cancelled start kills what it made.
+    // (The operation and the token are built first: GCC 12 destroys
+    // temporaries of a co_await expression twice.)
+    awaitable<e2b::SandboxInfo> create = control_->create(std::move(request));
+    auto token = asio::bind_cancellation_slot(asio::cancellation_slot(), asio::as_tuple(asio::use_awaitable));
+    std::tuple<std::exception_ptr, e2b::SandboxInfo> created = co_await asio::co_spawn(ex, std::move(create), std::move(token));
+    if (std::get<0>(created))
+        std::rethrow_exception(std::get<0>(created));
+    e2b::SandboxInfo info = std::move(std::get<1>(created));
     info_ = std::move(info);
     sandbox_id_ = info_.sandbox_id;
     envd_.emplace(http_, e2b::envd_base_url(endpoints, info_.sandbox_id, info_.domain),
