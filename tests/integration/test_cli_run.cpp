@@ -318,7 +318,7 @@ TEST_CASE("stirrup run: usage and configuration errors exit 1 with one line")
     };
     const std::vector<Case> cases = {
         {{"--demo", "--backend", "docker", "x"}, {}, "--backend docker needs exactly one of --image NAME and --dockerfile PATH"},
-        {{"--demo", "--backend", "e2b", "x"}, {}, "backend 'e2b' is not available in this build yet"},
+        {{"--demo", "--backend", "e2b", "--temp-base-dir", "d", "x"}, {}, "--temp-base-dir has no effect with --backend e2b"},
         {{"--demo", "--backend", "vm", "x"}, {}, "unknown backend 'vm'"},
         {{"--demo"}, {}, "no task given"},
         {{"--demo", "two", "words"}, {}, "give the task as one argument"},

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include <boost/json/parse.hpp>
@@ -14,9 +15,17 @@ namespace stirrup::test {
 
 std::vector<std::string> inherited_env(const std::vector<std::string>& extra)
 {
+    // getenv() returns the first of two entries with one name: an extra
+    // entry must replace the inherited one, not follow it.
+    const auto name_of = [](const std::string& kv) { return kv.substr(0, kv.find('=')); };
     std::vector<std::string> env;
-    for (char** e = environ; *e; ++e)
-        env.emplace_back(*e);
+    for (char** e = environ; *e; ++e) {
+        const std::string kv = *e;
+        const bool replaced = std::any_of(extra.begin(), extra.end(),
+                                          [&](const std::string& x) { return name_of(x) == name_of(kv); });
+        if (!replaced)
+            env.push_back(kv);
+    }
     env.insert(env.end(), extra.begin(), extra.end());
     return env;
 }

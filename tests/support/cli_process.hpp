@@ -11,8 +11,8 @@
 
 namespace stirrup::test {
 
-/// The environment of this process plus `extra` ("NAME=value"; a later
-/// entry wins, as with env(1)).
+/// The environment of this process with `extra` ("NAME=value") added,
+/// replacing inherited entries of the same names.
 std::vector<std::string> inherited_env(const std::vector<std::string>& extra = {});
 
 /// `stirrup args...` with `env`, from the current directory, killed after

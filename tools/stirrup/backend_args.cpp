@@ -1,13 +1,16 @@
 #include "backend_args.hpp"
 
 #include "cli_args.hpp"
+#include <cstdlib>
+
 #include "stirrup/exec/docker.hpp"
+#include "stirrup/exec/e2b.hpp"
 #include "stirrup/exec/local.hpp"
 
 namespace stirrup::cli {
 
 const char* const backend_usage = R"(execution environment:
-  --backend NAME        local (a temp dir on this host, the default) or docker
+  --backend NAME        local (a temp dir on this host, the default), docker or e2b
   --allow REGEX         allow only matching commands (repeatable; run without a shell)
   --shell-timeout S     per-command timeout in seconds (300)
   --temp-base-dir DIR   where the environment's host temp dir is made (system temp dir)
@@ -25,6 +28,10 @@ docker (the engine from DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH; else t
   --file-mode MODE      bind (a host dir mounted at /workspace) or archive (files
                         through the engine, for remote engines); default: bind
                         for a local engine
+e2b (E2B_API_KEY; E2B_API_URL or E2B_DOMAIN; E2B_SANDBOX_URL; SSL_CERT_FILE for a private CA):
+  --template NAME       the sandbox template (base)
+  --lifetime S          seconds the sandbox may live (600)
+  --env NAME            (also for e2b) set this variable in the sandbox from the environment
 )";
 
 namespace {
@@ -38,9 +45,11 @@ const std::string& value_of(const std::vector<std::string>& args, std::size_t& i
 
 bool is_docker_flag(const BackendArgs& a)
 {
-    return a.image || a.dockerfile || a.context || !a.build_args.empty() || !a.env_vars.empty() || a.network ||
-           a.memory_bytes || a.cpus || a.pids_limit || a.user || a.file_mode;
+    return a.image || a.dockerfile || a.context || !a.build_args.empty() || a.network || a.memory_bytes || a.cpus ||
+           a.pids_limit || a.user || a.file_mode;
 }
+
+bool is_e2b_flag(const BackendArgs& a) { return a.template_id || a.lifetime; }
 
 void apply_common(const BackendArgs& a, CodeExecOptions& o)
 {
@@ -74,6 +83,22 @@ DockerCodeExecOptions docker_options(const BackendArgs& a)
         o.user = *a.user;
     if (a.file_mode)
         o.file_mode = *a.file_mode == "bind" ? DockerFileMode::bind_mount : DockerFileMode::archive;
+    return o;
+}
+
+E2BCodeExecOptions e2b_options(const BackendArgs& a)
+{
+    E2BCodeExecOptions o;
+    apply_common(a, o);
+    if (a.template_id)
+        o.template_id = *a.template_id;
+    if (a.lifetime)
+        o.lifetime = *a.lifetime;
+    // Values are read here, by name, like Docker's forwarding; E2B takes them
+    // in the create request.
+    for (const auto& name : a.env_vars)
+        if (const char* v = std::getenv(name.c_str()))
+            o.env_vars[name] = v;
     return o;
 }
 
@@ -114,6 +139,10 @@ bool parse_backend_flag(const std::vector<std::string>& args, std::size_t& i, Ba
         a.pids_limit = parse_positive(arg, value_of(args, i));
     else if (arg == "--user")
         a.user = value_of(args, i);
+    else if (arg == "--template")
+        a.template_id = value_of(args, i);
+    else if (arg == "--lifetime")
+        a.lifetime = parse_seconds(arg, value_of(args, i));
     else if (arg == "--file-mode") {
         a.file_mode = value_of(args, i);
         if (*a.file_mode != "bind" && *a.file_mode != "archive")
@@ -125,9 +154,13 @@ bool parse_backend_flag(const std::vector<std::string>& args, std::size_t& i, Ba
 
 void check_backend_args(const BackendArgs& a)
 {
+    if (a.backend != "docker" && is_docker_flag(a))
+        throw UsageError("--image, --dockerfile and the other docker options need --backend docker");
+    if (a.backend != "e2b" && is_e2b_flag(a))
+        throw UsageError("--template and --lifetime need --backend e2b");
     if (a.backend == "local") {
-        if (is_docker_flag(a))
-            throw UsageError("--image, --dockerfile and the other docker options need --backend docker");
+        if (!a.env_vars.empty())
+            throw UsageError("--env needs --backend docker or e2b (local commands see this environment)");
         return;
     }
     if (a.backend == "docker") {
@@ -139,9 +172,12 @@ void check_backend_args(const BackendArgs& a)
             throw UsageError("--build-arg goes with --dockerfile");
         return;
     }
-    if (a.backend == "e2b")
-        throw UsageError("backend 'e2b' is not available in this build yet");
-    throw UsageError("unknown backend '" + a.backend + "' (local or docker)");
+    if (a.backend == "e2b") {
+        if (a.temp_base_dir)
+            throw UsageError("--temp-base-dir has no effect with --backend e2b (files live in the sandbox)");
+        return;
+    }
+    throw UsageError("unknown backend '" + a.backend + "' (local, docker or e2b)");
 }
 
 std::unique_ptr<CodeExecProvider> make_provider(const BackendArgs& a)
@@ -155,6 +191,8 @@ std::unique_ptr<CodeExecProvider> make_provider(const BackendArgs& a)
         }
         return DockerCodeExec::from_image(*a.image, docker_options(a));
     }
+    if (a.backend == "e2b")
+        return E2BCodeExec::make(e2b_options(a));
     return LocalCodeExec::make(local_options(a));
 }
 
@@ -169,6 +207,8 @@ std::shared_ptr<CodeExecToolProvider> make_tool_provider(const BackendArgs& a)
         }
         return docker_code_exec(*a.image, docker_options(a));
     }
+    if (a.backend == "e2b")
+        return e2b_code_exec(e2b_options(a));
     return local_code_exec(local_options(a));
 }
 

@@ -30,6 +30,9 @@ struct BackendArgs {
     std::optional<std::int64_t> pids_limit;
     std::optional<std::string> user;
     std::optional<std::string> file_mode;
+    // e2b
+    std::optional<std::string> template_id;
+    std::optional<Milliseconds> lifetime;
 };
 
 /// Help lines for the options below, indented as the commands' usage texts.
