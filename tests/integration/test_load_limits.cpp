@@ -41,14 +41,22 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Runs a callable's coroutine with the callable kept alive in this frame.
+template <class F>
+asio::awaitable<void> hold(F f)
+{
+    co_await f();
+}
+
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 std::shared_ptr<ChatCompletionsClient> limited_client(const FakeOpenAi& fake, asio::any_io_executor ex,
                                                       std::shared_ptr<ModelRequestLimiter> limiter,
-                                                      std::string path = "/v1")
+                                                      std::string path = "/v1", std::size_t connections = 64)
 {
     net::HttpClientOptions http;
     http.tls.ca_file = test_certs().ca_cert.string();
+    http.pool.max_connections_per_host = connections;
     ChatCompletionsOptions o;
     o.model = "gpt-test";
     o.max_tokens = 1000;
@@ -420,4 +428,58 @@ TEST_CASE("threads: sessions of one Agent on a 4-thread io_context, each on a st
         INFO(e << " holds: " << inside);
         CHECK(left.empty());
     }
+}
+
+namespace {
+
+// Model calls raced against short timers on a strand each: many are
+// cancelled while queued (in the limiter or the connection pool) just as
+// other threads release a slot.
+struct ImpatientCaller {
+    std::shared_ptr<ChatCompletionsClient> client;
+    int i;
+    std::atomic<int>* answered;
+    std::atomic<int>* gave_up;
+    asio::awaitable<void> operator()() const
+    {
+        bool timed_out = false;
+        // Every fourth waits long enough to be answered.
+        co_await impatient(client, std::chrono::milliseconds(i % 4 == 0 ? 5000 : 5 + i % 40), &timed_out);
+        (timed_out ? gave_up : answered)->fetch_add(1);
+    }
+};
+
+void cancel_storm(std::size_t limiter_cap, std::size_t pool_connections)
+{
+    FakeOpenAi fake(scenario_answering_after(10));
+    asio::io_context io(4);
+    auto limiter = std::make_shared<ModelRequestLimiter>(ModelRequestLimits{.max_in_flight = limiter_cap});
+    auto client = limited_client(fake, io.get_executor(), limiter, "/v1", pool_connections);
+    std::atomic<int> answered{0}, gave_up{0};
+    constexpr int n = 200;
+    for (int i = 0; i < n; ++i)
+        asio::co_spawn(asio::make_strand(io), hold(ImpatientCaller{client, i, &answered, &gave_up}), asio::detached);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 3; ++t)
+        threads.emplace_back([&] { io.run(); });
+    io.run();
+    for (auto& t : threads)
+        t.join();
+    CHECK(answered.load() + gave_up.load() == n);
+    CHECK(answered.load() > 0);
+    CHECK(gave_up.load() > 0);
+    CHECK(limiter->in_flight_stats().in_use == 0);
+    CHECK(limiter->in_flight_stats().waiting == 0);
+}
+
+} // namespace
+
+TEST_CASE("threads: model calls cancelled while queued in the limiter, from four threads")
+{
+    cancel_storm(2, 64);
+}
+
+TEST_CASE("threads: model calls cancelled while queued for a pooled connection, from four threads")
+{
+    cancel_storm(0, 2);
 }
