@@ -254,7 +254,7 @@ TEST_CASE("e2b gate: the gate is entered before the create, and a live limit hol
         {
             co_await env->start();
             events->push_back(name + " started");
-            asio::steady_timer t(co_await asio::this_coro::executor, 300ms);
+            asio::steady_timer t(co_await asio::this_coro::executor, 500ms);
             co_await t.async_wait(asio::use_awaitable);
             events->push_back(name + " stopping");
             co_await env->stop();
@@ -266,7 +266,10 @@ TEST_CASE("e2b gate: the gate is entered before the create, and a live limit hol
     asio::co_spawn(io, b(), asio::detached);
     // While `a` holds the only live slot, `b` waits in the gate and has made
     // no create request.
-    io.run_for(150ms);
+    const auto limit = std::chrono::steady_clock::now() + 10s;
+    while (events.empty() && std::chrono::steady_clock::now() < limit)
+        io.run_for(20ms);
+    REQUIRE(events == stirrup::test::strings("a started"));
     CHECK(gate->stats().waiting == 1);
     CHECK(gate->stats().live == 1);
     CHECK(fake.route_count("POST /sandboxes") == 1);

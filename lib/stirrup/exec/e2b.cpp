@@ -18,6 +18,8 @@
 #include "stirrup/core/error.hpp"
 #include "stirrup/core/offload.hpp"
 #include "stirrup/exec/docker_labels.hpp"
+#include "stirrup/exec/output_paths.hpp"
+#include "stirrup/exec/shell_words.hpp"
 #include "stirrup/net/http_client.hpp"
 
 namespace stirrup {
@@ -208,36 +210,56 @@ awaitable<void> E2BCodeExec::extend_lifetime(Milliseconds lifetime)
     co_await control_->set_timeout(*sandbox_id_, e2b::lifetime_seconds(lifetime));
 }
 
-awaitable<std::string> E2BCodeExec::read_file(std::string path)
+awaitable<std::string> E2BCodeExec::file_path(std::string path)
 {
     require_started();
-    co_return co_await envd().read_file(e2b::sandbox_path(path));
+    const std::string absolute = posix_normalize(e2b::sandbox_path(path));
+    if (!e2b_options_.confine_files_to_home)
+        co_return absolute;
+    if (!e2b::inside_home(absolute))
+        throw PathError("Path is outside execution environment: " + path);
+    // Symlinks may lead out: resolve in the sandbox (-m: the path need not exist).
+    const CommandResult r =
+        co_await run_shell("realpath -zm -- " + shell::quote(absolute), e2b_options_.request_timeout);
+    std::optional<std::string> resolved;
+    if (r.exit_code == 0 && !r.error_kind)
+        resolved = e2b::parse_realpath_output(r.stdout_text);
+    if (!resolved)
+        throw PathError("Could not resolve path in the E2B sandbox: " + path + ": " + r.stderr_text);
+    if (!e2b::inside_home(*resolved))
+        throw PathError("Path is outside execution environment: " + path);
+    co_return *resolved;
+}
+
+awaitable<std::string> E2BCodeExec::read_file(std::string path)
+{
+    const std::string p = co_await file_path(path);
+    co_return co_await envd().read_file(p);
 }
 
 awaitable<void> E2BCodeExec::write_file(std::string path, std::string data)
 {
-    require_started();
-    co_await envd().write_file(e2b::sandbox_path(path), std::move(data));
+    const std::string p = co_await file_path(path);
+    co_await envd().write_file(p, std::move(data));
 }
 
 awaitable<bool> E2BCodeExec::file_exists(std::string path)
 {
-    require_started();
-    const auto entry = co_await envd().stat(e2b::sandbox_path(path));
+    const std::string p = co_await file_path(path);
+    const auto entry = co_await envd().stat(p);
     co_return entry && entry->type == e2b::EntryInfo::Type::file;
 }
 
 awaitable<bool> E2BCodeExec::is_directory(std::string path)
 {
-    require_started();
-    const auto entry = co_await envd().stat(e2b::sandbox_path(path));
+    const std::string p = co_await file_path(path);
+    const auto entry = co_await envd().stat(p);
     co_return entry && entry->type == e2b::EntryInfo::Type::directory;
 }
 
 awaitable<std::vector<std::string>> E2BCodeExec::list_files(std::string dir)
 {
-    require_started();
-    const std::string root = e2b::sandbox_path(dir);
+    const std::string root = co_await file_path(dir);
     // Depth bounds the walk envd does; deeper trees than this are not
     // what an agent's outputs look like.
     constexpr std::uint32_t depth = 64;
@@ -265,7 +287,9 @@ awaitable<std::string> E2BCodeExec::resolve_output_source(std::string path)
     if (!resolved)
         throw PathError("Could not resolve E2B output source: " + path);
     if (!e2b::inside_home(*resolved))
-        throw PathError("E2B output source is outside E2B execution root: " + path);
+        // Stirrup's text, and the words every backend's escape error shares.
+        throw PathError("E2B output source is outside E2B execution root: " + path +
+                        " (outside execution environment " + std::string(e2b::home_dir) + ")");
     const auto entry = co_await envd().stat(*resolved);
     if (!entry)
         throw FileNotFoundError("File not found: " + path);

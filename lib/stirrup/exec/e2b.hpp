@@ -62,6 +62,12 @@ struct E2BCodeExecOptions : CodeExecOptions {
     net::HttpClientOptions http_options;
     /// The code_exec tool's description; default: Stirrup's text.
     std::optional<std::string> description;
+    /// The file API (read/write/exists/is_directory/list) accepts only paths
+    /// that resolve (symlinks followed, in the sandbox) inside /home/user,
+    /// throwing PathError otherwise, as the other backends do. Costs one
+    /// helper command per call. false: Stirrup's E2B behaviour (any path in
+    /// the sandbox).
+    bool confine_files_to_home = true;
 };
 
 class E2BCodeExec final : public CodeExecProvider {
@@ -108,6 +114,10 @@ private:
     /// Runs a shell command in the sandbox, as execute() does, bypassing the
     /// allowlist: for the backend's own helpers (realpath).
     awaitable<CommandResult> run_shell(std::string command, Milliseconds timeout);
+    /// The sandbox path a file-API call works on: absolute, and with
+    /// confine_files_to_home, resolved in the sandbox and inside /home/user
+    /// (else PathError "Path is outside execution environment: {path}").
+    awaitable<std::string> file_path(std::string path);
     /// SIGKILLs a command's process: by pid once known, else by its tag.
     awaitable<void> kill_process(std::optional<std::uint32_t> pid, std::string tag);
 
