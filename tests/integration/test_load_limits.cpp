@@ -87,34 +87,21 @@ std::vector<ChatMessage> hello()
     return m;
 }
 
-// One model call; records when it ended (seconds after t0).
+// One model call; records when it ended (seconds after t0) unless `ended` is null.
 asio::awaitable<void> one_call(std::shared_ptr<ChatCompletionsClient> client, Clock::time_point t0, double* ended)
 {
     const auto messages = hello();
     const std::vector<ToolDefinition> tools;
     co_await client->generate(messages, tools);
-    *ended = seconds_since(t0);
+    if (ended)
+        *ended = seconds_since(t0);
 }
 
-// A model call given up after `patience`: returns whether the timer won.
-asio::awaitable<void> impatient_call(std::shared_ptr<ChatCompletionsClient> client, std::chrono::milliseconds patience,
-                                     bool* gave_up)
-{
-    auto which = co_await (one_call(client, Clock::now(), nullptr) || sleep_for(patience));
-    *gave_up = which.index() == 1;
-}
-
-asio::awaitable<void> one_call_nowhere(std::shared_ptr<ChatCompletionsClient> client)
-{
-    const auto messages = hello();
-    const std::vector<ToolDefinition> tools;
-    co_await client->generate(messages, tools);
-}
-
+// A model call given up after `patience`: says whether the timer won.
 asio::awaitable<void> impatient(std::shared_ptr<ChatCompletionsClient> client, std::chrono::milliseconds patience,
                                 bool* gave_up)
 {
-    auto which = co_await (one_call_nowhere(client) || sleep_for(patience));
+    auto which = co_await (one_call(client, Clock::now(), nullptr) || sleep_for(patience));
     *gave_up = which.index() == 1;
 }
 
