@@ -28,6 +28,7 @@
 #include <boost/process/v2/process.hpp>
 
 #include "stirrup/exec/output_capture.hpp"
+#include "stirrup/core/timer_limit.hpp"
 
 namespace stirrup {
 namespace asio = boost::asio;
@@ -203,7 +204,7 @@ asio::awaitable<ChildProcessResult> run_child_process(const ChildProcessSpec& sp
 
     asio::steady_timer timer(ex);
     // A timeout of hours must not overflow the clock arithmetic.
-    timer.expires_after(std::min<std::chrono::milliseconds>(spec.timeout, std::chrono::hours(24 * 365)));
+    timer.expires_after(clamp_timer(spec.timeout));
 
     ChildProcessResult result;
     std::exception_ptr failure;

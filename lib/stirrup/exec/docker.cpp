@@ -9,7 +9,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -21,22 +20,13 @@
 #include "stirrup/core/offload.hpp"
 #include "stirrup/exec/docker_env.hpp"
 #include "stirrup/exec/docker_labels.hpp"
+#include "stirrup/core/random_hex.hpp"
 
 namespace stirrup {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
 namespace {
-
-std::string random_hex(std::size_t n)
-{
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string s(n, '0');
-    for (auto& c : s)
-        c = digits[rng() % 16];
-    return s;
-}
 
 std::string clean_working_dir(std::string wd)
 {

@@ -14,6 +14,7 @@
 
 #include "stirrup/core/ascii.hpp"
 #include "stirrup/net/http_client.hpp"
+#include "stirrup/core/timer_limit.hpp"
 
 namespace stirrup::docker {
 namespace json = boost::json;
@@ -96,7 +97,7 @@ awaitable<std::optional<std::string>> read_within(net::HttpStream& s, Millisecon
 {
     using namespace boost::asio::experimental::awaitable_operators;
     boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor,
-                                    std::min<Milliseconds>(idle, std::chrono::hours(24 * 365)));
+                                    clamp_timer(idle));
     auto which = co_await (read_piece(s) || timer.async_wait(boost::asio::use_awaitable));
     if (which.index() == 1)
         throw net::HttpTransportError(std::make_error_code(std::errc::timed_out),

@@ -5,7 +5,6 @@
 
 #include "stirrup/exec/docker.hpp"
 
-#include <random>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -16,6 +15,8 @@
 #include "stirrup/core/error.hpp"
 #include "stirrup/exec/docker_exec_rules.hpp"
 #include "stirrup/exec/output_capture.hpp"
+#include "stirrup/core/random_hex.hpp"
+#include "stirrup/core/timer_limit.hpp"
 
 namespace stirrup {
 namespace asio = boost::asio;
@@ -32,17 +33,6 @@ constexpr Milliseconds client_grace{std::chrono::seconds(10)};
 constexpr Milliseconds helper_timeout{std::chrono::seconds(30)};
 constexpr std::size_t helper_output_limit = 64 * 1024;
 
-std::string random_hex(std::size_t n)
-{
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string s(n, '0');
-    for (auto& c : s)
-        c = digits[rng() % 16];
-    return s;
-}
-
-Milliseconds clamp_timer(Milliseconds d) { return std::min<Milliseconds>(d, std::chrono::hours(24 * 365)); }
 
 // Runs an operation to completion and hands back what it threw, so that it
 // can race a timer with || (which waits for one *success*) without a failure

@@ -4,7 +4,6 @@
 #include "stirrup/exec/e2b.hpp"
 
 #include <cstdlib>
-#include <random>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -21,6 +20,7 @@
 #include "stirrup/exec/output_paths.hpp"
 #include "stirrup/exec/shell_words.hpp"
 #include "stirrup/net/http_client.hpp"
+#include "stirrup/core/random_hex.hpp"
 
 namespace stirrup {
 namespace asio = boost::asio;
@@ -28,16 +28,6 @@ using e2b::E2BError;
 using e2b::ErrorCategory;
 
 namespace {
-
-std::string random_hex(std::size_t n)
-{
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string s(n, '0');
-    for (auto& c : s)
-        c = digits[rng() % 16];
-    return s;
-}
 
 std::optional<std::string> process_getenv(const char* name)
 {

@@ -11,6 +11,7 @@
 #include "stirrup/exec/e2b_connect.hpp"
 #include "stirrup/net/http_client.hpp"
 #include "stirrup/net/retry_rules.hpp"
+#include "stirrup/core/random_hex.hpp"
 
 namespace stirrup::e2b {
 namespace asio = boost::asio;
@@ -330,8 +331,7 @@ awaitable<void> Envd::write_file(std::string path, std::string data)
         req.headers.emplace_back("Content-Type", "application/octet-stream");
         req.body = std::move(data);
     } else {
-        static thread_local std::mt19937_64 rng{std::random_device{}()};
-        const std::string boundary = "stirrup" + std::to_string(rng()) + std::to_string(rng());
+        const std::string boundary = "stirrup" + random_hex(32);
         auto [content_type, body] = multipart_upload(path, data, boundary);
         req.headers.emplace_back("Content-Type", std::move(content_type));
         req.body = std::move(body);

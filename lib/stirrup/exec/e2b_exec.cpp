@@ -6,7 +6,6 @@
 
 #include "stirrup/exec/e2b.hpp"
 
-#include <random>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -19,6 +18,8 @@
 #include "stirrup/exec/e2b_connect.hpp"
 #include "stirrup/exec/output_capture.hpp"
 #include "stirrup/net/http_client.hpp"
+#include "stirrup/core/random_hex.hpp"
+#include "stirrup/core/timer_limit.hpp"
 
 namespace stirrup {
 namespace asio = boost::asio;
@@ -32,17 +33,6 @@ namespace {
 constexpr std::string_view invalid_argument_advice =
     "Avoid NUL/control bytes and nested 'bash -lc'; use a quoted heredoc or base64 write.";
 
-std::string random_hex(std::size_t n)
-{
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string s(n, '0');
-    for (auto& c : s)
-        c = digits[rng() % 16];
-    return s;
-}
-
-Milliseconds clamp_timer(Milliseconds d) { return std::min<Milliseconds>(d, std::chrono::hours(24 * 365)); }
 
 bool is_cancellation(const std::exception_ptr& e)
 {

@@ -6,11 +6,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
-#include <random>
 
 #include "stirrup/core/error.hpp"
 #include "stirrup/core/offload.hpp"
 #include "stirrup/exec/child_process.hpp"
+#include "stirrup/core/random_hex.hpp"
 
 extern char** environ;
 
@@ -20,16 +20,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view marker_name = "STIRRUP_EXEC_ID";
-
-std::string random_hex(std::size_t n)
-{
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string s(n, '0');
-    for (auto& c : s)
-        c = digits[rng() % 16];
-    return s;
-}
 
 std::vector<std::string> environment_with(const std::string& marker)
 {
