@@ -7,11 +7,13 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 
 #include <boost/json/value.hpp>
 
 #include "stirrup/exec/e2b.hpp"
+#include "support/node_server.hpp"
 #include "support/test_certs.hpp"
 
 namespace stirrup::test {
@@ -58,8 +60,7 @@ private:
     std::string control(const std::string& method, const std::string& path, const std::string& body = "") const;
 
     Options options_;
-    pid_t pid_ = -1;
-    int stdin_fd_ = -1;
+    std::unique_ptr<NodeServer> server_;
     int port_ = 0;
 };
 
