@@ -21,6 +21,7 @@
 #include "stirrup/exec/docker_env.hpp"
 #include "stirrup/exec/docker_labels.hpp"
 #include "stirrup/core/random_hex.hpp"
+#include "stirrup/core/shielded.hpp"
 
 namespace stirrup {
 namespace fs = std::filesystem;
@@ -216,7 +217,11 @@ awaitable<void> DockerCodeExec::do_start()
     }
     const json::object config = container_config(env);
     create_attempted_ = true;
-    container_id_ = co_await client_->container_create(config, "stirrup-" + session_id_);
+    // Shielded: a create cancelled in flight may still make the container
+    // after the undo looked for it by name (seen in CI). Finished, its ID is
+    // known, and the pending cancellation fires at the start below.
+    awaitable<std::string> create = client_->container_create(config, "stirrup-" + session_id_);
+    container_id_ = co_await shielded(std::move(create));
     co_await client_->container_start(*container_id_);
     co_await prepare_owner();
 }

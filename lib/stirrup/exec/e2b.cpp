@@ -21,6 +21,7 @@
 #include "stirrup/exec/shell_words.hpp"
 #include "stirrup/net/http_client.hpp"
 #include "stirrup/core/random_hex.hpp"
+#include "stirrup/core/shielded.hpp"
 
 namespace stirrup {
 namespace asio = boost::asio;
@@ -144,16 +145,9 @@ awaitable<void> E2BCodeExec::do_start()
 
     // Creating a sandbox must not be abandoned half-way: once the request is
     // out, E2B may have made it, and only its answer says which sandbox to
-    // kill. So the create runs in a coroutine of its own that the caller's
-    // cancellation does not reach, and a cancelled start kills what it made.
-    // (The operation and the token are built first: GCC 12 destroys
-    // temporaries of a co_await expression twice.)
+    // kill. Shielded, it completes, and a cancelled start kills what it made.
     awaitable<e2b::SandboxInfo> create = control_->create(std::move(request));
-    auto token = asio::bind_cancellation_slot(asio::cancellation_slot(), asio::as_tuple(asio::use_awaitable));
-    std::tuple<std::exception_ptr, e2b::SandboxInfo> created = co_await asio::co_spawn(ex, std::move(create), std::move(token));
-    if (std::get<0>(created))
-        std::rethrow_exception(std::get<0>(created));
-    e2b::SandboxInfo info = std::move(std::get<1>(created));
+    e2b::SandboxInfo info = co_await shielded(std::move(create));
     info_ = std::move(info);
     sandbox_id_ = info_.sandbox_id;
     envd_.emplace(http_, e2b::envd_base_url(endpoints, info_.sandbox_id, info_.domain),
