@@ -12,6 +12,7 @@
 
 #include "stirrup/exec/e2b_rules.hpp"
 #include "stirrup/exec/shell_words.hpp"
+#include "stirrup/net/url.hpp"
 
 #include "fuzz_require.hpp"
 
@@ -54,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     (void)inside_home(in);
     (void)sandbox_path(in);
-    const std::string enc = url_encode(in);
+    const std::string enc = stirrup::net::percent_encode(in);
     require(enc.size() >= in.size());
 
     // Re-quoting: argv from NUL-separated words.

@@ -9,6 +9,7 @@
 #include "stirrup/exec/docker_env.hpp"
 #include "stirrup/exec/docker_exec_rules.hpp"
 #include "stirrup/exec/docker_labels.hpp"
+#include "stirrup/net/url.hpp"
 
 using namespace stirrup;
 using namespace stirrup::docker;
@@ -164,5 +165,5 @@ TEST_CASE("docker labels: owners and image references")
     CHECK(split_image_reference("localhost:5000/x/y") == std::pair<std::string, std::string>{"localhost:5000/x/y", "latest"});
     CHECK(split_image_reference("busybox") == std::pair<std::string, std::string>{"busybox", "latest"});
     CHECK(split_image_reference("a/b@sha256:00") == std::pair<std::string, std::string>{"a/b@sha256:00", ""});
-    CHECK(query_escape("{\"label\":[\"a=1\"]}") == "%7B%22label%22%3A%5B%22a%3D1%22%5D%7D");
+    CHECK(stirrup::net::percent_encode("{\"label\":[\"a=1\"]}") == "%7B%22label%22%3A%5B%22a%3D1%22%5D%7D");
 }

@@ -12,6 +12,7 @@
 
 #include "stirrup/exec/e2b_rules.hpp"
 #include "stirrup/exec/shell_words.hpp"
+#include "stirrup/net/url.hpp"
 
 using namespace stirrup::e2b;
 using namespace std::string_literals;
@@ -162,7 +163,7 @@ TEST_CASE("e2b rules: multipart upload body and query encoding")
     CHECK(ct == "multipart/form-data; boundary=XyZ");
     CHECK(body == "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"/home/user/a %22b%22.txt\"\r\n"
                   "Content-Type: application/octet-stream\r\n\r\nDATA\r\n\r\n--XyZ--\r\n");
-    CHECK(url_encode("/home/user/a b&c=d~é") == "%2Fhome%2Fuser%2Fa%20b%26c%3Dd~%C3%A9");
+    CHECK(stirrup::net::percent_encode("/home/user/a b&c=d~é") == "%2Fhome%2Fuser%2Fa%20b%26c%3Dd~%C3%A9");
 }
 
 TEST_CASE("e2b rules: sandbox paths and the home root")

@@ -15,6 +15,7 @@
 #include "stirrup/core/ascii.hpp"
 #include "stirrup/net/http_client.hpp"
 #include "stirrup/core/timer_limit.hpp"
+#include "stirrup/net/url.hpp"
 
 namespace stirrup::docker {
 namespace json = boost::json;
@@ -68,7 +69,7 @@ std::string join_query(const std::vector<std::pair<std::string, std::string>>& p
         q += q.empty() ? '?' : '&';
         q += k;
         q += '=';
-        q += query_escape(v);
+        q += net::percent_encode(v);
     }
     return q;
 }
@@ -133,23 +134,6 @@ ApiError::ApiError(int status, std::string message, const std::string& call)
     : Error("Docker engine: " + call + " failed (HTTP " + std::to_string(status) + "): " + message),
       status_(status), engine_message_(std::move(message))
 {
-}
-
-std::string query_escape(std::string_view s)
-{
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-            c == '_' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
 }
 
 std::pair<std::string, std::string> split_image_reference(std::string_view image)
@@ -407,7 +391,7 @@ awaitable<std::string> Client::container_create(json::object config, std::string
 {
     std::string path = "/containers/create";
     if (!name.empty())
-        path += "?name=" + query_escape(name);
+        path += "?name=" + net::percent_encode(name);
     const std::string what = "creating a container";
     Reply r = co_await call("POST", path, json::serialize(config), "application/json", what);
     if (r.status != 201)
@@ -461,7 +445,7 @@ awaitable<json::array> Client::containers_by_label(std::vector<std::string> labe
     json::object filters;
     filters["label"] = std::move(label_filter);
     const std::string what = "listing containers";
-    Reply r = co_await call("GET", "/containers/json?all=1&filters=" + query_escape(json::serialize(filters)), "", "",
+    Reply r = co_await call("GET", "/containers/json?all=1&filters=" + net::percent_encode(json::serialize(filters)), "", "",
                             what);
     if (r.status != 200)
         throw ApiError(r.status, engine_message(r.body), what);
@@ -560,7 +544,7 @@ awaitable<void> Client::archive_put(std::string container_id, std::string dir, s
 {
     const std::string what = "copying files into " + dir + " in container " + container_id;
     Reply r = co_await call("PUT",
-                            "/containers/" + container_id + "/archive?path=" + query_escape(dir) +
+                            "/containers/" + container_id + "/archive?path=" + net::percent_encode(dir) +
                                 "&noOverwriteDirNonDir=true",
                             std::move(tar), "application/x-tar", what);
     if (r.status != 200)
@@ -573,7 +557,7 @@ awaitable<std::optional<PathStat>> Client::archive_get(std::string container_id,
     const std::string version = co_await api_version();
     net::HttpRequest req;
     req.method = "GET";
-    req.url = url_for(api_path(version, "/containers/" + container_id + "/archive?path=" + query_escape(path)));
+    req.url = url_for(api_path(version, "/containers/" + container_id + "/archive?path=" + net::percent_encode(path)));
     req.max_retries = 0;
     req.timeout = options_.request_timeout;
     const std::string what = "copying " + path + " out of container " + container_id;
@@ -609,7 +593,7 @@ awaitable<std::optional<PathStat>> Client::archive_get(std::string container_id,
 awaitable<std::optional<PathStat>> Client::archive_stat(std::string container_id, std::string path)
 {
     const std::string what = "looking up " + path + " in container " + container_id;
-    Reply r = co_await call("HEAD", "/containers/" + container_id + "/archive?path=" + query_escape(path), "", "", what);
+    Reply r = co_await call("HEAD", "/containers/" + container_id + "/archive?path=" + net::percent_encode(path), "", "", what);
     if (r.status == 404)
         co_return std::nullopt;
     if (r.status != 200)

@@ -198,9 +198,6 @@ private:
     std::string version_;
 };
 
-/// Percent-encodes a query value (RFC 3986 unreserved characters kept).
-std::string query_escape(std::string_view s);
-
 /// fromImage and tag of an image reference: "repo:tag", "host:5000/repo"
 /// (tag latest), "repo@sha256:..." (digest, tag empty).
 std::pair<std::string, std::string> split_image_reference(std::string_view image);

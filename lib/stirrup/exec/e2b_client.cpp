@@ -12,6 +12,7 @@
 #include "stirrup/net/http_client.hpp"
 #include "stirrup/net/retry_rules.hpp"
 #include "stirrup/core/random_hex.hpp"
+#include "stirrup/net/url.hpp"
 
 namespace stirrup::e2b {
 namespace asio = boost::asio;
@@ -305,7 +306,7 @@ awaitable<std::optional<std::vector<EntryInfo>>> Envd::list_dir(std::string path
 
 awaitable<std::string> Envd::read_file(std::string path)
 {
-    auto req = make_request("GET", base_url_ + "/files?path=" + url_encode(path), headers_, request_timeout_);
+    auto req = make_request("GET", base_url_ + "/files?path=" + net::percent_encode(path), headers_, request_timeout_);
     net::HttpResponse resp;
     std::optional<E2BError> failure;
     try {
@@ -326,7 +327,7 @@ awaitable<std::string> Envd::read_file(std::string path)
 
 awaitable<void> Envd::write_file(std::string path, std::string data)
 {
-    auto req = make_request("POST", base_url_ + "/files?path=" + url_encode(path), headers_, request_timeout_);
+    auto req = make_request("POST", base_url_ + "/files?path=" + net::percent_encode(path), headers_, request_timeout_);
     if (supports_octet_stream_upload(envd_version_)) {
         req.headers.emplace_back("Content-Type", "application/octet-stream");
         req.body = std::move(data);

@@ -293,23 +293,6 @@ std::pair<std::string, std::string> multipart_upload(std::string_view path, std:
     return {"multipart/form-data; boundary=" + std::string(boundary), std::move(body)};
 }
 
-std::string url_encode(std::string_view value)
-{
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : value) {
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-            c == '_' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
-
 std::string sandbox_path(std::string_view path)
 {
     if (!path.empty() && path.front() == '/')

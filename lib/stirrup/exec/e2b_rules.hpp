@@ -115,9 +115,6 @@ bool supports_octet_stream_upload(std::string_view envd_version) noexcept;
 std::pair<std::string, std::string> multipart_upload(std::string_view path, std::string_view data,
                                                      std::string_view boundary);
 
-/// "%2F"-style encoding of a query value (RFC 3986 unreserved kept).
-std::string url_encode(std::string_view value);
-
 /// A path in the sandbox: absolute as given, relative ones under /home/user
 /// (envd does the same; making it explicit keeps messages and checks exact).
 std::string sandbox_path(std::string_view path);

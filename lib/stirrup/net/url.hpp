@@ -33,4 +33,8 @@ Url parse_url(std::string_view text);
 
 std::string_view to_string(Scheme s) noexcept;
 
+/// Percent-encodes a query value or path segment: RFC 3986 unreserved
+/// characters (A-Z a-z 0-9 - . _ ~) stay, every other byte becomes %XX.
+std::string percent_encode(std::string_view value);
+
 } // namespace stirrup::net
