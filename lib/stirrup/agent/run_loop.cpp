@@ -15,6 +15,7 @@
 #include "stirrup/agent/session_state.hpp"
 #include "stirrup/core/tool_params.hpp"
 #include "stirrup/llm/errors.hpp"
+#include "stirrup/core/cancellation.hpp"
 
 namespace stirrup::detail {
 
@@ -37,17 +38,6 @@ struct StepResult {
     std::vector<ToolMessage> tool_messages;
     std::optional<FinishCall> finish;
 };
-
-bool is_cancellation(const std::exception_ptr& e)
-{
-    try {
-        std::rethrow_exception(e);
-    } catch (const boost::system::system_error& se) {
-        return se.code() == boost::asio::error::operation_aborted;
-    } catch (...) {
-        return false;
-    }
-}
 
 std::string describe(const std::exception_ptr& e)
 {

@@ -9,6 +9,7 @@
 #include "stirrup/agent/session_state.hpp"
 #include "stirrup/core/py_repr.hpp"
 #include "stirrup/core/tool_params.hpp"
+#include "stirrup/core/cancellation.hpp"
 
 namespace stirrup {
 
@@ -62,17 +63,6 @@ std::string sub_agent_result_text(const RunResult& run, const std::optional<Save
         joined += (i ? "\n" : "") + parts[i];
     return "<sub_agent_result>\n<response>" + joined + "</response>\n<finished>" +
            (run.finished() ? "True" : "False") + "</finished>\n</sub_agent_result>";
-}
-
-bool is_cancellation(const std::exception_ptr& e)
-{
-    try {
-        std::rethrow_exception(e);
-    } catch (const boost::system::system_error& se) {
-        return se.code() == boost::asio::error::operation_aborted;
-    } catch (...) {
-        return false;
-    }
 }
 
 struct SubAgentCall {

@@ -17,6 +17,7 @@
 #include "stirrup/exec/output_capture.hpp"
 #include "stirrup/core/random_hex.hpp"
 #include "stirrup/core/timer_limit.hpp"
+#include "stirrup/core/cancellation.hpp"
 
 namespace stirrup {
 namespace asio = boost::asio;
@@ -46,17 +47,6 @@ awaitable<std::exception_ptr> captured(awaitable<void> op)
         failure = std::current_exception();
     }
     co_return failure;
-}
-
-bool is_cancellation(const std::exception_ptr& e)
-{
-    try {
-        std::rethrow_exception(e);
-    } catch (const boost::system::system_error& se) {
-        return se.code() == asio::error::operation_aborted;
-    } catch (...) {
-        return false;
-    }
 }
 
 struct Capture {

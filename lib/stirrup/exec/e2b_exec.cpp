@@ -20,6 +20,7 @@
 #include "stirrup/net/http_client.hpp"
 #include "stirrup/core/random_hex.hpp"
 #include "stirrup/core/timer_limit.hpp"
+#include "stirrup/core/cancellation.hpp"
 
 namespace stirrup {
 namespace asio = boost::asio;
@@ -33,17 +34,6 @@ namespace {
 constexpr std::string_view invalid_argument_advice =
     "Avoid NUL/control bytes and nested 'bash -lc'; use a quoted heredoc or base64 write.";
 
-
-bool is_cancellation(const std::exception_ptr& e)
-{
-    try {
-        std::rethrow_exception(e);
-    } catch (const boost::system::system_error& se) {
-        return se.code() == asio::error::operation_aborted;
-    } catch (...) {
-        return false;
-    }
-}
 
 struct Capture {
     OutputCapture out;
