@@ -15,11 +15,17 @@ namespace {
 // separators=(",", ":")) writes it (the form httpx sends), so float fields in
 // schemas and extra fields read "0.7", not Boost's "7E-1".
 
+// A request body is mostly prose and code: runs that need no escape are
+// appended whole, not a character at a time.
 void write_string(std::string_view s, std::string& out) {
     static constexpr char hex[] = "0123456789abcdef";
     out += '"';
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(s.data() + run, i - run);
+        run = i + 1;
         switch (c) {
         case '"': out += "\\\""; break;
         case '\\': out += "\\\\"; break;
@@ -29,15 +35,12 @@ void write_string(std::string_view s, std::string& out) {
         case '\b': out += "\\b"; break;
         case '\f': out += "\\f"; break;
         default:
-            if (c < 0x20) {
-                out += "\\u00";
-                out += hex[c >> 4];
-                out += hex[c & 15];
-            } else {
-                out += ch;
-            }
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 15];
         }
     }
+    out.append(s.data() + run, s.size() - run);
     out += '"';
 }
 
@@ -101,12 +104,18 @@ void write_double(double d, std::string& out) {
     }
 }
 
+template <class Int> void write_integer(Int n, std::string& out) {
+    std::array<char, 24> buf{};
+    const auto res = std::to_chars(buf.data(), buf.data() + buf.size(), n);
+    out.append(buf.data(), res.ptr);
+}
+
 void write_value(const json::value& v, std::string& out) {
     switch (v.kind()) {
     case json::kind::null: out += "null"; break;
     case json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
-    case json::kind::int64: out += std::to_string(v.get_int64()); break;
-    case json::kind::uint64: out += std::to_string(v.get_uint64()); break;
+    case json::kind::int64: write_integer(v.get_int64(), out); break;
+    case json::kind::uint64: write_integer(v.get_uint64(), out); break;
     case json::kind::double_: write_double(v.get_double(), out); break;
     case json::kind::string: write_string(v.get_string(), out); break;
     case json::kind::array: {
@@ -143,5 +152,9 @@ std::string to_json_text(const json::value& v) {
     write_value(v, out);
     return out;
 }
+
+void append_json_text(std::string& out, const json::value& v) { write_value(v, out); }
+
+void append_json_string(std::string& out, std::string_view s) { write_string(s, out); }
 
 } // namespace stirrup

@@ -5,9 +5,9 @@
 #include <charconv>
 #include <cstring>
 #include <system_error>
+#include <variant>
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include "stirrup/core/base64.hpp"
@@ -23,51 +23,69 @@ namespace stirrup::chat {
 namespace {
 
 
+// The request is written straight into its text, without a JSON DOM: it is
+// rebuilt from the whole history on every turn, and the DOM's allocations
+// were most of a turn's CPU. The text is what json.dumps(ensure_ascii=False,
+// separators=(",", ":")) makes of Stirrup's dicts, key order included.
+
 // Strings reach the wire as valid UTF-8 whatever the caller put in them: a
 // server rejects the whole request otherwise.
-json::string wire(std::string_view s) {
+void put_wire(std::string& out, std::string_view s) {
     const bool ascii = std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-    if (ascii) return json::string(s);
-    return json::string(text::sanitize_utf8(s));
+    if (ascii)
+        append_json_string(out, s);
+    else
+        append_json_string(out, text::sanitize_utf8(s));
 }
 
 // ---- messages ----------------------------------------------------------------
 
-json::value text_part(std::string_view text) {
-    json::object o;
-    o["type"] = "text";
-    o["text"] = wire(text);
-    return o;
+void put_text_part(std::string& out, std::string_view text) {
+    out += R"({"type":"text","text":)";
+    put_wire(out, text);
+    out += '}';
 }
 
-json::value image_part(const ImageBlock& image) {
-    json::object url;
-    url["url"] = wire("data:" + image.mime_type + ";base64," + base64::encode(image.data));
-    json::object o;
-    o["type"] = "image_url";
-    o["image_url"] = std::move(url);
-    return o;
+void put_image_part(std::string& out, const ImageBlock& image) {
+    out += R"({"type":"image_url","image_url":{"url":)";
+    put_wire(out, "data:" + image.mime_type + ";base64," + base64::encode(image.data));
+    out += "}}";
 }
 
 // content_to_openai: "" stays "", a non-empty string becomes one text part,
 // a list drops its empty strings and becomes "" when nothing is left.
-json::value content_to_openai(const Content& content) {
+void put_content(std::string& out, const Content& content) {
     if (const auto* s = std::get_if<std::string>(&content)) {
-        if (s->empty()) return json::string();
-        json::array a;
-        a.push_back(text_part(*s));
-        return a;
-    }
-    json::array a;
-    for (const auto& part : std::get<std::vector<ContentPart>>(content)) {
-        if (const auto* s = std::get_if<std::string>(&part)) {
-            if (!s->empty()) a.push_back(text_part(*s));
-        } else {
-            a.push_back(image_part(std::get<ImageBlock>(part)));
+        if (s->empty()) {
+            out += R"("")";
+            return;
         }
+        out += '[';
+        put_text_part(out, *s);
+        out += ']';
+        return;
     }
-    if (a.empty()) return json::string();
-    return a;
+    const auto& parts = std::get<std::vector<ContentPart>>(content);
+    const auto kept = [](const ContentPart& part) {
+        const auto* s = std::get_if<std::string>(&part);
+        return !s || !s->empty();
+    };
+    if (std::none_of(parts.begin(), parts.end(), kept)) {
+        out += R"("")";
+        return;
+    }
+    out += '[';
+    bool first = true;
+    for (const auto& part : parts) {
+        if (!kept(part)) continue;
+        if (!first) out += ',';
+        first = false;
+        if (const auto* s = std::get_if<std::string>(&part))
+            put_text_part(out, *s);
+        else
+            put_image_part(out, std::get<ImageBlock>(part));
+    }
+    out += ']';
 }
 
 void validate_passback(const std::vector<AssistantBlock>& blocks) {
@@ -99,86 +117,92 @@ Content assistant_content(const std::vector<AssistantBlock>& blocks) {
     return parts;
 }
 
-json::value assistant_to_openai(const AssistantMessage& m) {
+void put_assistant(std::string& out, const AssistantMessage& m) {
     validate_passback(m.blocks);
-    json::object o;
-    o["role"] = "assistant";
-    o["content"] = content_to_openai(assistant_content(m.blocks));
+    out += R"({"role":"assistant","content":)";
+    put_content(out, assistant_content(m.blocks));
     std::string reasoning;
     for (const auto& block : m.blocks)
         if (const auto* r = std::get_if<ReasoningBlock>(&block)) reasoning += r->content;
-    if (!reasoning.empty()) o["reasoning_content"] = wire(reasoning);
-    json::array calls;
+    if (!reasoning.empty()) {
+        out += R"(,"reasoning_content":)";
+        put_wire(out, reasoning);
+    }
+    bool first = true;
     for (const auto& block : m.blocks) {
         const auto* c = std::get_if<ToolCall>(&block);
         if (!c) continue;
-        json::object function;
-        function["name"] = wire(c->name);
-        function["arguments"] = wire(c->arguments);
-        json::object call;
-        call["id"] = wire(c->tool_call_id);
-        call["type"] = "function";
-        call["function"] = std::move(function);
-        calls.push_back(std::move(call));
+        out += first ? R"(,"tool_calls":[{"id":)" : R"(,{"id":)";
+        first = false;
+        put_wire(out, c->tool_call_id);
+        out += R"(,"type":"function","function":{"name":)";
+        put_wire(out, c->name);
+        out += R"(,"arguments":)";
+        put_wire(out, c->arguments);
+        out += "}}";
     }
-    if (!calls.empty()) o["tool_calls"] = std::move(calls);
-    return o;
+    if (!first) out += ']';
+    out += '}';
 }
 
-json::value message_to_openai(const ChatMessage& message) {
+void put_message(std::string& out, const ChatMessage& message) {
     if (const auto* s = std::get_if<SystemMessage>(&message)) {
-        json::object o;
-        o["role"] = "system";
-        o["content"] = content_to_openai(s->content);
-        return o;
+        out += R"({"role":"system","content":)";
+        put_content(out, s->content);
+        out += '}';
+    } else if (const auto* u = std::get_if<UserMessage>(&message)) {
+        out += R"({"role":"user","content":)";
+        put_content(out, u->content);
+        out += '}';
+    } else if (const auto* a = std::get_if<AssistantMessage>(&message)) {
+        put_assistant(out, *a);
+    } else {
+        const auto& t = std::get<ToolMessage>(message);
+        out += R"({"role":"tool","content":)";
+        put_content(out, t.content);
+        out += R"(,"tool_call_id":)";
+        put_wire(out, t.tool_call_id);
+        out += R"(,"name":)";
+        if (t.name)
+            put_wire(out, *t.name);
+        else
+            out += "null";
+        out += '}';
     }
-    if (const auto* u = std::get_if<UserMessage>(&message)) {
-        json::object o;
-        o["role"] = "user";
-        o["content"] = content_to_openai(u->content);
-        return o;
-    }
-    if (const auto* a = std::get_if<AssistantMessage>(&message)) return assistant_to_openai(*a);
-    const auto& t = std::get<ToolMessage>(message);
-    json::object o;
-    o["role"] = "tool";
-    o["content"] = content_to_openai(t.content);
-    o["tool_call_id"] = wire(t.tool_call_id);
-    if (t.name)
-        o["name"] = wire(*t.name);
-    else
-        o["name"] = nullptr;
-    return o;
 }
 
-json::array messages_array(const std::vector<ChatMessage>& messages) {
-    json::array a;
-    a.reserve(messages.size());
-    for (const auto& m : messages) a.push_back(message_to_openai(m));
-    return a;
+void put_messages(std::string& out, const std::vector<ChatMessage>& messages) {
+    out += '[';
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        if (i) out += ',';
+        put_message(out, messages[i]);
+    }
+    out += ']';
 }
 
-json::array tools_array(const std::vector<ToolDefinition>& tools) {
-    json::array a;
-    a.reserve(tools.size());
-    for (const auto& t : tools) {
-        json::object function;
-        function["name"] = wire(t.name);
-        function["description"] = wire(t.description);
+void put_tools(std::string& out, const std::vector<ToolDefinition>& tools) {
+    out += '[';
+    for (std::size_t i = 0; i < tools.size(); ++i) {
+        const auto& t = tools[i];
+        if (i) out += ',';
+        out += R"({"type":"function","function":{"name":)";
+        put_wire(out, t.name);
+        out += R"(,"description":)";
+        put_wire(out, t.description);
         if (t.parameters_schema) {
+            // Parsed and written again: the schema is the caller's text, and
+            // the body must be Python's compact form of it.
             std::error_code ec;
             json::value schema = json::parse(*t.parameters_schema, ec);
             if (ec || !schema.is_object())
                 throw ConfigError("tool '" + t.name + "': parameters schema is not a JSON object" +
                                   (ec ? " (" + ec.message() + ")" : std::string()));
-            function["parameters"] = std::move(schema);
+            out += R"(,"parameters":)";
+            append_json_text(out, schema);
         }
-        json::object tool;
-        tool["type"] = "function";
-        tool["function"] = std::move(function);
-        a.push_back(std::move(tool));
+        out += "}}";
     }
-    return a;
+    out += ']';
 }
 
 json::object parse_extra_fields(std::string_view text) {
@@ -242,32 +266,98 @@ std::optional<std::string> content_string(const json::value* v) {
 void validate_extra_fields(std::string_view text) { (void)parse_extra_fields(text); }
 
 std::string messages_to_json(const std::vector<ChatMessage>& messages) {
-    return to_json_text(messages_array(messages));
+    std::string out;
+    put_messages(out, messages);
+    return out;
 }
 
-std::string tools_to_json(const std::vector<ToolDefinition>& tools) { return to_json_text(tools_array(tools)); }
+std::string tools_to_json(const std::vector<ToolDefinition>& tools) {
+    std::string out;
+    put_tools(out, tools);
+    return out;
+}
+
+namespace {
+
+// One top-level member of the body: text already written, or a value from
+// the extra fields.
+struct BodyField {
+    std::string_view key;
+    std::variant<std::string, json::value> value;
+};
+
+// Python's dict assignment: a known key keeps its place and takes the new value.
+void assign(std::vector<BodyField>& fields, std::string_view key, std::variant<std::string, json::value> value) {
+    for (auto& f : fields) {
+        if (f.key == key) {
+            f.value = std::move(value);
+            return;
+        }
+    }
+    fields.push_back({key, std::move(value)});
+}
+
+std::string wire_text(std::string_view s) {
+    std::string out;
+    put_wire(out, s);
+    return out;
+}
+
+} // namespace
 
 std::string build_request_body(const RequestOptions& options, const std::vector<ChatMessage>& messages,
                                const std::vector<ToolDefinition>& tools) {
-    json::object body;
-    body["model"] = wire(options.model);
-    body["messages"] = messages_array(messages);
-    body["max_completion_tokens"] = options.max_completion_tokens;
-    // Python's {**base, **kwargs}: a known key keeps its place and takes the new value.
-    for (auto& kv : parse_extra_fields(options.extra_fields_json)) body[kv.key()] = std::move(kv.value());
-    if (!tools.empty()) {
-        body["tools"] = tools_array(tools);
-        body["tool_choice"] = "auto";
+    return build_request_body_with_tools_json(options, messages, tools.empty() ? std::string_view() : tools_to_json(tools));
+}
+
+std::string build_request_body_with_tools_json(const RequestOptions& options,
+                                              const std::vector<ChatMessage>& messages, std::string_view tools_json) {
+    std::string messages_json;
+    messages_json.reserve(4096);
+    put_messages(messages_json, messages);
+
+    // The extra fields' keys point into `extra`, which outlives `fields`.
+    json::object extra = parse_extra_fields(options.extra_fields_json);
+    std::vector<BodyField> fields;
+    fields.reserve(8 + extra.size());
+    fields.push_back({"model", wire_text(options.model)});
+    fields.push_back({"messages", std::move(messages_json)});
+    fields.push_back({"max_completion_tokens", std::to_string(options.max_completion_tokens)});
+    for (auto& kv : extra) assign(fields, kv.key(), std::move(kv.value()));
+    if (!tools_json.empty()) {
+        assign(fields, "tools", std::string(tools_json));
+        assign(fields, "tool_choice", std::string(R"("auto")"));
     }
     if (options.reasoning_effort && !options.reasoning_effort->empty())
-        body["reasoning_effort"] = wire(*options.reasoning_effort);
+        assign(fields, "reasoning_effort", wire_text(*options.reasoning_effort));
     if (options.stream) {
-        body["stream"] = true;
-        json::value& so = body["stream_options"];
-        if (!so.is_object()) so = json::object();
-        so.get_object()["include_usage"] = true;
+        assign(fields, "stream", std::string("true"));
+        // An object given in the extra fields keeps its members.
+        json::object so;
+        for (auto& f : fields)
+            if (f.key == "stream_options")
+                if (auto* v = std::get_if<json::value>(&f.value); v && v->is_object()) so = std::move(v->get_object());
+        so["include_usage"] = true;
+        assign(fields, "stream_options", json::value(std::move(so)));
     }
-    return to_json_text(body);
+
+    std::size_t size = 2;
+    for (const auto& f : fields)
+        if (const auto* text = std::get_if<std::string>(&f.value)) size += f.key.size() + text->size() + 4;
+    std::string out;
+    out.reserve(size + 64);
+    out += '{';
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (i) out += ',';
+        append_json_string(out, fields[i].key);
+        out += ':';
+        if (const auto* text = std::get_if<std::string>(&fields[i].value))
+            out += *text;
+        else
+            append_json_text(out, std::get<json::value>(fields[i].value));
+    }
+    out += '}';
+    return out;
 }
 
 AssistantMessage to_assistant_message(RawCompletion raw, const ResponseContext& context) {

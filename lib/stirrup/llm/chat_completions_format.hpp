@@ -45,6 +45,11 @@ std::string tools_to_json(const std::vector<ToolDefinition>& tools);
 std::string build_request_body(const RequestOptions& options, const std::vector<ChatMessage>& messages,
                                const std::vector<ToolDefinition>& tools);
 
+/// The same with the tools already written by tools_to_json (empty: no
+/// tools), so a client can write them once for many requests.
+std::string build_request_body_with_tools_json(const RequestOptions& options,
+                                              const std::vector<ChatMessage>& messages, std::string_view tools_json);
+
 /// What the response parser needs to know about the request.
 struct ResponseContext {
     std::string model_slug;
