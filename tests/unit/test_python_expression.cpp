@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "stirrup/tools/python_expression.hpp"
+#include "stirrup/tools/py_limits.hpp"
 
 namespace {
 
@@ -994,4 +995,33 @@ TEST_CASE("input that is not UTF-8 is a SyntaxError, not a crash")
           "Error evaluating expression: (unicode error) 'utf-8' codec can't decode byte 0xff (<string>, line 1)");
     CHECK(stirrup::calculator_result_text(std::string("1\0", 2)) ==
           "Error evaluating expression: source code string cannot contain null bytes");
+}
+
+// The calculator tool answers cheap expressions on the event loop and hands
+// the rest to a thread: the quick form must agree with the full one, or
+// decline without answering.
+TEST_CASE("quick_calculator_result agrees with calculator_result, or declines")
+{
+    constexpr std::uint64_t small = stirrup::pyexpr::kWorkBudget / 200;
+    for (const auto& c : kCases) {
+        CAPTURE(c.expr);
+        const auto quick = stirrup::quick_calculator_result(c.expr, 1'000'000, stirrup::pyexpr::kWorkBudget);
+        REQUIRE(quick);
+        CHECK(quick->text == expected_text(c));
+        CHECK(quick->success == c.success);
+    }
+    // Too long: declined whatever it costs.
+    CHECK_FALSE(stirrup::quick_calculator_result("1 + 1", 4, small));
+    CHECK(stirrup::quick_calculator_result("1 + 1", 5, small)->text == "Result: 2");
+    // Too expensive for the small budget, fine for the full one.
+    CHECK_FALSE(stirrup::quick_calculator_result("2 ** 332000 % 7", 128, small));
+    CHECK(stirrup::calculator_result_text("2 ** 332000 % 7") == "Result: 4");
+    // Errors other than the budget are answers.
+    const auto zero = stirrup::quick_calculator_result("1/0", 128, small);
+    REQUIRE(zero);
+    CHECK_FALSE(zero->success);
+    CHECK(zero->text == "Error evaluating expression: division by zero");
+    // The full budget's refusal is still the model's answer, as before.
+    CHECK(stirrup::calculator_result_text("[[0] * 100000] * 100000 == [[0] * 100000] * 100000") ==
+          "Error evaluating expression: expression too expensive to evaluate (calculator work limit reached)");
 }

@@ -1,18 +1,28 @@
 #include "stirrup/tools/calculator_tool.hpp"
 
 #include "stirrup/core/offload.hpp"
+#include "stirrup/tools/py_limits.hpp"
 #include "stirrup/tools/python_expression.hpp"
 
 namespace stirrup {
 namespace {
 
+// What may run on the event loop: a short expression (its parse nests at
+// most this deep, so it needs little stack on whatever thread runs the
+// loop) and about a millisecond of work. Handing every call to a thread cost
+// more CPU than the common "2 + 2" itself (a wake-up and two context switches).
+constexpr std::size_t kInlineMaxChars = 128;
+constexpr std::uint64_t kInlineWorkBudget = pyexpr::kWorkBudget / 200;
+
 boost::asio::awaitable<ToolResult> calculate(CalculatorParams params, ToolContext&)
 {
-    // An evaluation may spend up to its work budget (a fraction of a second
-    // of CPU, see py_limits.hpp): too long to hold the event loop.
-    CalculatorResult result;
-    co_await offload([&] { result = calculator_result(params.expression); });
-    co_return ToolResult{std::move(result.text), result.success, ToolMetadata::use_count(1)};
+    std::optional<CalculatorResult> result = quick_calculator_result(params.expression, kInlineMaxChars,
+                                                                     kInlineWorkBudget);
+    // The rest may spend up to the full work budget (a fraction of a second
+    // of CPU): too long to hold the event loop.
+    if (!result)
+        co_await offload([&] { result = calculator_result(params.expression); });
+    co_return ToolResult{std::move(result->text), result->success, ToolMetadata::use_count(1)};
 }
 
 } // namespace

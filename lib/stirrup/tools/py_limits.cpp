@@ -16,8 +16,7 @@ void charge_work(std::uint64_t units)
         return;
     if (units > t_remaining) {
         t_remaining = 0;
-        throw PythonExpressionError("MemoryError",
-                                    "expression too expensive to evaluate (calculator work limit reached)");
+        throw WorkLimitError();
     }
     t_remaining -= units;
 }

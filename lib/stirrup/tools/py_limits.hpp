@@ -30,7 +30,8 @@ inline constexpr int kMaxTreeDepth = 3 * kMaxNesting;
 inline constexpr std::uint64_t kWorkBudget = 200'000'000;
 
 /// Spends `units` of the current evaluation's budget; throws
-/// PythonExpressionError once it is exhausted. A no-op outside an evaluation.
+/// WorkLimitError (a PythonExpressionError) once it is exhausted. A no-op
+/// outside an evaluation.
 void charge_work(std::uint64_t units);
 
 /// Installs a fresh budget for the current thread for its lifetime.

@@ -127,10 +127,17 @@ std::string eval_source(std::string_view expr)
 
 } // namespace
 
-std::string evaluate_python_expression(std::string_view expr)
+WorkLimitError::WorkLimitError()
+    : PythonExpressionError("MemoryError", "expression too expensive to evaluate (calculator work limit reached)")
+{
+}
+
+std::string evaluate_python_expression(std::string_view expr) { return evaluate_python_expression(expr, kWorkBudget); }
+
+std::string evaluate_python_expression(std::string_view expr, std::uint64_t work_budget)
 {
     try {
-        WorkBudgetScope budget(kWorkBudget);
+        WorkBudgetScope budget(work_budget);
         const NodePtr tree = parse_expression(eval_source(expr));
         return repr(eval(*tree));
     } catch (const std::bad_alloc&) {
@@ -144,6 +151,20 @@ CalculatorResult calculator_result(std::string_view expr)
         return {"Result: " + evaluate_python_expression(expr), true};
     } catch (const PythonExpressionError& e) {
         return {std::string("Error evaluating expression: ") + e.what(), false};
+    }
+}
+
+std::optional<CalculatorResult> quick_calculator_result(std::string_view expr, std::size_t max_chars,
+                                                        std::uint64_t work_budget)
+{
+    if (expr.size() > max_chars)
+        return std::nullopt;
+    try {
+        return CalculatorResult{"Result: " + evaluate_python_expression(expr, work_budget), true};
+    } catch (const WorkLimitError&) {
+        return std::nullopt;
+    } catch (const PythonExpressionError& e) {
+        return CalculatorResult{std::string("Error evaluating expression: ") + e.what(), false};
     }
 }
 

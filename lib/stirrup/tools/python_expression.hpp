@@ -6,6 +6,9 @@
 // without eval's sandbox escapes). What it deliberately does differently is
 // listed in python_expression.cpp.
 
+#include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,8 +33,17 @@ private:
     std::string python_type_;
 };
 
-/// `str(eval(expr, {"__builtins__": {}}, {}))`. Throws PythonExpressionError.
+/// The evaluation spent its whole work budget (py_limits.hpp): Python's
+/// MemoryError as far as the model is told.
+class WorkLimitError : public PythonExpressionError {
+public:
+    WorkLimitError();
+};
+
+/// `str(eval(expr, {"__builtins__": {}}, {}))`, spending at most
+/// `work_budget` units (py_limits.hpp). Throws PythonExpressionError.
 std::string evaluate_python_expression(std::string_view expr);
+std::string evaluate_python_expression(std::string_view expr, std::uint64_t work_budget);
 
 struct CalculatorResult {
     std::string text; ///< "Result: ..." or "Error evaluating expression: ..."
@@ -40,6 +52,13 @@ struct CalculatorResult {
 
 /// The calculator tool's full answer for `expr`, as Stirrup words it.
 CalculatorResult calculator_result(std::string_view expr);
+
+/// calculator_result(), when it is cheap: nullopt, having changed nothing,
+/// when `expr` is longer than `max_chars` or evaluating it needs more than
+/// `work_budget` units. Lets a caller on an event loop answer the common
+/// short expression in place and send only the rest to a thread.
+std::optional<CalculatorResult> quick_calculator_result(std::string_view expr, std::size_t max_chars,
+                                                        std::uint64_t work_budget);
 
 /// Just the text of calculator_result().
 std::string calculator_result_text(std::string_view expr);
