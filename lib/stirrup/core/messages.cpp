@@ -2,28 +2,12 @@
 
 #include <chrono>
 
-#include <boost/uuid/random_generator.hpp>
-#include <boost/uuid/uuid.hpp>
 
 namespace stirrup {
 
 double steady_clock_seconds() {
     using namespace std::chrono;
     return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
-
-std::string uuid4_hex() {
-    // One generator per thread: it holds an entropy source and is not thread-safe.
-    thread_local boost::uuids::random_generator generator;
-    const boost::uuids::uuid id = generator();
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(32);
-    for (const auto byte : id) {
-        out += digits[byte >> 4];
-        out += digits[byte & 15];
-    }
-    return out;
 }
 
 std::string content_text(const Content& content) {

@@ -10,13 +10,12 @@
 #include <variant>
 #include <vector>
 
+#include "stirrup/core/random_hex.hpp" // uuid4_hex, for message IDs
+
 namespace stirrup {
 
 /// Seconds on the steady clock (Python's perf_counter): only differences mean anything.
 double steady_clock_seconds();
-
-/// 32 lowercase hex digits of a random (version 4) UUID, as uuid4().hex.
-std::string uuid4_hex();
 
 /// An image to show the model. `data` holds the encoded bytes and
 /// `mime_type` their type (e.g. "image/png"), both already validated and
