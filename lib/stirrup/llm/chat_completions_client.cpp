@@ -57,6 +57,15 @@ std::string endpoint(const std::optional<std::string>& given) {
 
 bool is_success(int status) { return status >= 200 && status < 300; }
 
+// The HTTP client's body limit guards the process; to the agent, a response
+// past it is an unusable answer from the provider, like a malformed one.
+[[noreturn]] void throw_too_large(int status, std::size_t limit) {
+    throw LlmApiError(status, std::string("response_too_large"),
+                      "the model's response exceeds the HTTP client's limit of " + std::to_string(limit) +
+                          " bytes (HttpClientOptions::limits.max_body_bytes)",
+                      "");
+}
+
 } // namespace
 
 ChatCompletionsClient::ChatCompletionsClient(std::shared_ptr<net::HttpClient> http, ChatCompletionsOptions options)
@@ -94,7 +103,13 @@ boost::asio::awaitable<AssistantMessage> ChatCompletionsClient::generate(const s
 
     net::HttpRequest req = make_request(std::move(body), "application/json");
 
-    net::HttpResponse response = co_await http_->request(std::move(req));
+    net::HttpResponse response;
+    try {
+        response = co_await http_->request(std::move(req));
+    } catch (const net::HttpResponseTooLarge& e) {
+        if (e.code() != net::HttpErrc::body_too_large) throw;
+        throw_too_large(e.status(), e.limit());
+    }
     const double end = steady_clock_seconds();
     if (!is_success(response.status)) chat::throw_http_error(response.status, response.body);
 
@@ -129,10 +144,14 @@ boost::asio::awaitable<AssistantMessage> ChatCompletionsClient::generate_streame
         content_type && content_type->substr(0, 17) == "text/event-stream";
     if (!is_success(stream.status()) || !event_stream) {
         // An error, or a server that ignored "stream": read the whole body.
+        // Bounded like request()'s bodies: the stream has no limit of its own.
+        const std::size_t limit = http_->options().limits.max_body_bytes;
         std::string whole;
         for (;;) {
             std::optional<std::string> piece = co_await stream.read_some();
             if (!piece) break;
+            if (is_success(stream.status()) && piece->size() > limit - whole.size())
+                throw_too_large(stream.status(), limit);
             whole += *piece;
             if (whole.size() > kMaxErrorBody && !is_success(stream.status())) break;
         }

@@ -172,6 +172,10 @@ asio::awaitable<void> Connection::read_header(ResponseParser& parser, SteadyTime
     expire_at(deadline);
     auto [ec, n] = co_await std::visit([&](auto& s) { return http::async_read_header(s, buffer, parser, use_tuple); },
                                        stream_);
+    // A header past the parser's limit is the server's excess, not a broken
+    // transport: the client reports it as such instead of retrying it.
+    if (ec == http::error::header_limit)
+        fail(make_error_code(HttpErrc::header_too_large), origin, "reading the response header");
     if (ec)
         fail(ec, origin, "reading the response header");
 }

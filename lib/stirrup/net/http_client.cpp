@@ -1,6 +1,8 @@
 #include "stirrup/net/http_client.hpp"
 
+#include <algorithm>
 #include <array>
+#include <limits>
 #include <mutex>
 #include <random>
 
@@ -37,6 +39,10 @@ public:
             return "the proxy refused the tunnel";
         case HttpErrc::bad_response:
             return "invalid HTTP response";
+        case HttpErrc::body_too_large:
+            return "response body too large";
+        case HttpErrc::header_too_large:
+            return "response header too large";
         }
         return "unknown HTTP error";
     }
@@ -80,6 +86,11 @@ std::error_code make_error_code(HttpErrc e) noexcept { return {static_cast<int>(
 
 std::optional<std::string_view> HttpResponse::header(std::string_view name) const { return find_header(headers, name); }
 
+HttpResponseTooLarge::HttpResponseTooLarge(HttpErrc which, int status, std::size_t limit, const std::string& what)
+    : SystemError(make_error_code(which), what), status_(status), limit_(limit)
+{
+}
+
 // A request ready to send: parsed once, written again on each attempt.
 struct Prepared {
     Url url;
@@ -89,6 +100,7 @@ struct Prepared {
     bool head = false;
     Milliseconds timeout{};
     int max_retries = 0;
+    std::size_t max_body = 0;
 };
 
 struct HttpClient::Impl {
@@ -147,6 +159,7 @@ Prepared HttpClient::Impl::prepare(HttpRequest& req)
         p.pool_key += " via " + p.proxy->host + ":" + std::to_string(p.proxy->port);
     p.timeout = req.timeout.value_or(options.timeouts.request);
     p.max_retries = std::max(0, req.max_retries.value_or(options.retry.max_retries));
+    p.max_body = req.max_body_bytes.value_or(options.limits.max_body_bytes);
 
     auto& m = p.message;
     m.version(11);
@@ -197,7 +210,8 @@ asio::awaitable<void> HttpClient::Impl::send(Prepared& p, ConnectionPool::Lease&
             lease.connection = co_await Connection::open(executor, settings, deadline);
         parser = std::make_unique<ResponseParser>();
         parser->body_limit(boost::none);
-        parser->header_limit(64 * 1024);
+        parser->header_limit(static_cast<std::uint32_t>(
+            std::min<std::size_t>(options.limits.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
         if (p.head)
             parser->skip(true);
         std::optional<HttpTransportError> failure;
@@ -208,6 +222,12 @@ asio::awaitable<void> HttpClient::Impl::send(Prepared& p, ConnectionPool::Lease&
             co_return;
         } catch (const HttpTransportError& e) {
             failure = e;
+        }
+        if (failure->code() == HttpErrc::header_too_large) {
+            lease.connection.reset(); // the rest of that answer is still on the wire
+            throw HttpResponseTooLarge(HttpErrc::header_too_large, 0, options.limits.max_header_bytes,
+                                       failure->what() + std::string(" (HttpClientOptions::limits.max_header_bytes is ") +
+                                           std::to_string(options.limits.max_header_bytes) + ")");
         }
         const bool answered = parser->got_some() || lease.connection->buffer.size() != 0;
         lease.connection.reset();
@@ -254,16 +274,34 @@ ResponseRetryInfo retry_info(const http::response_header<>& h)
     return {static_cast<int>(h.result_int()), get("x-should-retry"), get("retry-after"), get("retry-after-ms")};
 }
 
-// Reads the rest of the body into `out` (or discards it when out is null).
-asio::awaitable<void> read_body(Connection& c, ResponseParser& parser, std::string* out, SteadyTime deadline)
+[[noreturn]] void throw_body_too_large(const Connection& c, const ResponseParser& parser, std::size_t limit)
 {
+    throw HttpResponseTooLarge(HttpErrc::body_too_large, static_cast<int>(parser.get().result_int()), limit,
+                               c.origin + ": the response body exceeds the limit of " + std::to_string(limit) +
+                                   " bytes (HttpClientOptions::limits.max_body_bytes)");
+}
+
+// Reads the rest of the body into `out` (or discards it when out is null),
+// refusing to collect more than `limit` bytes: a declared length past it
+// fails before a byte is read, a chunked or close-delimited body as soon as
+// it grows past it.
+asio::awaitable<void> read_body(Connection& c, ResponseParser& parser, std::string* out, SteadyTime deadline,
+                                std::size_t limit)
+{
+    if (out && !parser.is_done())
+        if (const auto length = parser.content_length(); length && *length > limit)
+            throw_body_too_large(c, parser, limit);
     std::array<char, piece_size> buf;
     while (!parser.is_done()) {
         parser.get().body().data = buf.data();
         parser.get().body().size = buf.size();
         co_await c.read_some(parser, deadline);
-        if (out)
-            out->append(buf.data(), buf.size() - parser.get().body().size);
+        if (!out)
+            continue;
+        const std::size_t n = buf.size() - parser.get().body().size;
+        if (n > limit - out->size())
+            throw_body_too_large(c, parser, limit);
+        out->append(buf.data(), n);
     }
 }
 
@@ -275,6 +313,8 @@ HttpClient::HttpClient(asio::any_io_executor ex, HttpClientOptions options)
 }
 
 HttpClient::~HttpClient() = default;
+
+const HttpClientOptions& HttpClient::options() const noexcept { return impl_->options; }
 
 HttpClientStats HttpClient::stats() const
 {
@@ -297,7 +337,9 @@ asio::awaitable<HttpResponse> HttpClient::request(HttpRequest req)
                 const SteadyTime deadline = deadline_after(p.timeout);
                 co_await impl->send(p, lease, parser, deadline);
                 HttpResponse resp;
-                co_await read_body(*lease.connection, *parser, &resp.body, deadline);
+                // Too large throws past the retry below; the lease, without
+                // keep_alive, closes the connection half-way through that body.
+                co_await read_body(*lease.connection, *parser, &resp.body, deadline, p.max_body);
                 lease.keep_alive = parser->keep_alive();
                 const auto& h = parser->get();
                 resp.status = static_cast<int>(h.result_int());
@@ -338,7 +380,7 @@ asio::awaitable<HttpStream> HttpClient::stream(HttpRequest req)
                     co_return HttpStream(std::move(s));
                 }
                 // An error body is short: read it so the connection stays usable.
-                co_await read_body(*s->lease.connection, *s->parser, nullptr, deadline);
+                co_await read_body(*s->lease.connection, *s->parser, nullptr, deadline, 0);
                 s->lease.keep_alive = s->parser->keep_alive();
             } catch (const HttpTransportError&) {
                 failure = std::current_exception();

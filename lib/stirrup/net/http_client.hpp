@@ -5,6 +5,7 @@
 // Docker, E2B) talks HTTP through this.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -32,6 +33,9 @@ struct HttpRequest {
     std::optional<Milliseconds> timeout;
     /// Retries of this request: nullopt means the client's policy.
     std::optional<int> max_retries;
+    /// The largest body request() accepts for this request: nullopt means
+    /// the client's ResponseLimits::max_body_bytes.
+    std::optional<std::size_t> max_body_bytes;
 };
 
 struct HttpResponse {
@@ -51,6 +55,10 @@ enum class HttpErrc {
     proxy_refused = 1,
     /// The peer sent something that is not a valid HTTP answer where one was due.
     bad_response,
+    /// A body past ResponseLimits::max_body_bytes (or the request's override).
+    body_too_large,
+    /// A header past ResponseLimits::max_header_bytes.
+    header_too_large,
 };
 
 const std::error_category& http_category() noexcept;
@@ -63,6 +71,22 @@ std::error_code make_error_code(HttpErrc e) noexcept;
 class HttpTransportError : public SystemError {
 public:
     using SystemError::SystemError;
+};
+
+/// The server answered more than ResponseLimits allows. `code()` is
+/// HttpErrc::body_too_large or header_too_large; what() names the origin and
+/// the limit. Not a transport error, so neither retried nor reported as an
+/// unreachable server; the response's connection is closed, not pooled.
+class HttpResponseTooLarge : public SystemError {
+public:
+    HttpResponseTooLarge(HttpErrc which, int status, std::size_t limit, const std::string& what);
+    /// The response's status, 0 when its header was the part too large.
+    int status() const noexcept { return status_; }
+    std::size_t limit() const noexcept { return limit_; }
+
+private:
+    int status_ = 0;
+    std::size_t limit_ = 0;
 };
 
 /// A response body read incrementally (chunked or not). Reading after the
@@ -117,6 +141,7 @@ public:
     boost::asio::awaitable<HttpStream> stream(HttpRequest req);
 
     HttpClientStats stats() const;
+    const HttpClientOptions& options() const noexcept;
 
 private:
     struct Impl;

@@ -51,11 +51,25 @@ struct PoolOptions {
     Milliseconds idle_expiry{std::chrono::seconds(60)};
 };
 
+/// Bounds on what one response may make the client buffer, so that a broken
+/// or hostile server cannot grow the process without limit. A response past
+/// them fails with HttpResponseTooLarge (not retried: the next attempt would
+/// get the same answer) and its connection is closed.
+struct ResponseLimits {
+    /// The whole body HttpClient::request() collects. Streams (stream()) are
+    /// read piece by piece and bounded by their reader instead. Per-request
+    /// override: HttpRequest::max_body_bytes.
+    std::size_t max_body_bytes = 64 * 1024 * 1024;
+    /// The status line and header fields, streamed or not.
+    std::size_t max_header_bytes = 64 * 1024;
+};
+
 struct HttpClientOptions {
     TlsOptions tls;
     Timeouts timeouts;
     RetryPolicy retry;
     PoolOptions pool;
+    ResponseLimits limits;
     /// Use HTTPS_PROXY / https_proxy / HTTP_PROXY and NO_PROXY from the environment.
     bool use_env_proxy = true;
     std::string user_agent = "stirrup-cpp";
