@@ -58,7 +58,9 @@ json::array string_array(const std::vector<std::string>& v)
 
 // Removal when the provider was destroyed without stop(): on a pool thread
 // with an io_context of its own, since the owner's loop may be gone.
-void remove_in_background(docker::Endpoint endpoint, std::string container_id, std::optional<fs::path> dir)
+// The permit, if any, is released once the container is gone.
+void remove_in_background(docker::Endpoint endpoint, std::string container_id, std::optional<fs::path> dir,
+                          std::shared_ptr<CreationPermit> permit)
 {
     if (!container_id.empty()) {
         try {
@@ -69,6 +71,8 @@ void remove_in_background(docker::Endpoint endpoint, std::string container_id, s
         } catch (...) {
         }
     }
+    if (permit)
+        permit->release();
     if (dir) {
         std::error_code ec;
         fs::remove_all(*dir, ec);
@@ -123,8 +127,10 @@ DockerCodeExec::~DockerCodeExec()
     warn("DockerCodeExec destroyed while started (stop() was not awaited); removing container " +
          container.value_or("(none)") + " in the background");
     docker::Endpoint endpoint = endpoint_;
-    offload_detached([endpoint = std::move(endpoint), id = container.value_or(""), dir = temp_dir_] {
-        remove_in_background(endpoint, id, dir);
+    // Shared: offload_detached takes a copyable function.
+    auto permit = std::make_shared<CreationPermit>(std::move(permit_));
+    offload_detached([endpoint = std::move(endpoint), id = container.value_or(""), dir = temp_dir_, permit] {
+        remove_in_background(endpoint, id, dir, permit);
     });
 }
 
@@ -209,6 +215,13 @@ awaitable<void> DockerCodeExec::do_start()
 
     co_await prepare_image();
 
+    // As E2B: the gate counts the creation, and under a live limit the
+    // permit stays until the container is removed. Taken after the image is
+    // ready (a pull or build is not a creation) and before the temp dir, so
+    // a queue of waiting sessions holds nothing on the host.
+    if (docker_options_.creation_gate)
+        permit_ = co_await docker_options_.creation_gate->acquire();
+
     if (bind_mode_) {
         fs::path dir;
         co_await offload([&] { dir = make_temp_dir(docker_options_.temp_base_dir); });
@@ -285,6 +298,10 @@ awaitable<void> DockerCodeExec::do_stop()
     }
     container_id_.reset();
     create_attempted_ = false;
+    // Released even when the removal failed: the slot is the gate's, and
+    // holding it for a container this provider no longer controls would
+    // shrink the gate for good (reap_orphans removes such a container).
+    permit_.release();
     if (temp_dir_) {
         const fs::path dir = *temp_dir_;
         try {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "stirrup/exec/creation_gate.hpp"
 #include "stirrup/exec/docker_client.hpp"
 #include "stirrup/exec/provider.hpp"
 
@@ -57,6 +58,10 @@ struct DockerCodeExecOptions : CodeExecOptions {
     DockerFileMode file_mode = DockerFileMode::automatic;
     /// Run docker-init (tini) as PID 1 so that killed processes are reaped.
     bool init = true;
+    /// Shared between providers to bound container creations per period and
+    /// containers alive at once (the permit is held until the container is
+    /// removed); nullptr: no gate.
+    std::shared_ptr<CreationGate> creation_gate;
     /// The engine to use; default: Client::from_env on the start executor.
     std::shared_ptr<docker::Client> client;
     /// The code_exec tool's description; default: Stirrup's text.
@@ -154,6 +159,8 @@ private:
     bool create_attempted_ = false;
     std::optional<std::filesystem::path> temp_dir_;
     std::filesystem::path canonical_root_;
+    /// This container's place under the creation gate's live limit.
+    CreationPermit permit_;
     /// Owner given to files written in archive mode.
     std::uint32_t owner_uid_ = 0, owner_gid_ = 0;
 };
