@@ -20,6 +20,10 @@ namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 using Handler = asio::any_completion_handler<void(boost::system::error_code)>;
 
+// A caller queued for a slot. Whoever moves `handler` out (under the pool
+// mutex) decides its outcome: a release grants it, a cancellation fails it,
+// never both. `slot` belongs to the caller's coroutine and is touched only on
+// `executor` (its strand), as Asio's cancellation slots are not thread-safe.
 struct ConnectionPool::Waiter {
     std::optional<Handler> handler;
     asio::any_io_executor executor;
@@ -161,10 +165,15 @@ void ConnectionPool::give_back(const std::string& key, std::unique_ptr<Connectio
     }
     for (auto& d : dead)
         d->close();
-    if (next) {
-        waiter->slot.clear();
-        asio::post(waiter->executor, [h = std::move(*next)]() mutable { std::move(h)(boost::system::error_code{}); });
-    }
+    // The grant completes on the waiter's own executor: this thread may be
+    // another session's, and the waiter's strand may at this moment be
+    // emitting a cancellation through the slot (its deadline firing), so
+    // clearing the slot here would race with that.
+    if (next)
+        asio::post(waiter->executor, [waiter, h = std::move(*next)]() mutable {
+            waiter->slot.clear();
+            std::move(h)(boost::system::error_code{});
+        });
 }
 
 asio::awaitable<ConnectionPool::Lease> ConnectionPool::wait_for_slot(const std::string& key)
