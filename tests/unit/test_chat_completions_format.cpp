@@ -87,6 +87,21 @@ TEST_CASE("request: tools, schemas, reasoning effort and extra fields merged as 
     CHECK(build_request_body(o, messages, tools) == k_tools);
 }
 
+TEST_CASE("request: tools written ahead give the same body") {
+    RequestOptions o;
+    o.model = "m";
+    o.max_completion_tokens = 3;
+    o.reasoning_effort = "low";
+    o.extra_fields_json = R"({"tools":"extra loses","temperature":0.5})";
+    const std::vector<ChatMessage> messages{user("hi")};
+    const std::vector<ToolDefinition> tools{{"ping", "No args", std::nullopt}};
+    const std::string body = build_request_body(o, messages, tools);
+    CHECK(build_request_body_with_tools_json(o, messages, tools_to_json(tools)) == body);
+    CHECK(body == R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}],"max_completion_tokens":3,"tools":[{"type":"function","function":{"name":"ping","description":"No args"}}],"temperature":0.5,"tool_choice":"auto","reasoning_effort":"low"})");
+    // No tools: no tools key and no tool_choice.
+    CHECK(build_request_body_with_tools_json(o, messages, "") == build_request_body(o, messages, {}));
+}
+
 TEST_CASE("request: a conversation with images, reasoning, tool calls and tool results") {
     RequestOptions o;
     o.model = "m";

@@ -94,7 +94,11 @@ boost::asio::awaitable<AssistantMessage> ChatCompletionsClient::generate(const s
     request_options.reasoning_effort = options_.reasoning_effort;
     request_options.extra_fields_json = options_.extra_request_fields;
     request_options.stream = options_.stream;
-    std::string body = chat::build_request_body(request_options, messages, tools);
+    std::shared_ptr<const std::string> tools_json;
+    if (!tools.empty())
+        tools_json = tools_json_.get(tools);
+    std::string body = chat::build_request_body_with_tools_json(
+        request_options, messages, tools_json ? std::string_view(*tools_json) : std::string_view());
 
     if (options_.stream) {
         AssistantMessage streamed = co_await generate_streamed(std::move(body), start);

@@ -16,6 +16,7 @@
 #include "stirrup/llm/chat_completions_format.hpp"
 #include "stirrup/llm/llm_client.hpp"
 #include "stirrup/llm/request_limiter.hpp"
+#include "stirrup/llm/tools_json_cache.hpp"
 
 namespace stirrup::net {
 class HttpClient;
@@ -79,6 +80,7 @@ private:
     ChatCompletionsOptions options_;
     std::string url_;
     std::string api_key_;
+    ToolsJsonCache tools_json_;
 };
 
 } // namespace stirrup

@@ -7,6 +7,7 @@
 #include <system_error>
 #include <variant>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -381,8 +382,12 @@ AssistantMessage to_assistant_message(RawCompletion raw, const ResponseContext& 
 }
 
 AssistantMessage parse_response(std::string_view body, const ResponseContext& context) {
+    // The DOM lives only while it is copied into the message: one arena,
+    // mostly on the stack, instead of an allocation per key and string.
+    unsigned char arena[4096];
+    json::monotonic_resource resource(arena, sizeof arena);
     std::error_code ec;
-    const json::value v = json::parse(body, ec);
+    const json::value v = json::parse(body, ec, &resource);
     if (ec) invalid_response("body is not JSON (" + ec.message() + ")", body);
     if (!v.is_object()) invalid_response("body is not a JSON object", body);
     if (member(v, "error")) throw_error_value(200, v, body);
