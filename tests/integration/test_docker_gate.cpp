@@ -177,6 +177,8 @@ TEST_CASE("docker gate: a start cancelled while waiting leaves the queue and cre
         // `||` returns once the cancelled start has finished unwinding.
         auto which = co_await (std::move(start) || std::move(look));
         waiter_cancelled = which.index() == 1;
+        if (!waiter_cancelled)
+            co_await waiter->stop(); // the gate did not hold it: leave nothing behind
         waiting_after_cancel = gate->stats().waiting;
         live_after_cancel = gate->stats().live;
         co_await holder->stop();
