@@ -3,7 +3,9 @@
 // a caller first obtains a lease (a slot), waiting while the limit is
 // reached, then an idle connection if a live one is pooled. Pool state is
 // behind a mutex, so leases may be taken and returned from any thread of a
-// multi-threaded io_context. Internal to the library.
+// multi-threaded io_context. A waiter's wake-up runs on its own executor,
+// where its cancellation slot lives: a waiting coroutine must run on a strand
+// there (as Asio's own cancellation requires). Internal to the library.
 
 #include <cstddef>
 #include <list>
