@@ -46,7 +46,7 @@ out=${STIRRUP_BENCH_OUT:-/tmp/sessions-bench.json}
 
 start_server() {
   node "$here/tests/fakes/openai/server.mjs" --cert "$work/certs/server.pem" --key "$work/certs/server.key" \
-    --forever --keep-alive-timeout 600000 </dev/null >"$work/port" 2>"$work/server.log" &
+    --forever --keep-alive-timeout 600000 "$@" </dev/null >"$work/port" 2>"$work/server.log" &
   server_pid=$!
   for _ in $(seq 100); do
     [ -s "$work/port" ] && break
@@ -68,7 +68,9 @@ containers() {
 }
 
 run() {
-  start_server
+  local plain=()
+  case " $* " in *" --plain "*) plain=(--plain) ;; esac
+  start_server "${plain[@]}"
   local before after line
   before=$(containers)
   echo "# $* (load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2

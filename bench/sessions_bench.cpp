@@ -89,6 +89,7 @@ struct Config {
     int spawn_baseline = 0;
     int warmup = -1; // sessions run before measuring; -1: min(sessions, 8)
     int ramp_ms = -1; // starts spread over this long; -1: the model latency
+    bool plain = false; // plain HTTP to a --plain fake: what TLS costs, by difference
 };
 
 Config parse(int argc, char** argv)
@@ -114,6 +115,7 @@ Config parse(int argc, char** argv)
         else if (a == "--spawn-baseline") c.spawn_baseline = std::stoi(val());
         else if (a == "--warmup") c.warmup = std::stoi(val());
         else if (a == "--ramp-ms") c.ramp_ms = std::stoi(val());
+        else if (a == "--plain") c.plain = true;
         else throw std::runtime_error("unknown argument " + a);
     }
     if (c.port <= 0 || c.ca.empty())
@@ -138,6 +140,13 @@ double process_cpu_seconds()
 }
 
 // utime + stime of another process, from /proc/PID/stat.
+double thread_cpu_seconds()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
 double other_cpu_seconds(int pid)
 {
     if (pid <= 0)
@@ -218,6 +227,11 @@ struct Sample {
 struct Shared {
     std::mutex mutex;
     std::vector<double> added_ms; ///< per turn, over the configured latency
+    /// The two parts of added_ms: the model call beyond the latency (request
+    /// body, TLS, loopback, the fake server, response parsing), and the time
+    /// from one answer to the next request (the tool and the run loop).
+    std::vector<double> call_ms;
+    std::vector<double> between_ms;
     std::vector<std::string> errors;
     std::atomic<int> live{0};
     std::atomic<int> done{0};
@@ -225,6 +239,8 @@ struct Shared {
     std::atomic<bool> finished{false};
     std::vector<Sample> samples;
     double model_wait_total = 0;
+    /// CPU the sampler itself spent (reading /proc), taken out of cpu_s.
+    double sampler_cpu_s = 0;
 };
 
 // Turn i lasts from its model request to the next one; the last turn to the
@@ -232,25 +248,35 @@ struct Shared {
 // the tool, the framework, TLS and the loopback.
 void record_turns(const RunResult& r, double latency_s, Shared& shared)
 {
-    std::vector<double> starts;
+    std::vector<double> starts, ends;
     double last_tool_end = 0;
     for (const auto& group : r.history)
         for (const auto& m : group) {
             if (const auto* a = std::get_if<AssistantMessage>(&m)) {
-                if (a->request_start_time)
+                if (a->request_start_time && a->request_end_time) {
                     starts.push_back(*a->request_start_time);
+                    ends.push_back(*a->request_end_time);
+                }
             } else if (const auto* t = std::get_if<ToolMessage>(&m)) {
                 if (t->tool_end_time)
                     last_tool_end = *t->tool_end_time;
             }
         }
-    std::vector<double> added;
-    for (std::size_t i = 0; i + 1 < starts.size(); ++i)
+    std::vector<double> added, call, between;
+    for (std::size_t i = 0; i + 1 < starts.size(); ++i) {
         added.push_back((starts[i + 1] - starts[i] - latency_s) * 1e3);
-    if (!starts.empty() && last_tool_end > starts.back())
+        between.push_back((starts[i + 1] - ends[i]) * 1e3);
+    }
+    for (std::size_t i = 0; i < starts.size(); ++i)
+        call.push_back((ends[i] - starts[i] - latency_s) * 1e3);
+    if (!starts.empty() && last_tool_end > starts.back()) {
         added.push_back((last_tool_end - starts.back() - latency_s) * 1e3);
+        between.push_back((last_tool_end - ends.back()) * 1e3);
+    }
     std::lock_guard lock(shared.mutex);
     shared.added_ms.insert(shared.added_ms.end(), added.begin(), added.end());
+    shared.call_ms.insert(shared.call_ms.end(), call.begin(), call.end());
+    shared.between_ms.insert(shared.between_ms.end(), between.begin(), between.end());
     shared.model_wait_total += r.metadata.model_queue_wait.total_seconds;
 }
 
@@ -296,12 +322,14 @@ asio::awaitable<void> sampler(Shared* shared, Clock::time_point t0, std::chrono:
     // sampler stays a small part of the CPU it measures.
     int fds = 0;
     for (int n = 0; !shared->finished.load(); ++n) {
+        const double cpu0 = thread_cpu_seconds();
         if (n % 5 == 0)
             fds = count_dir("/proc/self/fd");
         Sample s{seconds_since(t0), rss_kib(), fds, shared->live.load()};
         {
             std::lock_guard lock(shared->mutex);
             shared->samples.push_back(s);
+            shared->sampler_cpu_s += thread_cpu_seconds() - cpu0;
         }
         timer.expires_after(every);
         co_await timer.async_wait(asio::use_awaitable);
@@ -430,7 +458,7 @@ double run_command_rate(int count, const fs::path& temp_base)
 int main(int argc, char** argv)
 try {
     const Config c = parse(argc, argv);
-    const std::string base = "https://127.0.0.1:" + std::to_string(c.port);
+    const std::string base = std::string(c.plain ? "http" : "https") + "://127.0.0.1:" + std::to_string(c.port);
     const double latency_s = c.latency_ms / 1e3;
 
     http_json(c.ca, "POST", base + "/__scenario", json::serialize(scenario(c)));
@@ -503,10 +531,13 @@ try {
     if (!shared.errors.empty())
         throw std::runtime_error("warm-up session failed: " + shared.errors.front());
     shared.added_ms.clear();
+    shared.call_ms.clear();
+    shared.between_ms.clear();
     shared.turns = 0;
     shared.done = 0;
     shared.model_wait_total = 0;
 
+    http_json(c.ca, "POST", base + "/__reset_server_times", "{}");
     const json::value stats0 = http_json(c.ca, "GET", base + "/__stats");
     const auto client_stats0 = http->stats();
     const long rss0 = rss_kib();
@@ -533,7 +564,7 @@ try {
     asio::co_spawn(asio::make_strand(io), hold(Watch{&shared, c.sessions}), asio::detached);
     run_io();
     const double wall = seconds_since(t0);
-    const double cpu = process_cpu_seconds() - cpu0;
+    const double cpu = process_cpu_seconds() - cpu0 - shared.sampler_cpu_s;
     const double server_cpu = other_cpu_seconds(c.server_pid) - server_cpu0;
     const json::value stats1 = http_json(c.ca, "GET", base + "/__stats");
     const auto client_stats1 = http->stats();
@@ -561,6 +592,8 @@ try {
                           stats0.at("requests").to_number<std::int64_t>();
 
     std::vector<double> added = shared.added_ms;
+    std::vector<double> call = shared.call_ms;
+    std::vector<double> between = shared.between_ms;
     json::object out{
         {"sessions", c.sessions},
         {"turns", c.turns},
@@ -580,12 +613,20 @@ try {
         {"wall_s", wall},
         {"sessions_per_s", shared.done.load() / wall},
         {"turns_total", total_turns},
+        {"plain_http", c.plain},
         {"cpu_s", cpu},
+        {"sampler_cpu_s", shared.sampler_cpu_s},
         {"server_cpu_s", server_cpu},
         {"cpu_us_per_turn", total_turns ? cpu / static_cast<double>(total_turns) * 1e6 : 0.0},
         {"added_ms_p50", percentile(added, 0.50)},
         {"added_ms_p99", percentile(added, 0.99)},
         {"added_ms_max", added.empty() ? 0.0 : added.back()},
+        {"server_ms_p50", stats1.at("server_ms").at("p50")},
+        {"server_ms_p99", stats1.at("server_ms").at("p99")},
+        {"call_ms_p50", percentile(call, 0.50)},
+        {"call_ms_p99", percentile(call, 0.99)},
+        {"between_ms_p50", percentile(between, 0.50)},
+        {"between_ms_p99", percentile(between, 0.99)},
         {"model_wait_s_total", shared.model_wait_total},
         {"rss_base_kib", rss0},
         {"rss_peak_kib", std::max(peak_rss, rss0)},

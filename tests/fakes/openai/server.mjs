@@ -7,7 +7,8 @@
 //
 // Prints exactly one line `{"port": N}` on stdout once listening; exits on
 // SIGTERM, SIGINT, or when its stdin (if a pipe) is closed. The scenario format
-// and the control endpoints (/__scenario, /__requests, /__stats, /__close_idle)
+// and the control endpoints (/__scenario, /__requests, /__stats,
+// /__reset_server_times, /__close_idle)
 // are described in ../README.md. Only node:http / node:https, no framework.
 
 import fs from 'node:fs';
@@ -461,7 +462,19 @@ function chatPath(pathname) {
   return pathname.endsWith('/chat/completions');
 }
 
+// Per chat request: the time from its arrival to its response being handed
+// to the socket, less the configured model delay. Benchmarks subtract what
+// this server adds from what the client measured.
+let serverTimes = [];
+const kMaxServerTimes = 1_000_000;
+function serverTimeSummary() {
+  const v = [...serverTimes].sort((a, b) => a - b);
+  const at = (p) => (v.length ? v[Math.min(v.length - 1, Math.floor(p * v.length))] : 0);
+  return { count: v.length, p50: at(0.5), p99: at(0.99), max: v.length ? v[v.length - 1] : 0 };
+}
+
 async function handle(req, res) {
+  const arrived = performance.now();
   const url = new URL(req.url, 'http://x');
   const raw = await readBody(req);
 
@@ -489,9 +502,14 @@ async function handle(req, res) {
         left[k] = sess.steps.length - sess.next;
       }
       sendJson(res, 200, {
-        ...stats, received: seq, steps_used: next, steps_left: Math.max(0, scenario.steps.length - next),
+        ...stats, server_ms: serverTimeSummary(), received: seq, steps_used: next, steps_left: Math.max(0, scenario.steps.length - next),
         sessions_used: used, sessions_left: left,
       });
+      return;
+    }
+    if (req.method === 'POST' && url.pathname === '/__reset_server_times') {
+      serverTimes = [];
+      sendJson(res, 200, { ok: true });
       return;
     }
     if (req.method === 'POST' && url.pathname === '/__close_idle') {
@@ -553,6 +571,10 @@ async function handle(req, res) {
     }), { 'x-should-retry': 'false' });
     return;
   }
+  const delay = step.delay_ms ?? opts.delayMs;
+  res.once('finish', () => {
+    if (serverTimes.length < kMaxServerTimes) serverTimes.push(performance.now() - arrived - delay);
+  });
   await answerStep(step, req, res, jsonOk ? body : null);
 }
 
