@@ -36,10 +36,6 @@ std::shared_ptr<ssl::context> make_tls_context(const TlsOptions& options)
             throw SystemError(ec, "cannot load TLS client key '" + *options.key_file + "'");
     }
     ctx->set_verify_mode(options.verify ? ssl::verify_peer : ssl::verify_none);
-    // A pooled connection spends nearly all its life idle or waiting for a
-    // model's answer: OpenSSL's two record buffers (about 34 KiB) are freed
-    // while empty instead of being held by each of thousands of connections.
-    SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS);
     return ctx;
 }
 
