@@ -36,6 +36,26 @@ std::string completion(const std::string& content)
            content + R"("},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}})";
 }
 
+// A streamed completion of 2,000 ten-byte deltas (about 300 KB, past the
+// 64 KiB limit) when the user asks for
+// it, a short one otherwise: no single event is large, the whole is.
+awaitable<void> streaming_model(Exchange& x)
+{
+    const bool huge = x.request.body.find("HUGE") != std::string::npos;
+    const auto event = [](const std::string& delta) {
+        return R"(data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-test",)"
+               R"("choices":[{"index":0,"delta":{"content":")" +
+               delta + R"("},"finish_reason":null}]})" + "\n\n";
+    };
+    std::string body;
+    const int deltas = huge ? 2000 : 1;
+    for (int i = 0; i < deltas; ++i)
+        body += event(huge ? std::string(10, 'z') : std::string("fine"));
+    body += R"(data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-test",)"
+            R"("choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})" "\n\ndata: [DONE]\n\n";
+    co_await x.respond(200, std::move(body), one_header("Content-Type", "text/event-stream"));
+}
+
 // A well-formed completion of 1 MiB when the user asks for it, a short one
 // otherwise; JSON either way, even to a streamed request.
 awaitable<void> model(Exchange& x)
@@ -99,4 +119,15 @@ TEST_CASE("chat client limits: a response past the HTTP body limit is an LlmApiE
         CHECK(out.next_text == "fine");
     }
     CHECK(server.requests() == 4); // neither refusal was retried
+}
+
+TEST_CASE("chat client limits: a stream of small deltas past the HTTP body limit is an LlmApiError, then the client works")
+{
+    HttpTestServer server(streaming_model);
+    Outcome out;
+    run_sync([&]() -> awaitable<void> { co_await huge_then_small(server, true, out); });
+    CHECK(out.error_code == "response_too_large");
+    CHECK(out.what.find(std::to_string(kLimit) + " bytes") != std::string::npos);
+    CHECK(out.next_text == "fine");
+    CHECK(server.requests() == 2);
 }

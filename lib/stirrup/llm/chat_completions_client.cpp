@@ -170,11 +170,17 @@ boost::asio::awaitable<AssistantMessage> ChatCompletionsClient::generate_streame
     net::SseParser parser;
     chat::ChatStreamAssembler assembler(context);
     std::vector<net::SseEvent> events;
+    // The assembled answer grows with every delta: a server that streams
+    // without end is cut off at the same limit as a whole body.
+    const std::size_t limit = http_->options().limits.max_body_bytes;
+    std::size_t received = 0;
     // Read to the end even after "[DONE]" (the assembler ignores the rest):
     // a body read to its end lets the connection go back to the pool.
     for (;;) {
         std::optional<std::string> piece = co_await stream.read_some();
         if (!piece) break;
+        if (piece->size() > limit - received) throw_too_large(stream.status(), limit);
+        received += piece->size();
         if (assembler.done()) continue;
         events.clear();
         try {
