@@ -91,7 +91,7 @@ void ConnectionPool::Lease::release() noexcept
     keep_alive = false;
 }
 
-void ConnectionPool::drop_expired(Host& h, std::deque<std::unique_ptr<Connection>>& out)
+void ConnectionPool::drop_expired(Host& h, Closing& out)
 {
     const auto oldest = std::chrono::steady_clock::now() - options_.idle_expiry;
     // Idle connections are pushed at the back, so the front is the oldest.
@@ -113,7 +113,7 @@ bool ConnectionPool::try_take_slot(const std::string& key)
 
 std::unique_ptr<Connection> ConnectionPool::take_idle(const std::string& key)
 {
-    std::deque<std::unique_ptr<Connection>> dead; // closed outside the lock
+    Closing dead;
     std::unique_ptr<Connection> found;
     {
         std::lock_guard lock(mutex_);
@@ -141,7 +141,7 @@ void ConnectionPool::give_back(const std::string& key, std::unique_ptr<Connectio
 {
     std::optional<Handler> next;
     std::shared_ptr<Waiter> waiter;
-    std::deque<std::unique_ptr<Connection>> dead;
+    Closing dead;
     if (c && !(keep && c->is_open()))
         dead.push_back(std::move(c));
     {
