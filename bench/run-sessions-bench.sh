@@ -100,8 +100,13 @@ else
   for t in 1 2 4; do
     run --tool calculator --sessions "$(s 1000)" --turns 5 --latency-ms 500 --threads "$t" --warmup "$(s 1000)"
   done
+  # A slower model: the fake answers 500 requests a second instead of 2,000,
+  # so its own queueing adds less to the tail.
+  run --tool calculator --sessions "$(s 1000)" --turns 5 --latency-ms 2000 --warmup "$(s 1000)"
   run --tool calculator --sessions "$(s 10000)" --turns 2 --latency-ms 2000
   run --tool calculator --sessions "$(s 10000)" --turns 2 --latency-ms 2000 --threads 2
+  # The same over plain HTTP: the difference is what a TLS connection costs.
+  run --tool calculator --sessions "$(s 10000)" --turns 2 --latency-ms 2000 --plain
   # The same with the default in-flight cap (1,000): most sessions wait in the
   # limiter's queue instead of on a connection of their own.
   run --tool calculator --sessions "$(s 10000)" --turns 2 --latency-ms 2000 --max-in-flight 1000
@@ -116,10 +121,11 @@ node - "$out" <<'EOF'
 const fs = require('fs');
 const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').filter(Boolean).map(JSON.parse);
 const cols = [
-  ['tool', r => r.tool], ['N', r => r.sessions], ['K', r => r.turns], ['lat ms', r => r.latency_ms],
+  ['tool', r => r.tool + (r.plain_http ? ' (http)' : '')], ['N', r => r.sessions], ['K', r => r.turns], ['lat ms', r => r.latency_ms],
   ['thr', r => r.threads], ['ok', r => r.completed - r.failed], ['sess/s', r => r.sessions_per_s.toFixed(1)],
   ['CPU µs/turn', r => r.cpu_us_per_turn.toFixed(0)], ['fake CPU s', r => r.server_cpu_s.toFixed(1)],
   ['+p50 ms', r => r.added_ms_p50.toFixed(2)], ['+p99 ms', r => r.added_ms_p99.toFixed(2)],
+  ['fake p99', r => Number(r.server_ms_p99).toFixed(2)], ['client p99', r => r.client_ms_p99.toFixed(2)],
   ['RSS peak MiB', r => (r.rss_peak_kib / 1024).toFixed(0)], ['KiB/session', r => r.rss_per_live_session_kib.toFixed(1)],
   ['TLS hs', r => r.tls_handshakes], ['reqs', r => r.requests], ['fds peak', r => r.fds_peak],
   ['left p/d/c/fd', r => `${r.leftover_processes}/${r.leftover_temp_dirs}/${r.leftover_containers}/${r.leftover_fds}`],

@@ -232,6 +232,9 @@ struct Shared {
     /// from one answer to the next request (the tool and the run loop).
     std::vector<double> call_ms;
     std::vector<double> between_ms;
+    /// added_ms less the fake's own time for that turn's request (it reports
+    /// it in the completion id): what this process and the loopback add.
+    std::vector<double> client_ms;
     std::vector<std::string> errors;
     std::atomic<int> live{0};
     std::atomic<int> done{0};
@@ -243,12 +246,28 @@ struct Shared {
     double sampler_cpu_s = 0;
 };
 
+// The fake's time for a request, from the id it gave the completion
+// ("...-t<ms>", scenario step timing_id); 0 when absent.
+double served_ms(const std::optional<std::string>& id)
+{
+    if (!id)
+        return 0;
+    const auto at = id->rfind("-t");
+    if (at == std::string::npos)
+        return 0;
+    try {
+        return std::stod(id->substr(at + 2));
+    } catch (const std::exception&) {
+        return 0;
+    }
+}
+
 // Turn i lasts from its model request to the next one; the last turn to the
 // end of its last tool call. What exceeds the model latency is added latency:
 // the tool, the framework, TLS and the loopback.
 void record_turns(const RunResult& r, double latency_s, Shared& shared)
 {
-    std::vector<double> starts, ends;
+    std::vector<double> starts, ends, served;
     double last_tool_end = 0;
     for (const auto& group : r.history)
         for (const auto& m : group) {
@@ -256,27 +275,31 @@ void record_turns(const RunResult& r, double latency_s, Shared& shared)
                 if (a->request_start_time && a->request_end_time) {
                     starts.push_back(*a->request_start_time);
                     ends.push_back(*a->request_end_time);
+                    served.push_back(served_ms(a->provider_response_id));
                 }
             } else if (const auto* t = std::get_if<ToolMessage>(&m)) {
                 if (t->tool_end_time)
                     last_tool_end = *t->tool_end_time;
             }
         }
-    std::vector<double> added, call, between;
+    std::vector<double> added, call, between, client;
     for (std::size_t i = 0; i + 1 < starts.size(); ++i) {
         added.push_back((starts[i + 1] - starts[i] - latency_s) * 1e3);
         between.push_back((starts[i + 1] - ends[i]) * 1e3);
+        client.push_back(added.back() - served[i]);
     }
     for (std::size_t i = 0; i < starts.size(); ++i)
         call.push_back((ends[i] - starts[i] - latency_s) * 1e3);
     if (!starts.empty() && last_tool_end > starts.back()) {
         added.push_back((last_tool_end - starts.back() - latency_s) * 1e3);
         between.push_back((last_tool_end - ends.back()) * 1e3);
+        client.push_back(added.back() - served.back());
     }
     std::lock_guard lock(shared.mutex);
     shared.added_ms.insert(shared.added_ms.end(), added.begin(), added.end());
     shared.call_ms.insert(shared.call_ms.end(), call.begin(), call.end());
     shared.between_ms.insert(shared.between_ms.end(), between.begin(), between.end());
+    shared.client_ms.insert(shared.client_ms.end(), client.begin(), client.end());
     shared.model_wait_total += r.metadata.model_queue_wait.total_seconds;
 }
 
@@ -383,6 +406,7 @@ json::object scenario(const Config& c)
     json::object completion{{"tool_calls", json::array{call}},
                             {"usage", json::object{{"prompt_tokens", 20}, {"completion_tokens", 5}}}};
     json::object step{{"completion", std::move(completion)}, {"delay_ms", c.latency_ms}};
+    step["timing_id"] = true;
     return {{"forever", std::move(step)}, {"keep_requests", false}, {"validate", false}};
 }
 
@@ -533,6 +557,7 @@ try {
     shared.added_ms.clear();
     shared.call_ms.clear();
     shared.between_ms.clear();
+    shared.client_ms.clear();
     shared.turns = 0;
     shared.done = 0;
     shared.model_wait_total = 0;
@@ -594,6 +619,7 @@ try {
     std::vector<double> added = shared.added_ms;
     std::vector<double> call = shared.call_ms;
     std::vector<double> between = shared.between_ms;
+    std::vector<double> client_only = shared.client_ms;
     json::object out{
         {"sessions", c.sessions},
         {"turns", c.turns},
@@ -623,8 +649,11 @@ try {
         {"added_ms_max", added.empty() ? 0.0 : added.back()},
         {"server_ms_p50", stats1.at("server_ms").at("p50")},
         {"server_ms_p99", stats1.at("server_ms").at("p99")},
+        {"server_loop_delay_ms_p99", stats1.at("server_ms").at("loop_delay_p99")},
         {"call_ms_p50", percentile(call, 0.50)},
         {"call_ms_p99", percentile(call, 0.99)},
+        {"client_ms_p50", percentile(client_only, 0.50)},
+        {"client_ms_p99", percentile(client_only, 0.99)},
         {"between_ms_p50", percentile(between, 0.50)},
         {"between_ms_p99", percentile(between, 0.99)},
         {"model_wait_s_total", shared.model_wait_total},
