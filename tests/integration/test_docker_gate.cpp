@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +24,7 @@
 #include "stirrup/exec/creation_gate.hpp"
 #include "stirrup/exec/docker.hpp"
 #include "support/docker_env.hpp"
+#include "support/eventually.hpp"
 #include "support/run_sync.hpp"
 
 using namespace stirrup;
@@ -32,6 +32,7 @@ using namespace std::chrono_literals;
 using namespace boost::asio::experimental::awaitable_operators;
 using stirrup::test::containers_with_label;
 using stirrup::test::docker_options;
+using stirrup::test::eventually;
 using stirrup::test::run_sync;
 namespace asio = boost::asio;
 
@@ -106,16 +107,6 @@ awaitable<void> start_then_keep(std::unique_ptr<DockerCodeExec>& env, std::strin
 {
     co_await env->start();
     id = *env->container_id();
-}
-
-bool eventually(const std::function<bool()>& done)
-{
-    for (int i = 0; i < 200; ++i) {
-        if (done())
-            return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return done();
 }
 
 } // namespace
@@ -258,6 +249,6 @@ TEST_CASE("docker gate: a provider destroyed while started frees its permit once
     env.reset(); // no stop: the container is removed in the background
     // The permit outlives the container: when it is free, the engine has
     // already removed it.
-    REQUIRE(eventually([&] { return gate->stats().live == 0; }));
+    REQUIRE(eventually([&] { return gate->stats().live == 0; }, 10s));
     CHECK_FALSE(test::inspect_container(id));
 }

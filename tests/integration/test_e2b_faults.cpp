@@ -8,7 +8,6 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
-#include <thread>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -23,6 +22,7 @@
 #include "stirrup/exec/creation_gate.hpp"
 #include "stirrup/exec/e2b.hpp"
 #include "stirrup/net/http_client.hpp"
+#include "support/eventually.hpp"
 #include "support/fake_e2b.hpp"
 #include "support/run_sync.hpp"
 
@@ -33,35 +33,13 @@ using stirrup::E2BCodeExecOptions;
 using stirrup::e2b::E2BError;
 using stirrup::e2b::ErrorCategory;
 using stirrup::test::FakeE2B;
+using stirrup::test::check_fake_e2b_clean;
+using stirrup::test::eventually;
+using stirrup::test::fresh_fake_e2b;
 using stirrup::test::run_sync;
 namespace asio = boost::asio;
 
 namespace {
-
-FakeE2B& fresh_fake()
-{
-    auto& fake = stirrup::test::shared_fake_e2b();
-    fake.reset();
-    return fake;
-}
-
-template <class F>
-bool eventually(F&& f, std::chrono::milliseconds limit = 5s)
-{
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-        if (f())
-            return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return f();
-}
-
-void check_clean(FakeE2B& fake)
-{
-    CHECK(eventually([&] { return fake.live_sandboxes() == 0; }));
-    CHECK(eventually([&] { return fake.running_processes() == 0; }));
-}
 
 // Starts, runs `fn`, stops: returns the E2BError start threw, if any.
 std::optional<E2BError> start_error(E2BCodeExecOptions options)
@@ -82,19 +60,19 @@ std::optional<E2BError> start_error(E2BCodeExecOptions options)
 
 TEST_CASE("e2b faults: 429 on create is retried after Retry-After")
 {
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     fake.set_faults(R"({"create_429":{"count":2,"retry_after":1}})");
     const auto t0 = std::chrono::steady_clock::now();
     CHECK_FALSE(start_error(fake.provider_options()));
     CHECK(std::chrono::steady_clock::now() - t0 >= 1900ms);
     CHECK(fake.route_count("POST /sandboxes") == 3);
     CHECK(fake.stats().at("created") == 1);
-    check_clean(fake);
+    check_fake_e2b_clean(fake);
 }
 
 TEST_CASE("e2b faults: a Retry-After longer than allowed, or too many 429s, is a rate-limit error")
 {
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     fake.set_faults(R"({"create_429":{"count":1,"retry_after":120}})");
     auto e = start_error(fake.provider_options());
     REQUIRE(e);
@@ -111,12 +89,12 @@ TEST_CASE("e2b faults: a Retry-After longer than allowed, or too many 429s, is a
     CHECK(e->category() == ErrorCategory::rate_limited);
     CHECK(std::string(e->what()).find("sandbox create failed (HTTP 429)") != std::string::npos);
     CHECK(fake.route_count("POST /sandboxes") == 3);
-    check_clean(fake);
+    check_fake_e2b_clean(fake);
 }
 
 TEST_CASE("e2b faults: 503 on create is retried with backoff, then reported")
 {
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     fake.set_faults(R"({"create_5xx":{"count":2,"status":503}})");
     CHECK_FALSE(start_error(fake.provider_options()));
     CHECK(fake.route_count("POST /sandboxes") == 3);
@@ -128,12 +106,12 @@ TEST_CASE("e2b faults: 503 on create is retried with backoff, then reported")
     CHECK(e->category() == ErrorCategory::server);
     CHECK(e->status() == 500);
     CHECK(fake.route_count("POST /sandboxes") == 1); // 500 is not "busy": not retried
-    check_clean(fake);
+    check_fake_e2b_clean(fake);
 }
 
 TEST_CASE("e2b faults: a wrong API key is an authentication error")
 {
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     auto options = fake.provider_options();
     options.api_key = "e2b_ffffffffffffffffffffffffffffffffffffffff";
     auto e = start_error(options);
@@ -141,13 +119,13 @@ TEST_CASE("e2b faults: a wrong API key is an authentication error")
     CHECK(e->category() == ErrorCategory::authentication);
     CHECK(e->status() == 401);
     CHECK(std::string(e->what()).find("E2B_API_KEY") != std::string::npos);
-    check_clean(fake);
+    check_fake_e2b_clean(fake);
 }
 
 TEST_CASE("e2b faults: a start cancelled while the create is in flight kills the sandbox it made")
 {
     using namespace asio::experimental::awaitable_operators;
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     fake.set_faults(R"({"create_delay_ms":800})");
     auto env = E2BCodeExec::make(fake.provider_options());
     bool aborted = false;
@@ -165,12 +143,12 @@ TEST_CASE("e2b faults: a start cancelled while the create is in flight kills the
     CHECK_FALSE(env->started());
     CHECK(fake.stats().at("created") == 1);
     CHECK(fake.stats().at("killed") == 1);
-    check_clean(fake);
+    check_fake_e2b_clean(fake);
 }
 
 TEST_CASE("e2b faults: a sandbox that vanishes mid-command is a sandbox_gone error, and stop still succeeds")
 {
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     fake.set_faults(R"({"vanish_on_command":"VANISH-NOW"})");
     std::vector<std::string> warnings;
     auto options = fake.provider_options();
@@ -196,12 +174,12 @@ TEST_CASE("e2b faults: a sandbox that vanishes mid-command is a sandbox_gone err
     CHECK((error->category() == ErrorCategory::transport || error->category() == ErrorCategory::sandbox_gone));
     CHECK(warnings.empty()); // a kill answered 404 is what stop wanted
     CHECK(fake.stats().at("vanished") == 1);
-    check_clean(fake);
+    check_fake_e2b_clean(fake);
 }
 
 TEST_CASE("e2b faults: a stream dropped mid-command is an error, and the orphaned process is killed")
 {
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     fake.set_faults(R"({"drop_stream_on_command":"DROP-ME"})");
     std::optional<E2BError> error;
     auto env = E2BCodeExec::make(fake.provider_options());
@@ -221,24 +199,24 @@ TEST_CASE("e2b faults: a stream dropped mid-command is an error, and the orphane
     REQUIRE(error);
     CHECK(error->category() == ErrorCategory::transport);
     CHECK(fake.route_count("POST /process.Process/SendSignal") == 1);
-    check_clean(fake);
+    check_fake_e2b_clean(fake);
 }
 
 TEST_CASE("e2b faults: a kill answered 404 means already gone")
 {
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     fake.set_faults(R"({"kill_404":true})");
     std::vector<std::string> warnings;
     auto options = fake.provider_options();
     options.on_warning = [&](std::string_view w) { warnings.emplace_back(w); };
     CHECK_FALSE(start_error(options));
     CHECK(warnings.empty());
-    check_clean(fake);
+    check_fake_e2b_clean(fake);
 }
 
 TEST_CASE("e2b gate: the gate is entered before the create, and a live limit holds the next session back")
 {
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     asio::io_context io;
     auto gate = stirrup::CreationGate::make(io.get_executor(), {10, 1s, std::size_t{1}});
     auto options = fake.provider_options();
@@ -277,7 +255,7 @@ TEST_CASE("e2b gate: the gate is entered before the create, and a live limit hol
     CHECK(events == stirrup::test::strings("a started", "a stopping", "b started", "b stopping"));
     CHECK(fake.route_count("POST /sandboxes") == 2);
     CHECK(gate->stats().live == 0);
-    check_clean(fake);
+    check_fake_e2b_clean(fake);
 }
 
 namespace {
@@ -303,7 +281,7 @@ asio::awaitable<void> one_session(E2BCodeExecOptions options, int* ok, int* fail
 
 TEST_CASE("e2b gate: 100 sessions create sandboxes concurrently through one gate")
 {
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     asio::io_context io;
     auto gate = stirrup::CreationGate::make(io.get_executor(), {50, 1s, std::size_t{20}});
     auto options = fake.provider_options();
@@ -327,5 +305,5 @@ TEST_CASE("e2b gate: 100 sessions create sandboxes concurrently through one gate
     CHECK(stats.at("killed") == 100);
     // The pool reused connections: at most 20 sessions were ever live at once.
     CHECK(options.http->stats().tls_handshakes <= 40);
-    check_clean(fake);
+    check_fake_e2b_clean(fake);
 }

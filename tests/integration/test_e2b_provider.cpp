@@ -9,7 +9,6 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -22,6 +21,7 @@
 #include "stirrup/exec/e2b.hpp"
 #include "stirrup/exec/format_result.hpp"
 #include "stirrup/net/http_client.hpp"
+#include "support/eventually.hpp"
 #include "support/fake_e2b.hpp"
 #include "support/run_sync.hpp"
 
@@ -30,39 +30,15 @@ using stirrup::CommandResult;
 using stirrup::E2BCodeExec;
 using stirrup::E2BCodeExecOptions;
 using stirrup::test::FakeE2B;
+using stirrup::test::check_fake_e2b_clean;
+using stirrup::test::eventually;
+using stirrup::test::fresh_fake_e2b;
 using stirrup::test::run_sync;
 namespace asio = boost::asio;
 namespace json = boost::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-FakeE2B& fresh_fake()
-{
-    auto& fake = stirrup::test::shared_fake_e2b();
-    fake.reset();
-    return fake;
-}
-
-// Waits (outside any io_context) for the fake to settle, e.g. after a kill
-// posted in the background.
-template <class F>
-bool eventually(F&& f, std::chrono::milliseconds limit = 5s)
-{
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-        if (f())
-            return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return f();
-}
-
-void check_clean(FakeE2B& fake)
-{
-    CHECK(eventually([&] { return fake.live_sandboxes() == 0; }));
-    CHECK(eventually([&] { return fake.running_processes() == 0; }));
-}
 
 std::vector<json::object> requests_on(FakeE2B& fake, const std::string& route)
 {
@@ -97,7 +73,7 @@ void with_sandbox(E2BCodeExecOptions options, F&& fn)
 
 TEST_CASE("e2b: a session's sandbox: created with its owner's metadata, commands run, killed on stop")
 {
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     auto options = fake.provider_options();
     options.metadata = {{"team", "qa"}, {"stirrup.session", "spoofed"}};
     options.env_vars = {{"GREETING", "hello"}};
@@ -136,7 +112,7 @@ TEST_CASE("e2b: a session's sandbox: created with its owner's metadata, commands
     const auto stats = fake.stats();
     CHECK(stats.at("created") == 1);
     CHECK(stats.at("killed") == 1);
-    check_clean(fake);
+    check_fake_e2b_clean(fake);
 
     // What went over the wire: Stirrup's create, and envd's headers.
     const auto creates = requests_on(fake, "POST /sandboxes");
@@ -165,7 +141,7 @@ TEST_CASE("e2b: a session's sandbox: created with its owner's metadata, commands
 
 TEST_CASE("e2b: one TLS handshake per session and one request per command over keep-alive")
 {
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     const auto before = fake.stats();
     with_sandbox(fake.provider_options(), [](E2BCodeExec& env) -> asio::awaitable<void> {
         for (int i = 0; i < 5; ++i) {
@@ -180,12 +156,12 @@ TEST_CASE("e2b: one TLS handshake per session and one request per command over k
     CHECK(after.at("tls_handshakes").to_number<int>() - before.at("tls_handshakes").to_number<int>() == 2);
     // create, 5 starts, kill
     CHECK(after.at("requests").to_number<int>() == 7);
-    check_clean(fake);
+    check_fake_e2b_clean(fake);
 }
 
 TEST_CASE("e2b: Stirrup's allowlist re-quoting round trip")
 {
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     auto options = fake.provider_options();
     options.allowed_commands = {"^echo\\b", "^printf\\b"};
     with_sandbox(options, [&](E2BCodeExec& env) -> asio::awaitable<void> {
@@ -210,12 +186,12 @@ TEST_CASE("e2b: Stirrup's allowlist re-quoting round trip")
     CHECK(starts[0].at("body").at("process").at("args").as_array()[2] == "'echo' allowed");
     CHECK(starts[1].at("body").at("process").at("args").as_array()[2] ==
           "'echo' '$(whoami)' 'it'\"'\"'s' 'a;b' ''");
-    check_clean(fake);
+    check_fake_e2b_clean(fake);
 }
 
 TEST_CASE("e2b: a command over its timeout is killed and returns its partial output")
 {
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     with_sandbox(fake.provider_options(), [&](E2BCodeExec& env) -> asio::awaitable<void> {
         const auto t0 = std::chrono::steady_clock::now();
         CommandResult r = co_await env.run_command("echo started; sleep 30 & sleep 30; echo never", 1s);
@@ -231,13 +207,13 @@ TEST_CASE("e2b: a command over its timeout is killed and returns its partial out
     const auto starts = requests_on(fake, "POST /process.Process/Start");
     REQUIRE(starts.size() >= 1);
     CHECK(starts[0].at("headers").at("connect-timeout-ms") == "1000");
-    check_clean(fake);
+    check_fake_e2b_clean(fake);
 }
 
 TEST_CASE("e2b: cancelling a command SIGKILLs it in the sandbox")
 {
     using namespace asio::experimental::awaitable_operators;
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     bool aborted = false;
     with_sandbox(fake.provider_options(), [&](E2BCodeExec& env) -> asio::awaitable<void> {
         asio::steady_timer timer(co_await asio::this_coro::executor, 500ms);
@@ -257,12 +233,12 @@ TEST_CASE("e2b: cancelling a command SIGKILLs it in the sandbox")
         CHECK(r.stdout_text == "still-here\n");
     });
     CHECK(aborted);
-    check_clean(fake);
+    check_fake_e2b_clean(fake);
 }
 
 TEST_CASE("e2b: files: write, read, exists, is_directory, list, upload, missing files")
 {
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     const fs::path host = fs::temp_directory_path() / ("stirrup-e2b-files-" + std::to_string(::getpid()));
     fs::remove_all(host);
     fs::create_directories(host / "dir" / "sub");
@@ -303,12 +279,12 @@ TEST_CASE("e2b: files: write, read, exists, is_directory, list, upload, missing 
     CHECK(writes[0].at("headers").at("content-type") == "application/octet-stream");
     CHECK(writes[0].at("query").at("path") == "/home/user/out/data.bin");
     fs::remove_all(host);
-    check_clean(fake);
+    check_fake_e2b_clean(fake);
 }
 
 TEST_CASE("e2b: files go as multipart to envd before 0.5.7")
 {
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     fake.set_faults(R"({"envd_version":"0.5.6"})");
     with_sandbox(fake.provider_options(), [&](E2BCodeExec& env) -> asio::awaitable<void> {
         CHECK(env.envd_version() == "0.5.6");
@@ -319,12 +295,12 @@ TEST_CASE("e2b: files go as multipart to envd before 0.5.7")
     REQUIRE(writes.size() == 1);
     CHECK(std::string(writes[0].at("headers").at("content-type").as_string()).rfind("multipart/form-data; boundary=", 0) == 0);
     fake.clear_faults();
-    check_clean(fake);
+    check_fake_e2b_clean(fake);
 }
 
 TEST_CASE("e2b: Stirrup's output resolution: realpath under /home/user, outside rejected")
 {
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     const fs::path out = fs::temp_directory_path() / ("stirrup-e2b-out-" + std::to_string(::getpid()));
     fs::remove_all(out);
     with_sandbox(fake.provider_options(), [&](E2BCodeExec& env) -> asio::awaitable<void> {
@@ -353,12 +329,12 @@ TEST_CASE("e2b: Stirrup's output resolution: realpath under /home/user, outside 
     std::string text((std::istreambuf_iterator<char>(in)), {});
     CHECK(text == "report\n");
     fs::remove_all(out);
-    check_clean(fake);
+    check_fake_e2b_clean(fake);
 }
 
 TEST_CASE("e2b: the lifetime can be extended")
 {
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     auto options = fake.provider_options();
     options.lifetime = 60s;
     with_sandbox(options, [&](E2BCodeExec& env) -> asio::awaitable<void> {
@@ -368,12 +344,12 @@ TEST_CASE("e2b: the lifetime can be extended")
         CHECK(sets[0].at("body").at("timeout") == 3600);
     });
     CHECK(requests_on(fake, "POST /sandboxes")[0].at("body").at("timeout") == 60);
-    check_clean(fake);
+    check_fake_e2b_clean(fake);
 }
 
 TEST_CASE("e2b: a provider destroyed without stop kills its sandbox in the background")
 {
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     std::vector<std::string> warnings;
     auto options = fake.provider_options();
     options.on_warning = [&](std::string_view w) { warnings.emplace_back(w); };
@@ -386,12 +362,12 @@ TEST_CASE("e2b: a provider destroyed without stop kills its sandbox in the backg
     });
     REQUIRE(warnings.size() == 1);
     CHECK(warnings[0].find("stop() was not awaited") != std::string::npos);
-    check_clean(fake);
+    check_fake_e2b_clean(fake);
 }
 
 TEST_CASE("e2b: a missing API key is a configuration error before any request")
 {
-    auto& fake = fresh_fake();
+    auto& fake = fresh_fake_e2b();
     auto options = fake.provider_options();
     options.api_key = "";
     ::unsetenv("E2B_API_KEY");

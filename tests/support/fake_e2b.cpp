@@ -4,6 +4,9 @@
 #include <vector>
 
 #include <boost/json/parse.hpp>
+#include <doctest/doctest.h>
+
+#include "support/eventually.hpp"
 
 namespace stirrup::test {
 
@@ -71,6 +74,19 @@ FakeE2B& shared_fake_e2b()
 {
     static FakeE2B fake;
     return fake;
+}
+
+FakeE2B& fresh_fake_e2b()
+{
+    auto& fake = shared_fake_e2b();
+    fake.reset();
+    return fake;
+}
+
+void check_fake_e2b_clean(FakeE2B& fake)
+{
+    CHECK(eventually([&] { return fake.live_sandboxes() == 0; }));
+    CHECK(eventually([&] { return fake.running_processes() == 0; }));
 }
 
 } // namespace stirrup::test

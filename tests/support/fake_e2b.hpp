@@ -67,4 +67,11 @@ private:
 /// One server for the whole test process, reset by the caller as needed.
 FakeE2B& shared_fake_e2b();
 
+/// The shared server, reset: no sandboxes, faults or recorded requests.
+FakeE2B& fresh_fake_e2b();
+
+/// Checks (doctest) that no sandbox and no process is left on `fake`,
+/// waiting a little for kills posted in the background.
+void check_fake_e2b_clean(FakeE2B& fake);
+
 } // namespace stirrup::test
