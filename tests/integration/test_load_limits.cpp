@@ -142,7 +142,12 @@ TEST_CASE("limits: an in-flight cap queues model calls in order and each run rep
         {"keep_requests", false}}));
     asio::io_context io;
     auto limiter = std::make_shared<ModelRequestLimiter>(ModelRequestLimits{.max_in_flight = 2});
-    Agent agent(limited_client(fake, io.get_executor(), limiter), "limited", AgentOptions{});
+    // No code-exec tool: its start goes through the thread pool, which would
+    // let sessions reach the limiter in any order; FIFO is checked against
+    // the spawn order.
+    AgentOptions options;
+    options.tools = std::vector<ToolSource>{};
+    Agent agent(limited_client(fake, io.get_executor(), limiter), "limited", options);
 
     constexpr int n = 6;
     std::vector<std::optional<RunResult>> results(n);
