@@ -145,7 +145,7 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::open(asio::any_io_execu
         configure_tls_connection(stream.native_handle(), url.host, s.verify);
         tcp_layer.expires_at(earlier(deadline, s.timeouts->tls_handshake));
         s.counters->tls_handshakes.fetch_add(1, std::memory_order_relaxed);
-        auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::client, use_tuple);
+        auto [ec] = co_await stream.async_handshake(use_tuple);
         if (ec)
             fail(ec, origin, "TLS handshake with " + url.host);
     }
@@ -210,6 +210,14 @@ void Connection::close() noexcept
             sock.close(ignored);
         },
         stream_);
+}
+
+void Connection::release_idle_memory() noexcept
+{
+    // Thousands of pooled connections each keeping the capacity of their
+    // largest header read add up; a drained buffer costs nothing to regrow.
+    if (buffer.size() == 0)
+        buffer.shrink_to_fit();
 }
 
 bool Connection::is_open() const noexcept { return native_handle() >= 0; }

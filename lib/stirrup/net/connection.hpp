@@ -21,10 +21,10 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "stirrup/net/http_options.hpp"
 #include "stirrup/net/proxy.hpp"
+#include "stirrup/net/tls_stream.hpp"
 #include "stirrup/net/url.hpp"
 
 namespace stirrup::net {
@@ -55,7 +55,6 @@ SteadyTime deadline_after(Milliseconds d);
 class Connection {
 public:
     using UnixStream = boost::beast::basic_stream<boost::asio::local::stream_protocol>;
-    using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
     /// Connects (and tunnels, and handshakes) by `deadline` at the latest.
     /// Throws HttpTransportError.
@@ -73,6 +72,8 @@ public:
     /// Whether the peer closed (or sent unexpected bytes on) an idle
     /// connection, checked without blocking.
     bool peer_closed_while_idle() const noexcept;
+    /// Gives back the read buffer while the connection waits in the pool.
+    void release_idle_memory() noexcept;
 
     SteadyTime last_used{};
     boost::beast::flat_buffer buffer;

@@ -149,6 +149,7 @@ void ConnectionPool::give_back(const std::string& key, std::unique_ptr<Connectio
         auto& h = hosts_[key];
         if (c) {
             c->last_used = std::chrono::steady_clock::now();
+            c->release_idle_memory();
             h.idle.push_back(std::move(c));
         }
         drop_expired(h, dead);

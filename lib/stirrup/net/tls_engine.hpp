@@ -1,0 +1,88 @@
+#pragma once
+// The client side of a TLS connection with no I/O: OpenSSL on a BIO of our
+// own, fed ciphertext by the caller and handing back the ciphertext to send.
+// Internal to the library; TlsStream drives it over a socket.
+//
+// It exists for memory. asio::ssl::stream keeps two 17 KiB buffers of its own
+// and an OpenSSL BIO pair with two more, and it leaves OpenSSL's record
+// buffers allocated while it waits for the peer: about 75 KiB per idle
+// connection, for the whole of a model's answer time. Here the buffers are
+// sized by what is in flight and given back once drained, and OpenSSL is only
+// asked to read once ciphertext has arrived, so with SSL_MODE_RELEASE_BUFFERS
+// an idle connection holds none of its record buffers.
+
+#include <cstddef>
+#include <memory>
+#include <span>
+
+#include <boost/system/error_code.hpp>
+
+struct ssl_st;
+struct ssl_ctx_st;
+
+namespace stirrup::net {
+
+class TlsEngine {
+public:
+    /// What an operation needs before it can go on.
+    enum class Want {
+        nothing,    ///< done: `bytes` were read or written
+        input,      ///< more ciphertext from the peer (after sending output())
+        error,      ///< failed with `ec`; the connection is unusable
+    };
+    struct Result {
+        Want want = Want::nothing;
+        std::size_t bytes = 0;
+        boost::system::error_code ec;
+    };
+
+    /// A client for `ctx`. Throws SystemError when OpenSSL cannot make one.
+    explicit TlsEngine(ssl_ctx_st* ctx);
+    ~TlsEngine();
+    TlsEngine(const TlsEngine&) = delete;
+    TlsEngine& operator=(const TlsEngine&) = delete;
+
+    ssl_st* native_handle() const noexcept { return ssl_; }
+
+    Result handshake();
+    /// Plaintext into `out`; bytes == 0 only with an error. A close_notify
+    /// from the peer is asio::error::eof; a transport EOF without one is
+    /// asio::ssl::error::stream_truncated, as asio::ssl::stream reports them.
+    Result read(std::span<std::byte> out);
+    /// Encrypts all of `in` into output(); never wants input.
+    Result write(std::span<const std::byte> in);
+
+    /// Whether read() can make progress without more ciphertext.
+    bool can_read_without_input() const noexcept;
+
+    /// Room for at least `n` bytes of ciphertext from the peer; then
+    /// commit_input with what was received.
+    std::span<std::byte> input_space(std::size_t n);
+    void commit_input(std::size_t n) noexcept;
+    /// The peer closed its side of the transport.
+    void input_ended() noexcept { input_ended_ = true; }
+
+    /// Ciphertext to send to the peer, then consume_output when it is sent.
+    std::span<const std::byte> output() const noexcept;
+    void consume_output(std::size_t n) noexcept;
+
+    /// Bytes of buffers held now, outside OpenSSL (for tests).
+    std::size_t buffer_capacity() const noexcept { return in_cap_ + out_cap_; }
+
+private:
+    struct Bio;
+    Result finish(int ok, std::size_t bytes);
+    void drop_drained_buffers() noexcept;
+    void append_output(const std::byte* p, std::size_t n);
+
+    ssl_st* ssl_ = nullptr;
+    // Ciphertext in: [in_begin_, in_end_) of in_ is unread.
+    std::unique_ptr<std::byte[]> in_;
+    std::size_t in_cap_ = 0, in_begin_ = 0, in_end_ = 0;
+    bool input_ended_ = false;
+    // Ciphertext out: [out_begin_, out_end_) of out_ is unsent.
+    std::unique_ptr<std::byte[]> out_;
+    std::size_t out_cap_ = 0, out_begin_ = 0, out_end_ = 0;
+};
+
+} // namespace stirrup::net
