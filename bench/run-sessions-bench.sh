@@ -127,6 +127,7 @@ const cols = [
   ['+p50 ms', r => r.added_ms_p50.toFixed(2)], ['+p99 ms', r => r.added_ms_p99.toFixed(2)],
   ['fake p99', r => Number(r.server_ms_p99).toFixed(2)], ['client p99', r => r.client_ms_p99.toFixed(2)],
   ['RSS peak MiB', r => (r.rss_peak_kib / 1024).toFixed(0)], ['KiB/session', r => r.rss_per_live_session_kib.toFixed(1)],
+  ['history KiB', r => r.history_kib_per_session.toFixed(1)], ['heap KiB/session', r => r.heap_per_live_session_kib.toFixed(1)],
   ['TLS hs', r => r.tls_handshakes], ['reqs', r => r.requests], ['fds peak', r => r.fds_peak],
   ['left p/d/c/fd', r => `${r.leftover_processes}/${r.leftover_temp_dirs}/${r.leftover_containers}/${r.leftover_fds}`],
 ];

@@ -20,6 +20,7 @@
 // same run, and reports both rates.
 
 #include <dirent.h>
+#include <malloc.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -54,6 +55,7 @@
 #include "stirrup/exec/docker.hpp"
 #include "stirrup/exec/local.hpp"
 #include "stirrup/llm/chat_completions_client.hpp"
+#include "stirrup/llm/chat_completions_format.hpp"
 #include "stirrup/net/http_client.hpp"
 #include "stirrup/tools/calculator_tool.hpp"
 
@@ -175,6 +177,14 @@ long rss_kib()
     return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+// What the process holds now, as opposed to RSS, which keeps the high-water
+// mark of transient allocations (the handshakes) in a fragmented heap.
+long heap_in_use_kib()
+{
+    const struct mallinfo2 m = ::mallinfo2();
+    return static_cast<long>((m.uordblks + m.hblkhd) / 1024);
+}
+
 long peak_rss_kib()
 {
     std::ifstream status("/proc/self/status");
@@ -222,6 +232,7 @@ struct Sample {
     long rss_kib;
     int fds;
     int live;
+    long heap_kib; ///< bytes malloc has handed out and not had back
 };
 
 struct Shared {
@@ -242,6 +253,11 @@ struct Shared {
     std::atomic<bool> finished{false};
     std::vector<Sample> samples;
     double model_wait_total = 0;
+    /// Summed over completed sessions: the history their last model request
+    /// carried, as the JSON the model saw (what "beyond its message history"
+    /// in the memory target leaves out).
+    double history_bytes = 0;
+    long histories = 0;
     /// CPU the sampler itself spent (reading /proc), taken out of cpu_s.
     double sampler_cpu_s = 0;
 };
@@ -260,6 +276,26 @@ double served_ms(const std::optional<std::string>& id)
     } catch (const std::exception&) {
         return 0;
     }
+}
+
+// The messages of a run's last model request (everything before its last
+// assistant message) as chat JSON: the largest history the session held
+// while waiting on the model.
+std::size_t last_request_history_bytes(const RunResult& r)
+{
+    if (r.history.empty())
+        return 0;
+    std::vector<ChatMessage> sent;
+    for (std::size_t g = 0; g + 1 < r.history.size(); ++g)
+        sent.insert(sent.end(), r.history[g].begin(), r.history[g].end());
+    const auto& live = r.history.back();
+    std::size_t upto = live.size();
+    while (upto > 0 && !std::holds_alternative<AssistantMessage>(live[upto - 1]))
+        --upto;
+    if (upto > 0)
+        --upto;
+    sent.insert(sent.end(), live.begin(), live.begin() + static_cast<std::ptrdiff_t>(upto));
+    return stirrup::chat::messages_to_json(sent).size();
 }
 
 // Turn i lasts from its model request to the next one; the last turn to the
@@ -301,6 +337,8 @@ void record_turns(const RunResult& r, double latency_s, Shared& shared)
     shared.between_ms.insert(shared.between_ms.end(), between.begin(), between.end());
     shared.client_ms.insert(shared.client_ms.end(), client.begin(), client.end());
     shared.model_wait_total += r.metadata.model_queue_wait.total_seconds;
+    shared.history_bytes += last_request_history_bytes(r);
+    ++shared.histories;
 }
 
 asio::awaitable<SessionResult<RunResult>> start_later(const Agent* agent, std::string task,
@@ -348,7 +386,7 @@ asio::awaitable<void> sampler(Shared* shared, Clock::time_point t0, std::chrono:
         const double cpu0 = thread_cpu_seconds();
         if (n % 5 == 0)
             fds = count_dir("/proc/self/fd");
-        Sample s{seconds_since(t0), rss_kib(), fds, shared->live.load()};
+        Sample s{seconds_since(t0), rss_kib(), fds, shared->live.load(), heap_in_use_kib()};
         {
             std::lock_guard lock(shared->mutex);
             shared->samples.push_back(s);
@@ -561,11 +599,14 @@ try {
     shared.turns = 0;
     shared.done = 0;
     shared.model_wait_total = 0;
+    shared.history_bytes = 0;
+    shared.histories = 0;
 
     http_json(c.ca, "POST", base + "/__reset_server_times", "{}");
     const json::value stats0 = http_json(c.ca, "GET", base + "/__stats");
     const auto client_stats0 = http->stats();
     const long rss0 = rss_kib();
+    const long heap0 = heap_in_use_kib();
     const int fds0 = count_dir("/proc/self/fd");
     const double cpu0 = process_cpu_seconds();
     const double server_cpu0 = other_cpu_seconds(c.server_pid);
@@ -598,16 +639,20 @@ try {
     // baseline, divided by the sessions live at that moment, among the
     // samples taken while at least 90% of the sessions were live.
     double per_session_kib = 0;
+    double heap_per_session_kib = 0;
     int peak_fds = 0, peak_live = 0;
     long peak_rss = 0;
     for (const auto& s : shared.samples) {
         peak_fds = std::max(peak_fds, s.fds);
         peak_live = std::max(peak_live, s.live);
         peak_rss = std::max(peak_rss, s.rss_kib);
-        if (s.live >= c.sessions * 9 / 10 && s.live > 0)
+        if (s.live >= c.sessions * 9 / 10 && s.live > 0) {
             per_session_kib = std::max(per_session_kib, static_cast<double>(s.rss_kib - rss0) / s.live);
+            heap_per_session_kib = std::max(heap_per_session_kib, static_cast<double>(s.heap_kib - heap0) / s.live);
+        }
     }
 
+    const double history_kib = shared.histories ? shared.history_bytes / shared.histories / 1024.0 : 0.0;
     const long total_turns = shared.turns.load();
     const auto handshakes = stats1.at("tls_handshakes").to_number<std::int64_t>() -
                             stats0.at("tls_handshakes").to_number<std::int64_t>();
@@ -658,6 +703,9 @@ try {
         {"between_ms_p99", percentile(between, 0.99)},
         {"model_wait_s_total", shared.model_wait_total},
         {"rss_base_kib", rss0},
+        {"heap_per_live_session_kib", heap_per_session_kib},
+        {"history_kib_per_session", history_kib},
+        {"rss_per_live_session_beyond_history_kib", per_session_kib - history_kib},
         {"rss_peak_kib", std::max(peak_rss, rss0)},
         {"vm_hwm_kib", peak_rss_kib()},
         {"rss_per_live_session_kib", per_session_kib},
