@@ -355,3 +355,54 @@ TEST_CASE("TlsEngine: an idle connection keeps none of OpenSSL's record buffers"
     MESSAGE("an idle client engine holds " << per_engine_kib << " KiB");
     CHECK(per_engine_kib < 26);
 }
+
+TEST_CASE("TlsEngine: small pieces are gathered into full records, up to the limit")
+{
+    Pair p;
+    REQUIRE(p.handshake(whole).want == TlsEngine::Want::nothing);
+    p.to_server();
+    std::vector<std::byte> buf(100);
+    while (p.to_client(whole) > 0)
+        p.client->read(buf);
+
+    // A request as Beast hands it over: a piece per line, then the body.
+    const std::vector<std::string> lines{"POST /v1/chat/completions HTTP/1.1\r\n", "Host: localhost\r\n",
+                                         "Authorization: Bearer sk-test\r\n", "Content-Type: application/json\r\n",
+                                         "Content-Length: 2000\r\n", "\r\n", pattern(2000)};
+    std::vector<std::span<const std::byte>> pieces;
+    std::string joined;
+    for (const auto& l : lines) {
+        pieces.push_back(bytes(l));
+        joined += l;
+    }
+    auto r = p.client->write_gathered(pieces, 64 * 1024);
+    REQUIRE(r.want == TlsEngine::Want::nothing);
+    CHECK(r.bytes == joined.size());
+    // One application-data record: a 5-byte header whose length is the rest.
+    const auto out = p.client->output();
+    REQUIRE(out.size() > 5);
+    CHECK(static_cast<unsigned>(out[0]) == 0x17);
+    CHECK((static_cast<std::size_t>(out[3]) << 8 | static_cast<std::size_t>(out[4])) == out.size() - 5);
+    p.to_server();
+    std::string got(joined.size(), '\0');
+    std::size_t n = 0;
+    REQUIRE(SSL_read_ex(p.server, got.data(), got.size(), &n) == 1);
+    CHECK(n == joined.size());
+    CHECK(got == joined);
+
+    // Large pieces go out whole, small ones around them gathered; the limit
+    // stops mid-piece.
+    const std::string big = pattern(40000), small = "tail";
+    const std::vector<std::span<const std::byte>> mixed{bytes(small), bytes(big), bytes(small)};
+    r = p.client->write_gathered(mixed, 30000);
+    REQUIRE(r.want == TlsEngine::Want::nothing);
+    CHECK(r.bytes == 30000);
+    p.to_server();
+    std::string at_server(30000, '\0');
+    std::size_t got_n = 0;
+    while (got_n < at_server.size()) {
+        REQUIRE(SSL_read_ex(p.server, at_server.data() + got_n, at_server.size() - got_n, &n) == 1);
+        got_n += n;
+    }
+    CHECK(at_server == (small + big).substr(0, 30000));
+}

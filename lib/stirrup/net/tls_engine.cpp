@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <cstring>
 #include <new>
@@ -18,6 +19,9 @@ namespace stirrup::net {
 namespace asio = boost::asio;
 
 namespace {
+
+// A TLS record's largest plaintext: small writes are gathered up to it.
+constexpr std::size_t record_plaintext = 16 * 1024;
 
 boost::system::error_code ssl_error(unsigned long e)
 {
@@ -161,6 +165,49 @@ TlsEngine::Result TlsEngine::write(std::span<const std::byte> in)
     std::size_t n = 0;
     const int ok = ::SSL_write_ex(ssl_, in.data(), in.size(), &n);
     return finish(ok, n);
+}
+
+TlsEngine::Result TlsEngine::write_gathered(std::span<const std::span<const std::byte>> pieces, std::size_t limit)
+{
+    std::array<std::byte, record_plaintext> chunk;
+    std::size_t used = 0, total = 0;
+    Result failed;
+    const auto put = [&](const std::byte* p, std::size_t n) {
+        const auto r = write({p, n});
+        if (r.want != Want::nothing) {
+            failed = r;
+            return false;
+        }
+        total += n;
+        return true;
+    };
+    for (const auto& piece : pieces) {
+        const std::byte* p = piece.data();
+        std::size_t left = std::min(piece.size(), limit - total - used);
+        if (used == 0 && left >= chunk.size()) {
+            // Fills records on its own: no copy.
+            if (!put(p, left))
+                return failed;
+        } else {
+            while (left > 0) {
+                const std::size_t n = std::min(left, chunk.size() - used);
+                std::memcpy(chunk.data() + used, p, n);
+                used += n;
+                p += n;
+                left -= n;
+                if (used == chunk.size()) {
+                    if (!put(chunk.data(), used))
+                        return failed;
+                    used = 0;
+                }
+            }
+        }
+        if (total + used >= limit)
+            break;
+    }
+    if (used != 0 && !put(chunk.data(), used))
+        return failed;
+    return {Want::nothing, total, {}};
 }
 
 TlsEngine::Result TlsEngine::finish(int ok, std::size_t bytes)

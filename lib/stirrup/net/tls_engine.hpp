@@ -52,6 +52,12 @@ public:
     /// Encrypts all of `in` into output(); never wants input.
     Result write(std::span<const std::byte> in);
 
+    /// Encrypts up to `limit` bytes of `pieces` in order. Small pieces are
+    /// gathered into full records (Beast hands a request over as a piece per
+    /// header line): one record each would cost a record's overhead and a
+    /// cipher call per piece. bytes: how much was taken.
+    Result write_gathered(std::span<const std::span<const std::byte>> pieces, std::size_t limit);
+
     /// Whether read() can make progress without more ciphertext.
     bool can_read_without_input() const noexcept;
 

@@ -7,10 +7,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Reading into this much while nothing is waiting holds a model's whole
-// answer (headers and a typical completion) in one read, and is all an idle
-// connection keeps for its pending read.
-constexpr std::size_t idle_read = 2048;
 // Past one read's worth of waiting bytes, the rest is left for the next read.
 constexpr std::size_t max_read = 64 * 1024;
 
@@ -20,9 +16,7 @@ ssl_ctx_st* TlsStream::native(asio::ssl::context& ctx) { return ctx.native_handl
 
 std::span<std::byte> TlsStream::input_space()
 {
-    boost::system::error_code ignored;
-    const std::size_t waiting = next_.socket().available(ignored);
-    return engine_.input_space(std::clamp(waiting, idle_read, max_read));
+    return engine_.input_space(next_read_);
 }
 
 boost::system::error_code TlsStream::input_arrived(error_code ec, std::size_t n)
@@ -33,6 +27,9 @@ boost::system::error_code TlsStream::input_arrived(error_code ec, std::size_t n)
     }
     if (ec)
         return ec;
+    // A read that filled its buffer likely left more behind: ask for more
+    // next time (without an ioctl per read to learn how much is waiting).
+    next_read_ = n >= next_read_ ? std::min(next_read_ * 2, max_read) : idle_read;
     engine_.commit_input(n);
     return {};
 }

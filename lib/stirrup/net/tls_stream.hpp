@@ -10,6 +10,7 @@
 // with beast::error::timeout.
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <span>
 
@@ -70,6 +71,12 @@ private:
     using error_code = boost::system::error_code;
     // Plaintext encrypted per write_some call, at most: it bounds output().
     static constexpr std::size_t max_write = 64 * 1024;
+    // A read's buffer while nothing is known to be waiting: it holds a
+    // model's whole answer (headers and a typical completion) in one read,
+    // and is all a connection keeps while it waits for one.
+    static constexpr std::size_t idle_read = 2048;
+    // Buffers taken per write_some call, at most; Beast writes the rest next.
+    static constexpr std::size_t max_gather = 64;
 
     static ssl_ctx_st* native(boost::asio::ssl::context& ctx);
 
@@ -87,20 +94,15 @@ private:
     template <class ConstBuffers>
     std::size_t encrypt(const ConstBuffers& buffers)
     {
-        write_error_ = {};
-        std::size_t total = 0;
+        std::array<std::span<const std::byte>, max_gather> gathered;
+        std::size_t n = 0;
         for (auto it = boost::asio::buffer_sequence_begin(buffers);
-             it != boost::asio::buffer_sequence_end(buffers) && total < max_write; ++it) {
-            boost::asio::const_buffer b(*it);
-            const std::size_t take = std::min(b.size(), max_write - total);
-            const auto r = engine_.write({static_cast<const std::byte*>(b.data()), take});
-            if (r.want != TlsEngine::Want::nothing) {
-                write_error_ = r.ec;
-                return 0;
-            }
-            total += r.bytes;
-        }
-        return total;
+             it != boost::asio::buffer_sequence_end(buffers) && n < gathered.size(); ++it)
+            if (boost::asio::const_buffer b(*it); b.size() != 0)
+                gathered[n++] = {static_cast<const std::byte*>(b.data()), b.size()};
+        const auto r = engine_.write_gathered({gathered.data(), n}, max_write);
+        write_error_ = r.ec;
+        return r.want == TlsEngine::Want::nothing ? r.bytes : 0;
     }
 
     // Room for the next read from the socket: what is already waiting, or a
@@ -249,6 +251,7 @@ private:
     next_layer_type next_;
     TlsEngine engine_;
     error_code write_error_;
+    std::size_t next_read_ = idle_read;
 };
 
 } // namespace stirrup::net
