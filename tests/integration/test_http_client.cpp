@@ -12,7 +12,9 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -32,6 +34,7 @@ using stirrup::test::one_header;
 using stirrup::test::run_sync;
 namespace asio = boost::asio;
 using asio::awaitable;
+using asio::ip::tcp;
 
 namespace {
 
@@ -667,6 +670,80 @@ TEST_CASE("http: waiting for a free connection is bounded by the request timeout
         // The cancelled request gave its slot back.
         CHECK((co_await client.request(get(server.url()))).status == 200);
     });
+}
+
+TEST_CASE("http: connections being opened at once are bounded by max_opening; the wait by the request timeout")
+{
+    SUBCASE("requests wait their turn to open, and all complete")
+    {
+        HttpTestServer server(ok_handler, {.listener = Listener::tls});
+        run_sync([&]() -> awaitable<void> {
+            auto ex = co_await asio::this_coro::executor;
+            HttpClientOptions o = test_options();
+            o.pool.max_opening = 2;
+            HttpClient client(ex, o);
+            constexpr int n = 8;
+            int ok = 0, done = 0;
+            for (int i = 0; i < n; ++i)
+                asio::co_spawn(ex, client.request(get(server.url())), [&](std::exception_ptr e, HttpResponse r) {
+                    ok += !e && r.status == 200;
+                    ++done;
+                });
+            co_await eventually([&] { return done == n; });
+            CHECK(ok == n);
+            const auto st = client.stats();
+            CHECK(st.connections_opened == n);
+            CHECK(st.opens_queued == n - 2); // the first two found the gate open
+            CHECK(st.opens_peak_waiting == n - 2);
+        });
+        CHECK(server.handshakes() == 8);
+    }
+    SUBCASE("a request whose deadline passes in the queue fails without connecting; cancelling frees the gate")
+    {
+        HttpTestServer server(ok_handler, {.listener = Listener::tls});
+        run_sync([&]() -> awaitable<void> {
+            auto ex = co_await asio::this_coro::executor;
+            // Accepts and never answers: a TLS handshake with it hangs.
+            tcp::acceptor silent(ex, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+            std::vector<tcp::socket> accepted;
+            asio::co_spawn(
+                ex,
+                [&]() -> awaitable<void> {
+                    for (;;)
+                        accepted.push_back(co_await silent.async_accept(asio::use_awaitable));
+                },
+                asio::detached);
+            const std::string hanging = "https://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/";
+
+            HttpClientOptions o = test_options();
+            o.pool.max_opening = 1;
+            o.retry.max_retries = 0;
+            HttpClient client(ex, o);
+            asio::cancellation_signal signal;
+            bool first_done = false;
+            asio::co_spawn(ex, client.request(get(hanging)),
+                           asio::bind_cancellation_slot(signal.slot(),
+                                                        [&](std::exception_ptr, HttpResponse) { first_done = true; }));
+            co_await eventually([&] { return accepted.size() == 1; });
+
+            HttpRequest r = get(hanging);
+            r.timeout = 150ms;
+            bool timed_out = false;
+            try {
+                co_await client.request(r);
+            } catch (const HttpTransportError& e) {
+                timed_out = code_is(e, std::errc::timed_out) &&
+                            std::string(e.what()).find("waiting to open a connection") != std::string::npos;
+            }
+            CHECK(timed_out);
+            CHECK(accepted.size() == 1); // it never connected
+
+            signal.emit(asio::cancellation_type::terminal);
+            co_await eventually([&] { return first_done; });
+            CHECK((co_await client.request(get(server.url()))).status == 200);
+            silent.close();
+        });
+    }
 }
 
 TEST_CASE("http: a thousand concurrent requests through one pool with a per-host limit, on four threads")

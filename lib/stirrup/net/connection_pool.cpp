@@ -62,6 +62,8 @@ struct ConnectionPool::CancelWaiter {
 
 ConnectionPool::ConnectionPool(asio::any_io_executor ex, PoolOptions options) : ex_(std::move(ex)), options_(options)
 {
+    if (options_.max_opening != 0)
+        opening_.emplace(options_.max_opening);
 }
 
 ConnectionPool::~ConnectionPool() = default;
@@ -224,6 +226,30 @@ asio::awaitable<ConnectionPool::Lease> ConnectionPool::acquire(const std::string
     }
     lease.connection = take_idle(key);
     co_return lease;
+}
+
+asio::awaitable<std::optional<AsyncSemaphore::Permit>> ConnectionPool::admit_opening(const std::string& key,
+                                                                                    SteadyTime deadline)
+{
+    std::optional<AsyncSemaphore::Permit> permit;
+    if (!opening_)
+        co_return permit;
+    permit = opening_->try_acquire();
+    if (permit)
+        co_return permit;
+    asio::steady_timer timer(ex_);
+    timer.expires_at(deadline);
+    auto which = co_await (opening_->acquire() || timer.async_wait(asio::use_awaitable));
+    if (which.index() == 1)
+        throw HttpTransportError(make_error_code(std::errc::timed_out),
+                                 key + ": waiting to open a connection (PoolOptions::max_opening)");
+    permit.emplace(std::move(std::get<0>(which)));
+    co_return permit;
+}
+
+LimiterStats ConnectionPool::opening_stats() const
+{
+    return opening_ ? opening_->stats() : LimiterStats{};
 }
 
 } // namespace stirrup::net

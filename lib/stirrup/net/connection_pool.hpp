@@ -11,6 +11,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <deque>
@@ -19,6 +20,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include "stirrup/core/limiter.hpp"
 #include "stirrup/net/connection.hpp"
 
 namespace stirrup::net {
@@ -55,6 +57,14 @@ public:
     /// timed_out); cancellable through the caller's slot.
     boost::asio::awaitable<Lease> acquire(const std::string& key, SteadyTime deadline);
 
+    /// Leave to open one connection (PoolOptions::max_opening), held until
+    /// it is open or failed; empty when there is no limit. Waits until
+    /// `deadline` (then throws HttpTransportError timed_out); cancellable.
+    boost::asio::awaitable<std::optional<AsyncSemaphore::Permit>> admit_opening(const std::string& key,
+                                                                               SteadyTime deadline);
+    /// The opening gate's counters (all zero without a limit).
+    LimiterStats opening_stats() const;
+
 private:
     struct Waiter;
     struct CancelWaiter;
@@ -75,6 +85,7 @@ private:
 
     boost::asio::any_io_executor ex_;
     PoolOptions options_;
+    std::optional<AsyncSemaphore> opening_;
     std::mutex mutex_;
     std::unordered_map<std::string, Host> hosts_;
 };

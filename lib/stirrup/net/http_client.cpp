@@ -206,8 +206,10 @@ asio::awaitable<void> HttpClient::Impl::send(Prepared& p, ConnectionPool::Lease&
     // an idle keep-alive connection just as we write to it.
     for (bool may_resend = true;; may_resend = false) {
         const bool reused = lease.connection != nullptr;
-        if (!reused)
+        if (!reused) {
+            const auto opening = co_await pool->admit_opening(p.pool_key, deadline);
             lease.connection = co_await Connection::open(executor, settings, deadline);
+        }
         parser = std::make_unique<ResponseParser>();
         parser->body_limit(boost::none);
         parser->header_limit(static_cast<std::uint32_t>(
@@ -333,7 +335,9 @@ const HttpClientOptions& HttpClient::options() const noexcept { return impl_->op
 HttpClientStats HttpClient::stats() const
 {
     const auto& c = impl_->counters;
-    return {c.connections_opened.load(), c.tls_handshakes.load(), c.requests_sent.load(), c.retries.load()};
+    const auto opening = impl_->pool->opening_stats();
+    return {c.connections_opened.load(), c.tls_handshakes.load(), c.requests_sent.load(), c.retries.load(),
+            opening.queued, opening.peak_waiting};
 }
 
 asio::awaitable<HttpResponse> HttpClient::request(HttpRequest req)

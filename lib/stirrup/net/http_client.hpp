@@ -120,6 +120,10 @@ struct HttpClientStats {
     std::uint64_t tls_handshakes = 0;
     std::uint64_t requests_sent = 0;
     std::uint64_t retries = 0;
+    /// Connection opens that waited for PoolOptions::max_opening, and the
+    /// longest such queue.
+    std::uint64_t opens_queued = 0;
+    std::size_t opens_peak_waiting = 0;
 };
 
 class HttpClient {

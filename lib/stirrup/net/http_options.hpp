@@ -49,6 +49,13 @@ struct PoolOptions {
     std::size_t max_connections_per_host = 64;
     /// A pooled connection unused this long is closed.
     Milliseconds idle_expiry{std::chrono::seconds(60)};
+    /// Connections being opened (TCP connect, proxy tunnel, TLS handshake)
+    /// at once by this client, across hosts; more wait their turn (FIFO,
+    /// within their request timeout). A TLS handshake in progress holds about
+    /// 40 KiB of OpenSSL state, an open connection about 20 KiB: without
+    /// this bound, 10,000 requests started together against a slow server
+    /// hold 400 MB in handshakes. 0: no limit.
+    std::size_t max_opening = 2048;
 };
 
 /// Bounds on what one response may make the client buffer, so that a broken
