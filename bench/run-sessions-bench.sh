@@ -123,7 +123,7 @@ const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').filter(
 const cols = [
   ['tool', r => r.tool + (r.plain_http ? ' (http)' : '')], ['N', r => r.sessions], ['K', r => r.turns], ['lat ms', r => r.latency_ms],
   ['thr', r => r.threads], ['ok', r => r.completed - r.failed], ['sess/s', r => r.sessions_per_s.toFixed(1)],
-  ['CPU µs/turn', r => r.cpu_us_per_turn.toFixed(0)], ['fake CPU s', r => r.server_cpu_s.toFixed(1)],
+  ['CPU µs/turn', r => r.cpu_us_per_turn.toFixed(0)], ['of it sys', r => r.cpu_sys_us_per_turn.toFixed(0)], ['fake CPU s', r => r.server_cpu_s.toFixed(1)],
   ['+p50 ms', r => r.added_ms_p50.toFixed(2)], ['+p99 ms', r => r.added_ms_p99.toFixed(2)],
   ['fake p99', r => Number(r.server_ms_p99).toFixed(2)], ['client p99', r => r.client_ms_p99.toFixed(2)],
   ['RSS peak MiB', r => (r.rss_peak_kib / 1024).toFixed(0)], ['KiB/session', r => r.rss_per_live_session_kib.toFixed(1)],

@@ -141,6 +141,15 @@ double process_cpu_seconds()
            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+// The kernel's part of process_cpu_seconds: system calls, and on loopback
+// also the receiving side's TCP processing, which runs in the sender.
+double process_sys_cpu_seconds()
+{
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_stime.tv_usec) / 1e6;
+}
+
 // utime + stime of another process, from /proc/PID/stat.
 double thread_cpu_seconds()
 {
@@ -609,6 +618,7 @@ try {
     const long heap0 = heap_in_use_kib();
     const int fds0 = count_dir("/proc/self/fd");
     const double cpu0 = process_cpu_seconds();
+    const double sys0 = process_sys_cpu_seconds();
     const double server_cpu0 = other_cpu_seconds(c.server_pid);
     const auto t0 = Clock::now();
 
@@ -631,6 +641,7 @@ try {
     run_io();
     const double wall = seconds_since(t0);
     const double cpu = process_cpu_seconds() - cpu0 - shared.sampler_cpu_s;
+    const double sys = process_sys_cpu_seconds() - sys0;
     const double server_cpu = other_cpu_seconds(c.server_pid) - server_cpu0;
     const json::value stats1 = http_json(c.ca, "GET", base + "/__stats");
     const auto client_stats1 = http->stats();
@@ -689,6 +700,7 @@ try {
         {"sampler_cpu_s", shared.sampler_cpu_s},
         {"server_cpu_s", server_cpu},
         {"cpu_us_per_turn", total_turns ? cpu / static_cast<double>(total_turns) * 1e6 : 0.0},
+        {"cpu_sys_us_per_turn", total_turns ? sys / static_cast<double>(total_turns) * 1e6 : 0.0},
         {"added_ms_p50", percentile(added, 0.50)},
         {"added_ms_p99", percentile(added, 0.99)},
         {"added_ms_max", added.empty() ? 0.0 : added.back()},
