@@ -22,6 +22,8 @@ namespace {
 
 // A TLS record's largest plaintext: small writes are gathered up to it.
 constexpr std::size_t record_plaintext = 16 * 1024;
+// A queue's first allocation: a few records' headers and a short message.
+constexpr std::size_t min_capacity = 1024;
 
 boost::system::error_code ssl_error(unsigned long e)
 {
@@ -46,7 +48,9 @@ struct TlsEngine::Bio {
         if (len <= 0)
             return 0;
         try {
-            engine(b).append_output(reinterpret_cast<const std::byte*>(data), static_cast<std::size_t>(len));
+            auto& out = engine(b).out_;
+            std::memcpy(out.space(static_cast<std::size_t>(len)).data(), data, static_cast<std::size_t>(len));
+            out.commit(static_cast<std::size_t>(len));
         } catch (const std::bad_alloc&) {
             return -1;
         }
@@ -57,16 +61,16 @@ struct TlsEngine::Bio {
     {
         BIO_clear_retry_flags(b);
         TlsEngine& e = engine(b);
-        const std::size_t have = e.in_end_ - e.in_begin_;
-        if (have == 0) {
+        const auto have = e.in_.data();
+        if (have.empty()) {
             if (e.input_ended_)
                 return 0;
             BIO_set_retry_read(b);
             return -1;
         }
-        const std::size_t n = std::min(have, static_cast<std::size_t>(std::max(len, 0)));
-        std::memcpy(out, e.in_.get() + e.in_begin_, n);
-        e.in_begin_ += n;
+        const std::size_t n = std::min(have.size(), static_cast<std::size_t>(std::max(len, 0)));
+        std::memcpy(out, have.data(), n);
+        e.in_.consume(n);
         return static_cast<int>(n);
     }
 
@@ -77,11 +81,11 @@ struct TlsEngine::Bio {
         case BIO_CTRL_FLUSH:
             return 1;
         case BIO_CTRL_PENDING:
-            return static_cast<long>(e.in_end_ - e.in_begin_);
+            return static_cast<long>(e.in_.data().size());
         case BIO_CTRL_WPENDING:
-            return static_cast<long>(e.out_end_ - e.out_begin_);
+            return static_cast<long>(e.out_.data().size());
         case BIO_CTRL_EOF:
-            return e.input_ended_ && e.in_begin_ == e.in_end_;
+            return e.input_ended_ && e.in_.empty();
         default:
             return 0;
         }
@@ -239,76 +243,65 @@ TlsEngine::Result TlsEngine::finish(int ok, std::size_t bytes)
 
 bool TlsEngine::can_read_without_input() const noexcept
 {
-    return in_begin_ != in_end_ || input_ended_ || ::SSL_has_pending(ssl_) == 1;
+    return !in_.empty() || input_ended_ || ::SSL_has_pending(ssl_) == 1;
 }
 
-std::span<std::byte> TlsEngine::input_space(std::size_t n)
-{
-    if (in_begin_ == in_end_)
-        in_begin_ = in_end_ = 0;
-    if (in_cap_ - in_end_ < n) {
-        const std::size_t have = in_end_ - in_begin_;
-        if (in_cap_ - have >= n && in_cap_ != 0) {
-            std::memmove(in_.get(), in_.get() + in_begin_, have);
-        } else {
-            const std::size_t cap = std::max(have + n, 2 * in_cap_);
-            auto bigger = std::make_unique_for_overwrite<std::byte[]>(cap);
-            if (have)
-                std::memcpy(bigger.get(), in_.get() + in_begin_, have);
-            in_ = std::move(bigger);
-            in_cap_ = cap;
-        }
-        in_begin_ = 0;
-        in_end_ = have;
-    }
-    return {in_.get() + in_end_, in_cap_ - in_end_};
-}
+std::span<std::byte> TlsEngine::input_space(std::size_t n) { return in_.space(n); }
 
-void TlsEngine::commit_input(std::size_t n) noexcept { in_end_ += std::min(n, in_cap_ - in_end_); }
+void TlsEngine::commit_input(std::size_t n) noexcept { in_.commit(n); }
 
-std::span<const std::byte> TlsEngine::output() const noexcept
-{
-    return {out_.get() + out_begin_, out_end_ - out_begin_};
-}
+std::span<const std::byte> TlsEngine::output() const noexcept { return out_.data(); }
 
 void TlsEngine::consume_output(std::size_t n) noexcept
 {
-    out_begin_ += std::min(n, out_end_ - out_begin_);
-    if (out_begin_ == out_end_) {
-        out_begin_ = out_end_ = 0;
-        out_.reset();
-        out_cap_ = 0;
-    }
-}
-
-void TlsEngine::append_output(const std::byte* p, std::size_t n)
-{
-    if (out_cap_ - out_end_ < n) {
-        const std::size_t have = out_end_ - out_begin_;
-        const std::size_t cap = std::max({have + n, 2 * out_cap_, std::size_t(1024)});
-        auto bigger = std::make_unique_for_overwrite<std::byte[]>(cap);
-        if (have)
-            std::memcpy(bigger.get(), out_.get() + out_begin_, have);
-        out_ = std::move(bigger);
-        out_cap_ = cap;
-        out_begin_ = 0;
-        out_end_ = have;
-    }
-    std::memcpy(out_.get() + out_end_, p, n);
-    out_end_ += n;
+    out_.consume(n);
+    out_.release_if_drained();
 }
 
 void TlsEngine::drop_drained_buffers() noexcept
 {
-    if (in_begin_ == in_end_) {
+    if (in_.empty()) {
         // RELEASE_BUFFERS misses the read buffer when a read ends waiting
         // after non-application records (session tickets): 17 KiB per idle
-        // connection. This frees it unless a partial record is in it.
+        // connection. This frees it unless a partial record is in it (which
+        // OpenSSL checks, from 3.0.14 on correctly: CVE-2024-4741).
         ::SSL_free_buffers(ssl_);
-        in_begin_ = in_end_ = 0;
-        in_.reset();
-        in_cap_ = 0;
+        in_.release_if_drained();
     }
+}
+
+std::span<std::byte> TlsEngine::ByteQueue::space(std::size_t n)
+{
+    if (begin_ == end_)
+        begin_ = end_ = 0;
+    if (cap_ - end_ < n) {
+        const std::size_t have = end_ - begin_;
+        if (cap_ - have >= n) {
+            std::memmove(buf_.get(), buf_.get() + begin_, have);
+        } else {
+            const std::size_t cap = std::max({have + n, 2 * cap_, min_capacity});
+            auto bigger = std::make_unique_for_overwrite<std::byte[]>(cap);
+            if (have)
+                std::memcpy(bigger.get(), buf_.get() + begin_, have);
+            buf_ = std::move(bigger);
+            cap_ = cap;
+        }
+        begin_ = 0;
+        end_ = have;
+    }
+    return {buf_.get() + end_, cap_ - end_};
+}
+
+void TlsEngine::ByteQueue::commit(std::size_t n) noexcept { end_ += std::min(n, cap_ - end_); }
+
+void TlsEngine::ByteQueue::consume(std::size_t n) noexcept { begin_ += std::min(n, end_ - begin_); }
+
+void TlsEngine::ByteQueue::release_if_drained() noexcept
+{
+    if (begin_ != end_)
+        return;
+    buf_.reset();
+    cap_ = begin_ = end_ = 0;
 }
 
 } // namespace stirrup::net

@@ -73,22 +73,36 @@ public:
     void consume_output(std::size_t n) noexcept;
 
     /// Bytes of buffers held now, outside OpenSSL (for tests).
-    std::size_t buffer_capacity() const noexcept { return in_cap_ + out_cap_; }
+    std::size_t buffer_capacity() const noexcept { return in_.capacity() + out_.capacity(); }
 
 private:
+    // Ciphertext waiting to be taken from the front: grows as needed, and
+    // frees its memory whenever it is drained, so an idle engine holds none.
+    class ByteQueue {
+    public:
+        std::span<const std::byte> data() const noexcept { return {buf_.get() + begin_, end_ - begin_}; }
+        bool empty() const noexcept { return begin_ == end_; }
+        std::size_t capacity() const noexcept { return cap_; }
+        /// Room for at least `n` more bytes at the back (maybe more).
+        std::span<std::byte> space(std::size_t n);
+        void commit(std::size_t n) noexcept;
+        void consume(std::size_t n) noexcept;
+        /// Frees the memory if nothing is queued.
+        void release_if_drained() noexcept;
+
+    private:
+        std::unique_ptr<std::byte[]> buf_;
+        std::size_t cap_ = 0, begin_ = 0, end_ = 0;
+    };
+
     struct Bio;
     Result finish(int ok, std::size_t bytes);
     void drop_drained_buffers() noexcept;
-    void append_output(const std::byte* p, std::size_t n);
 
     ssl_st* ssl_ = nullptr;
-    // Ciphertext in: [in_begin_, in_end_) of in_ is unread.
-    std::unique_ptr<std::byte[]> in_;
-    std::size_t in_cap_ = 0, in_begin_ = 0, in_end_ = 0;
+    ByteQueue in_;  // from the peer, for OpenSSL to read
+    ByteQueue out_; // from OpenSSL, for the caller to send
     bool input_ended_ = false;
-    // Ciphertext out: [out_begin_, out_end_) of out_ is unsent.
-    std::unique_ptr<std::byte[]> out_;
-    std::size_t out_cap_ = 0, out_begin_ = 0, out_end_ = 0;
 };
 
 } // namespace stirrup::net
