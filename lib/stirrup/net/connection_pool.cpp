@@ -20,6 +20,25 @@ namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 using Handler = asio::any_completion_handler<void(boost::system::error_code)>;
 
+namespace {
+
+// `op` unless `deadline` comes first; then it is cancelled (giving back
+// whatever it was granted meanwhile) and the wait fails as timed_out.
+template <class T>
+asio::awaitable<T> before_deadline(asio::any_io_executor ex, asio::awaitable<T> op, SteadyTime deadline,
+                                   std::string what)
+{
+    asio::steady_timer timer(ex);
+    timer.expires_at(deadline);
+    auto which = co_await (std::move(op) || timer.async_wait(asio::use_awaitable));
+    if (which.index() == 1)
+        throw HttpTransportError(make_error_code(std::errc::timed_out), what);
+    T result = std::move(std::get<0>(which));
+    co_return result;
+}
+
+} // namespace
+
 // A caller queued for a slot. Whoever moves `handler` out (under the pool
 // mutex) decides its outcome: a release grants it, a cancellation fails it,
 // never both. `slot` belongs to the caller's coroutine and is touched only on
@@ -217,12 +236,8 @@ asio::awaitable<ConnectionPool::Lease> ConnectionPool::acquire(const std::string
     if (try_take_slot(key)) {
         lease = Lease(shared_from_this(), key);
     } else {
-        asio::steady_timer timer(ex_);
-        timer.expires_at(deadline);
-        auto which = co_await (wait_for_slot(key) || timer.async_wait(asio::use_awaitable));
-        if (which.index() == 1)
-            throw HttpTransportError(make_error_code(std::errc::timed_out), key + ": waiting for a free connection");
-        lease = std::move(std::get<0>(which));
+        std::string what = key + ": waiting for a free connection";
+        lease = co_await before_deadline(ex_, wait_for_slot(key), deadline, std::move(what));
     }
     lease.connection = take_idle(key);
     co_return lease;
@@ -235,15 +250,10 @@ asio::awaitable<std::optional<AsyncSemaphore::Permit>> ConnectionPool::admit_ope
     if (!opening_)
         co_return permit;
     permit = opening_->try_acquire();
-    if (permit)
-        co_return permit;
-    asio::steady_timer timer(ex_);
-    timer.expires_at(deadline);
-    auto which = co_await (opening_->acquire() || timer.async_wait(asio::use_awaitable));
-    if (which.index() == 1)
-        throw HttpTransportError(make_error_code(std::errc::timed_out),
-                                 key + ": waiting to open a connection (PoolOptions::max_opening)");
-    permit.emplace(std::move(std::get<0>(which)));
+    if (!permit) {
+        std::string what = key + ": waiting to open a connection (PoolOptions::max_opening)";
+        permit = co_await before_deadline(ex_, opening_->acquire(), deadline, std::move(what));
+    }
     co_return permit;
 }
 

@@ -207,6 +207,7 @@ asio::awaitable<void> HttpClient::Impl::send(Prepared& p, ConnectionPool::Lease&
     for (bool may_resend = true;; may_resend = false) {
         const bool reused = lease.connection != nullptr;
         if (!reused) {
+            // Held until the connection is open (or failed to open).
             const auto opening = co_await pool->admit_opening(p.pool_key, deadline);
             lease.connection = co_await Connection::open(executor, settings, deadline);
         }
