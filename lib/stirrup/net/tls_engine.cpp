@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <array>
-#include <climits>
 #include <cstring>
 #include <new>
 
@@ -216,16 +215,12 @@ TlsEngine::Result TlsEngine::write_gathered(std::span<const std::span<const std:
 
 TlsEngine::Result TlsEngine::finish(int ok, std::size_t bytes)
 {
-    if (ok == 1) {
-        drop_drained_buffers();
-        return {Want::nothing, bytes, {}};
-    }
-    const int err = ::SSL_get_error(ssl_, ok);
-    if (err == SSL_ERROR_WANT_READ) {
-        drop_drained_buffers();
-        return {Want::input, 0, {}};
-    }
+    const int err = ok == 1 ? SSL_ERROR_NONE : ::SSL_get_error(ssl_, ok);
     drop_drained_buffers();
+    if (err == SSL_ERROR_NONE)
+        return {Want::nothing, bytes, {}};
+    if (err == SSL_ERROR_WANT_READ)
+        return {Want::input, 0, {}};
     if (err == SSL_ERROR_ZERO_RETURN)
         return {Want::error, 0, asio::error::eof};
     const unsigned long e = ::ERR_get_error();

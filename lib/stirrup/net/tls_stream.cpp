@@ -7,17 +7,12 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Past one read's worth of waiting bytes, the rest is left for the next read.
+// The most a read asks for when reads keep filling their buffers.
 constexpr std::size_t max_read = 64 * 1024;
 
 } // namespace
 
 ssl_ctx_st* TlsStream::native(asio::ssl::context& ctx) { return ctx.native_handle(); }
-
-std::span<std::byte> TlsStream::input_space()
-{
-    return engine_.input_space(next_read_);
-}
 
 boost::system::error_code TlsStream::input_arrived(error_code ec, std::size_t n)
 {

@@ -105,21 +105,22 @@ private:
         return r.want == TlsEngine::Want::nothing ? r.bytes : 0;
     }
 
-    // Room for the next read from the socket: what is already waiting, or a
-    // small buffer while nothing is (most of a connection's life).
-    std::span<std::byte> input_space();
+    // Reads the peer's ciphertext into the engine, as much as the last
+    // read suggests is coming; then input_arrived.
     template <class Self>
     void read_input(Self&& self)
     {
-        const auto space = input_space();
+        const auto space = engine_.input_space(next_read_);
         next_.async_read_some(boost::asio::buffer(space.data(), space.size()), std::forward<Self>(self));
     }
-    // Records the outcome of a read from the socket into input_space().
+    // Records the outcome of a read_input.
     error_code input_arrived(error_code ec, std::size_t n);
-    boost::asio::const_buffer pending_output() const
+    // Sends all of the engine's output; then engine_.consume_output.
+    template <class Self>
+    void send_output(Self&& self)
     {
         const auto out = engine_.output();
-        return {out.data(), out.size()};
+        boost::asio::async_write(next_, boost::asio::const_buffer(out.data(), out.size()), std::forward<Self>(self));
     }
 
     struct HandshakeOp {
@@ -141,7 +142,7 @@ private:
                     }
                     if (!s.engine_.output().empty()) {
                         // A failed handshake still sends its alert.
-                        BOOST_ASIO_CORO_YIELD boost::asio::async_write(s.next_, s.pending_output(), std::move(self));
+                        BOOST_ASIO_CORO_YIELD s.send_output(std::move(self));
                         s.engine_.consume_output(n);
                         if (tls_error)
                             break;
@@ -177,9 +178,7 @@ private:
         {
             BOOST_ASIO_CORO_REENTER(coro)
             {
-                for (;;) {
-                    if (out.size() == 0)
-                        break;
+                while (out.size() != 0) {
                     // OpenSSL is not asked to read before ciphertext is here:
                     // a read that wants input keeps its record buffer.
                     if (s.engine_.can_read_without_input()) {
@@ -195,7 +194,7 @@ private:
                     }
                     if (!s.engine_.output().empty()) {
                         suspended = true;
-                        BOOST_ASIO_CORO_YIELD boost::asio::async_write(s.next_, s.pending_output(), std::move(self));
+                        BOOST_ASIO_CORO_YIELD s.send_output(std::move(self));
                         s.engine_.consume_output(n);
                         if (ec) {
                             result_ec = ec;
@@ -212,7 +211,7 @@ private:
                 // Reading may have produced records to send (a key update).
                 if (!result_ec && !s.engine_.output().empty()) {
                     suspended = true;
-                    BOOST_ASIO_CORO_YIELD boost::asio::async_write(s.next_, s.pending_output(), std::move(self));
+                    BOOST_ASIO_CORO_YIELD s.send_output(std::move(self));
                     s.engine_.consume_output(n);
                     if (ec)
                         result_ec = ec;
@@ -241,7 +240,7 @@ private:
                     self.complete(s.write_error_, s.write_error_ ? 0 : encrypted);
                     return;
                 }
-                BOOST_ASIO_CORO_YIELD boost::asio::async_write(s.next_, s.pending_output(), std::move(self));
+                BOOST_ASIO_CORO_YIELD s.send_output(std::move(self));
                 s.engine_.consume_output(n);
                 self.complete(ec, ec ? 0 : encrypted);
             }
