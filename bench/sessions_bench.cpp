@@ -35,6 +35,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -262,11 +263,9 @@ struct Shared {
     std::atomic<bool> finished{false};
     std::vector<Sample> samples;
     double model_wait_total = 0;
-    /// Summed over completed sessions: the history their last model request
-    /// carried, as the JSON the model saw (what "beyond its message history"
-    /// in the memory target leaves out).
-    double history_bytes = 0;
-    long histories = 0;
+    /// One completed session's history, sized after the measured phase
+    /// (every session runs the same scenario, so one stands for all).
+    std::optional<std::vector<std::vector<ChatMessage>>> sample_history;
     /// CPU the sampler itself spent (reading /proc), taken out of cpu_s.
     double sampler_cpu_s = 0;
 };
@@ -290,14 +289,14 @@ double served_ms(const std::optional<std::string>& id)
 // The messages of a run's last model request (everything before its last
 // assistant message) as chat JSON: the largest history the session held
 // while waiting on the model.
-std::size_t last_request_history_bytes(const RunResult& r)
+std::size_t last_request_history_bytes(const std::vector<std::vector<ChatMessage>>& history)
 {
-    if (r.history.empty())
+    if (history.empty())
         return 0;
     std::vector<ChatMessage> sent;
-    for (std::size_t g = 0; g + 1 < r.history.size(); ++g)
-        sent.insert(sent.end(), r.history[g].begin(), r.history[g].end());
-    const auto& live = r.history.back();
+    for (std::size_t g = 0; g + 1 < history.size(); ++g)
+        sent.insert(sent.end(), history[g].begin(), history[g].end());
+    const auto& live = history.back();
     std::size_t upto = live.size();
     while (upto > 0 && !std::holds_alternative<AssistantMessage>(live[upto - 1]))
         --upto;
@@ -346,8 +345,8 @@ void record_turns(const RunResult& r, double latency_s, Shared& shared)
     shared.between_ms.insert(shared.between_ms.end(), between.begin(), between.end());
     shared.client_ms.insert(shared.client_ms.end(), client.begin(), client.end());
     shared.model_wait_total += r.metadata.model_queue_wait.total_seconds;
-    shared.history_bytes += last_request_history_bytes(r);
-    ++shared.histories;
+    if (!shared.sample_history)
+        shared.sample_history = r.history;
 }
 
 asio::awaitable<SessionResult<RunResult>> start_later(const Agent* agent, std::string task,
@@ -608,8 +607,7 @@ try {
     shared.turns = 0;
     shared.done = 0;
     shared.model_wait_total = 0;
-    shared.history_bytes = 0;
-    shared.histories = 0;
+    shared.sample_history.reset();
 
     http_json(c.ca, "POST", base + "/__reset_server_times", "{}");
     const json::value stats0 = http_json(c.ca, "GET", base + "/__stats");
@@ -663,7 +661,8 @@ try {
         }
     }
 
-    const double history_kib = shared.histories ? shared.history_bytes / shared.histories / 1024.0 : 0.0;
+    const double history_kib =
+        shared.sample_history ? static_cast<double>(last_request_history_bytes(*shared.sample_history)) / 1024.0 : 0.0;
     const long total_turns = shared.turns.load();
     const auto handshakes = stats1.at("tls_handshakes").to_number<std::int64_t>() -
                             stats0.at("tls_handshakes").to_number<std::int64_t>();
