@@ -53,7 +53,7 @@ struct Tally {
 
 // Counts the lease as held across a few hops through the executor (so other
 // threads run meanwhile), and stops counting it before it goes back.
-asio::awaitable<void> use(ConnectionPool::Lease lease, Tally& t, int hops)
+asio::awaitable<void> use([[maybe_unused]] ConnectionPool::Lease lease, Tally& t, int hops)
 {
     const int now = ++t.held;
     int seen = t.max_held.load();
