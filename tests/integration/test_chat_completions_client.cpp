@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -311,4 +312,53 @@ TEST_CASE("chat client: cancelling a request mid-flight, then the client still w
         CHECK(which.index() == 1);
         CHECK(joined_text((co_await client.generate(messages, no_tools)).blocks) == "after");
     });
+}
+
+TEST_CASE("chat client: idle_timeout fails an answer that never comes, streamed or not, and is retried")
+{
+    FakeOpenAi fake(R"([{"hang": true}, {"hang": true}, {"hang": true}, {"completion": {"content": "at last"}}])");
+    ChatCompletionsOptions options = options_for(fake);
+    options.idle_timeout = 300ms;
+    options.max_retries = 1;
+    with_client(fake, options, [&](ChatCompletionsClient& client, net::HttpClient& http) -> awaitable<void> {
+        const auto messages = user_says("x");
+        const std::vector<ToolDefinition> no_tools;
+        std::string what;
+        try {
+            co_await client.generate(messages, no_tools);
+        } catch (const net::HttpTransportError& e) {
+            CHECK(e.code() == std::errc::timed_out);
+            what = e.what();
+        }
+        CHECK(what.find("no data from the server for 0.3 s (the idle timeout)") != std::string::npos);
+        CHECK(http.stats().retries == 1);
+    });
+    // The same bound while a streamed answer's headers are awaited.
+    options.stream = true;
+    with_client(fake, options, [&](ChatCompletionsClient& client, net::HttpClient& http) -> awaitable<void> {
+        const auto messages = user_says("x");
+        const std::vector<ToolDefinition> no_tools;
+        CHECK(joined_text((co_await client.generate(messages, no_tools)).blocks) == "at last");
+        CHECK(http.stats().retries == 1);
+    });
+    CHECK(fake.stats().at("steps_used") == 4);
+}
+
+TEST_CASE("chat client: a timeout that is not positive is a ConfigError naming it")
+{
+    ChatCompletionsOptions o;
+    o.model = "m";
+    o.context_window_tokens = 128000;
+    o.max_tokens = 1000;
+    o.api_key = "sk-test";
+    boost::asio::io_context io;
+    o.idle_timeout = 0ms;
+    CHECK_THROWS_WITH_AS(ChatCompletionsClient(io.get_executor(), o), "idle_timeout must be positive, got 0 ms",
+                         ConfigError);
+    o.idle_timeout.reset();
+    o.timeout = -1ms;
+    CHECK_THROWS_WITH_AS(ChatCompletionsClient(io.get_executor(), o), "timeout must be positive, got -1 ms",
+                         ConfigError);
+    o.timeout = 1ms;
+    CHECK_NOTHROW(ChatCompletionsClient(io.get_executor(), o));
 }

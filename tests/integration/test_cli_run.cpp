@@ -325,6 +325,10 @@ TEST_CASE("stirrup run: usage and configuration errors exit 1 with one line")
         {{"--demo", "--bogus", "x"}, {}, "unknown option '--bogus'"},
         {{"--demo", "--max-turns", "0", "x"}, {}, "--max-turns needs a positive whole number"},
         {{"--demo", "--model", "m", "x"}, {}, "--model has no effect with --demo"},
+        {{"--demo", "--idle-timeout", "5", "x"}, {}, "--idle-timeout has no effect with --demo"},
+        {{"--demo", "--request-timeout", "5", "x"}, {}, "--request-timeout has no effect with --demo"},
+        {{"--idle-timeout", "0", "x"}, {}, "--idle-timeout needs a positive number of seconds, got '0'"},
+        {{"--request-timeout", "soon", "x"}, {}, "--request-timeout needs a positive number of seconds, got 'soon'"},
         {{"--api-key", "k", "x"}, {}, "no model: pass --model NAME or set STIRRUP_MODEL"},
         {{"--model", "m", "x"}, {}, "no API key"},
         {{"--api-key", "k", "--context-window", "1000", "--max-tokens", "2000", "x"}, {"STIRRUP_MODEL=m"},
@@ -361,4 +365,38 @@ TEST_CASE("stirrup run: the model and key come from the environment; an unreacha
     r = stirrup_run({"--base-url", fake.base_url(), "--api-key", "k", "--model", "m", "Finish at once"});
     CHECK(r.exit_code == 1);
     CHECK(lines_of(r.stderr_text).back().rfind("stirrup: error: ", 0) == 0);
+}
+
+TEST_CASE("stirrup run: a model server that never answers fails the run within seconds with --idle-timeout or "
+          "--request-timeout, naming which")
+{
+    struct Case {
+        std::vector<std::string> flags;
+        std::string message;
+    };
+    const std::vector<Case> cases = {
+        {{"--idle-timeout", "1"}, "reading the response header: no data from the server for 1 s (the idle timeout)"},
+        {{"--request-timeout", "1.5", "--idle-timeout", "100"}, "reading the response header: the request timeout ran out"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.message);
+        // Accepts each request and never answers, three attempts in a row.
+        FakeOpenAi fake(R"([{"hang": true}, {"hang": true}, {"hang": true}, {"completion": {"content": "never"}}])");
+        std::vector<std::string> args = c.flags;
+        args.insert(args.end(), {"--json", "Do anything"});
+        const auto started = std::chrono::steady_clock::now();
+        auto r = stirrup_run(against(fake, args));
+        const auto took = std::chrono::steady_clock::now() - started;
+        INFO("stderr: " << r.stderr_text);
+        CHECK(r.exit_code == 1);
+        CHECK(r.stdout_text.empty());
+        const auto lines = lines_of(r.stderr_text);
+        REQUIRE(!lines.empty());
+        CHECK(lines.back().rfind("stirrup: error: ", 0) == 0);
+        CHECK(lines.back().find(c.message) != std::string::npos);
+        // Three attempts of a second or so and two backoffs; the defaults
+        // would hold the run for minutes.
+        CHECK(took < std::chrono::seconds(45));
+        CHECK(fake.stats().at("steps_used") == 3);
+    }
 }

@@ -395,7 +395,7 @@ TEST_CASE("docker client: a hung engine times out with a clear error")
     run_sync([&]() -> awaitable<void> {
         const auto ex = co_await asio::this_coro::executor;
         docker::ClientOptions options;
-        options.request_timeout = 1s;
+        options.control_timeout = 1s;
         docker::Client client(ex, proxy.endpoint(), options);
         CHECK(co_await client.container_inspect(c.id));
         proxy.hang();
@@ -409,6 +409,58 @@ TEST_CASE("docker client: a hung engine times out with a clear error")
     INFO(error);
     CHECK(code == std::errc::timed_out);
     CHECK(error.find("inspecting container") != std::string::npos);
+    CHECK(error.find("ClientOptions::control_timeout is 1 s") != std::string::npos);
+}
+
+TEST_CASE("docker client: control calls to an engine that accepts and never answers fail after control_timeout")
+{
+    // No engine needed: a socket that accepts connections and says nothing,
+    // as a paused engine does.
+    const fs::path path = fs::temp_directory_path() / ("stirrup-silent-engine-" + std::to_string(::getpid()) + ".sock");
+    fs::remove(path);
+    asio::io_context io;
+    asio::local::stream_protocol::acceptor silent(io, asio::local::stream_protocol::endpoint(path.string()));
+    std::vector<unix_socket> held;
+    asio::co_spawn(
+        io,
+        [&]() -> awaitable<void> {
+            for (;;)
+                held.push_back(co_await silent.async_accept(asio::use_awaitable));
+        },
+        asio::detached);
+    std::thread server([&] { io.run(); });
+
+    docker::Endpoint endpoint;
+    endpoint.url = "unix://" + path.string();
+    for (const bool pinned : {false, true}) {
+        CAPTURE(pinned);
+        std::string error;
+        std::error_code code;
+        const auto started = std::chrono::steady_clock::now();
+        run_sync([&]() -> awaitable<void> {
+            docker::ClientOptions options;
+            options.control_timeout = 1s; // request_timeout stays at its 120 s
+            if (pinned)
+                options.pinned_api_version = "1.44"; // no /_ping first: the call itself waits
+            docker::Client client(co_await asio::this_coro::executor, endpoint, options);
+            try {
+                co_await client.container_inspect("c0ffee");
+            } catch (const docker::EngineUnavailableError& e) {
+                error = e.what();
+                code = e.code();
+            }
+        });
+        const auto took = std::chrono::steady_clock::now() - started;
+        INFO(error);
+        CHECK(code == std::errc::timed_out);
+        CHECK(error.find(pinned ? "failed during inspecting container c0ffee" : "failed during GET /_ping") !=
+              std::string::npos);
+        CHECK(error.find("ClientOptions::control_timeout is 1 s") != std::string::npos);
+        CHECK(took < 20s); // 1 s, and far from request_timeout
+    }
+    asio::post(io, [&] { silent.close(); });
+    server.join();
+    fs::remove(path);
 }
 
 TEST_CASE("docker client: a build stream that goes silent times out with a clear error")

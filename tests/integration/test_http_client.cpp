@@ -1,7 +1,9 @@
 // The HTTP client against a real server (tests/support/http_test_server):
 // transports, pooling, retries, TLS failures, cancellation, timeouts,
 // streaming, proxies and concurrency. Assertions are on behaviour (counts of
-// attempts, connections, handshakes), never on durations.
+// attempts, connections, handshakes), never on durations, but for generous
+// upper bounds that tell an idle timeout from a request timeout many times
+// longer.
 
 #include <doctest/doctest.h>
 
@@ -15,6 +17,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -336,7 +339,7 @@ TEST_CASE("http: TLS fails on an untrusted certificate and on a wrong host name"
     }
     SUBCASE("wrong host name")
     {
-        HttpTestServer server(ok_handler, {.listener = Listener::tls, .wrong_host_cert = true});
+        HttpTestServer server(ok_handler, {.listener = Listener::tls, .certificate = "wronghost"});
         run_sync([&]() -> awaitable<void> {
             HttpClientOptions o = test_options();
             o.retry.max_retries = 0;
@@ -370,6 +373,59 @@ TEST_CASE("http: TLS fails on an untrusted certificate and on a wrong host name"
             CHECK((co_await client.request(get(server.url()))).status == 200);
         });
     }
+}
+
+TEST_CASE("http: a refused certificate's error names the reason, and keeps OpenSSL's code")
+{
+    struct Case {
+        const char* certificate;
+        const char* host;
+        std::string reason;
+    };
+    const std::string cn_only = ": the certificate has no subjectAltName, and a name only in its subject CN is not accepted";
+    const Case cases[] = {
+        {"untrusted", "127.0.0.1", "unable to get local issuer certificate"},
+        {"expired", "127.0.0.1", "certificate has expired"},
+        {"wronghost", "127.0.0.1", "IP address mismatch"},
+        {"wronghost", "localhost", "hostname mismatch"},
+        // CN=localhost without a subjectAltName: OpenSSL alone accepts it.
+        {"cnonly", "localhost", "hostname mismatch" + cn_only},
+        {"cnonly", "127.0.0.1", "IP address mismatch" + cn_only},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.certificate);
+        CAPTURE(c.host);
+        HttpTestServer server(ok_handler, {.listener = Listener::tls, .certificate = c.certificate});
+        run_sync([&]() -> awaitable<void> {
+            HttpClientOptions o = test_options();
+            o.retry.max_retries = 0;
+            HttpClient client(co_await asio::this_coro::executor, o);
+            std::string what;
+            std::error_code code;
+            try {
+                co_await client.request(get("https://" + std::string(c.host) + ":" + std::to_string(server.port()) + "/"));
+            } catch (const HttpTransportError& e) {
+                what = e.what();
+                code = e.code();
+            }
+            INFO(what);
+            CHECK(what.find("TLS handshake with " + std::string(c.host) + ", certificate refused (" + c.reason + ")") !=
+                  std::string::npos);
+            CHECK(std::string_view(code.category().name()) == asio::error::get_ssl_category().name());
+            CHECK(code.message().find("certificate verify failed") != std::string::npos);
+        });
+        CHECK(server.requests() == 0);
+    }
+    // The certificate the others were made beside is accepted, by either name.
+    HttpTestServer server(ok_handler, {.listener = Listener::tls});
+    run_sync([&]() -> awaitable<void> {
+        HttpClient client(co_await asio::this_coro::executor, test_options());
+        for (const char* host : {"127.0.0.1", "localhost"}) {
+            CAPTURE(host);
+            CHECK((co_await client.request(get("https://" + std::string(host) + ":" + std::to_string(server.port()) + "/")))
+                      .status == 200);
+        }
+    });
 }
 
 TEST_CASE("http: cancelling one request closes only its connection")
@@ -440,6 +496,104 @@ TEST_CASE("http: request timeout")
     CHECK(server.requests() == 2);
 }
 
+TEST_CASE("http: a server that accepts and never answers fails the attempt after the idle timeout, not the request "
+          "timeout")
+{
+    for (auto listener : {Listener::tcp, Listener::tls, Listener::unix_socket}) {
+        CAPTURE(static_cast<int>(listener));
+        HttpTestServer server([](Exchange& x) -> awaitable<void> { co_await x.stall(); }, {.listener = listener});
+        run_sync([&]() -> awaitable<void> {
+            HttpClientOptions o = test_options();
+            // Far longer than the idle timeout: hitting it fails the bound below.
+            o.timeouts.request = 30s;
+            o.timeouts.idle = 200ms;
+            o.retry.max_retries = 1;
+            HttpClient client(co_await asio::this_coro::executor, o);
+            for (const bool streamed : {false, true}) {
+                CAPTURE(streamed);
+                const auto started = std::chrono::steady_clock::now();
+                std::string what;
+                bool timed_out = false;
+                try {
+                    if (streamed)
+                        co_await client.stream(get(server.url()));
+                    else
+                        co_await client.request(get(server.url()));
+                } catch (const HttpTransportError& e) {
+                    timed_out = code_is(e, std::errc::timed_out);
+                    what = e.what();
+                }
+                const auto took = std::chrono::steady_clock::now() - started;
+                INFO(what);
+                CHECK(timed_out);
+                CHECK(what.find("reading the response header: no data from the server for 0.2 s (the idle timeout)") !=
+                      std::string::npos);
+                // Two attempts of 0.2 s; a request timeout would be 60 s.
+                CHECK(took < 20s);
+            }
+            // A transport error like any other: retried within the budget.
+            CHECK(client.stats().retries == 2);
+
+            // Per request, the idle timeout can be longer or shorter.
+            HttpRequest r = get(server.url());
+            r.idle_timeout = 100ms;
+            r.max_retries = 0;
+            std::string what;
+            try {
+                co_await client.request(r);
+            } catch (const HttpTransportError& e) {
+                what = e.what();
+            }
+            CHECK(what.find("no data from the server for 0.1 s (the idle timeout)") != std::string::npos);
+        });
+        CHECK(server.requests() == 5);
+    }
+}
+
+TEST_CASE("http: an answer that trickles in steadily is not cut by the idle timeout; the request timeout still holds")
+{
+    // A byte every 25 ms: header and body take several idle timeouts in all,
+    // each gap a small fraction of one.
+    const auto trickle = [](Exchange& x, std::string bytes, bool endless) -> awaitable<void> {
+        for (std::size_t i = 0; endless || i < bytes.size(); ++i) {
+            co_await x.send_raw(std::string(1, endless && i >= bytes.size() ? 'x' : bytes[i]));
+            co_await x.sleep(25ms);
+        }
+    };
+    const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nslow but sure";
+    HttpTestServer server([&](Exchange& x) -> awaitable<void> {
+        if (x.request.target == "/endless")
+            co_await trickle(x, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", true);
+        else
+            co_await trickle(x, answer, false);
+    });
+    run_sync([&]() -> awaitable<void> {
+        HttpClientOptions o = test_options();
+        o.timeouts.idle = 300ms;
+        o.retry.max_retries = 0;
+        HttpClient client(co_await asio::this_coro::executor, o);
+        const auto resp = co_await client.request(get(server.url("/slow")));
+        CHECK(resp.status == 200);
+        CHECK(resp.body == "slow but sure");
+        auto s = co_await client.stream(get(server.url("/slow")));
+        std::string streamed;
+        while (auto piece = co_await s.read_some())
+            streamed += *piece;
+        CHECK(streamed == "slow but sure");
+
+        HttpRequest r = get(server.url("/endless"));
+        r.timeout = 3s;
+        std::string what;
+        try {
+            co_await client.request(r);
+        } catch (const HttpTransportError& e) {
+            CHECK(code_is(e, std::errc::timed_out));
+            what = e.what();
+        }
+        CHECK(what.find("reading the response body: the request timeout ran out") != std::string::npos);
+    });
+}
+
 TEST_CASE("http: a chunked stream is read piece by piece, then the connection is reused")
 {
     HttpTestServer server([](Exchange& x) -> awaitable<void> {
@@ -503,7 +657,7 @@ TEST_CASE("http: stream idle timeout")
     });
     run_sync([&]() -> awaitable<void> {
         HttpClientOptions o = test_options();
-        o.timeouts.stream_idle = 100ms;
+        o.timeouts.idle = 100ms;
         HttpClient client(co_await asio::this_coro::executor, o);
         auto s = co_await client.stream(get(server.url()));
         const auto first = co_await s.read_some();
@@ -515,6 +669,8 @@ TEST_CASE("http: stream idle timeout")
             timed_out = code_is(e, std::errc::timed_out);
             CAPTURE(e.what());
             CHECK(timed_out);
+            CHECK(std::string(e.what()).find("reading the response body: no data from the server for 0.1 s (the idle "
+                                             "timeout)") != std::string::npos);
         }
         CHECK(timed_out);
         bool again = false;

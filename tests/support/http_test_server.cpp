@@ -240,9 +240,8 @@ HttpTestServer::HttpTestServer(Handler handler, TestServerOptions options) : sta
         if (options.listener == Listener::tls) {
             const auto& certs = test_certs();
             st.tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-            st.tls->use_certificate_chain_file(options.wrong_host_cert ? certs.wrong_host_cert : certs.server_cert);
-            st.tls->use_private_key_file(options.wrong_host_cert ? certs.wrong_host_key : certs.server_key,
-                                         asio::ssl::context::pem);
+            st.tls->use_certificate_chain_file(certs.cert(options.certificate).string());
+            st.tls->use_private_key_file(certs.key(options.certificate).string(), asio::ssl::context::pem);
         }
         st.tcp_acceptor = std::make_unique<tcp::acceptor>(st.io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
         st.port = st.tcp_acceptor->local_endpoint().port();

@@ -28,8 +28,9 @@ enum class Listener { tcp, tls, unix_socket };
 
 struct TestServerOptions {
     Listener listener = Listener::tcp;
-    /// Serve the certificate for "wrong.example" instead of 127.0.0.1/localhost.
-    bool wrong_host_cert = false;
+    /// Which of test_certs()'s certificates a TLS listener serves: "server"
+    /// (127.0.0.1 and localhost), "wronghost", "untrusted", "cnonly", "expired".
+    std::string certificate = "server";
     /// Keep every request for received(); off for long runs (benchmarks).
     bool record_requests = true;
 };

@@ -1,9 +1,10 @@
 #pragma once
 // Certificates generated once per test process by tests/fakes/gen-certs.sh
 // (the one generator, shared with the Node fakes): a CA, a server certificate
-// it signed for 127.0.0.1 and localhost, one for another host name only, and
-// one with the right names signed by a CA nobody trusts. PEM files in a fresh
-// temp directory, removed at exit.
+// it signed for 127.0.0.1 and localhost, one for another host name only, one
+// with the right names signed by a CA nobody trusts, one naming localhost only
+// in its subject CN, and an expired one. PEM files in a fresh temp directory,
+// removed at exit.
 
 #include <filesystem>
 #include <string>
@@ -20,7 +21,9 @@ struct TestCerts {
     std::filesystem::path untrusted_cert;  // right names, signed by an untrusted CA
     std::filesystem::path untrusted_key;
 
-    /// "server", "wronghost" or "untrusted".
+    /// "server", "wronghost", "untrusted", "cnonly" (CN=localhost, no
+    /// subjectAltName), "expired" (right names, expired yesterday), "client"
+    /// or "untrusted-client".
     std::filesystem::path cert(const std::string& name) const { return dir / (name + ".pem"); }
     std::filesystem::path key(const std::string& name) const { return dir / (name + ".key"); }
 };

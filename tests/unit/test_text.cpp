@@ -369,4 +369,14 @@ TEST_CASE("truncate_msg with characters dropped by a capture") {
     CHECK(truncate_msg("abcd", 4, 2) == "ab" + marker(6, 4) + "cd");
 }
 
+TEST_CASE("seconds_text prints a duration as Python prints seconds") {
+    using std::chrono::milliseconds;
+    CHECK(seconds_text(milliseconds(120000)) == "120");
+    CHECK(seconds_text(milliseconds(1000)) == "1");
+    CHECK(seconds_text(milliseconds(0)) == "0");
+    CHECK(seconds_text(milliseconds(1500)) == "1.5");
+    CHECK(seconds_text(milliseconds(100)) == "0.1");
+    CHECK(seconds_text(milliseconds(1)) == "0.001");
+}
+
 #undef FFFD

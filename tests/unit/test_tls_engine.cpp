@@ -34,42 +34,69 @@ namespace {
 
 constexpr std::size_t whole = std::numeric_limits<std::size_t>::max();
 
-struct SelfSigned {
+// What a test certificate says; times are seconds from now.
+struct CertSpec {
+    const char* cn = "test";
+    /// nullptr: no subjectAltName at all.
+    const char* san = "DNS:localhost";
+    long valid_from = -60;
+    long valid_to = 3600;
+};
+
+struct TestCert {
     EVP_PKEY* key = nullptr;
     X509* cert = nullptr;
 
-    explicit SelfSigned(const char* san)
+    /// Signed by `issuer`, or by itself.
+    explicit TestCert(const CertSpec& spec, const TestCert* issuer = nullptr, bool is_ca = false)
     {
         key = EVP_EC_gen("P-256");
         cert = X509_new();
         REQUIRE((key && cert));
         X509_set_version(cert, 2);
         ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-        X509_gmtime_adj(X509_getm_notBefore(cert), -60);
-        X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+        X509_gmtime_adj(X509_getm_notBefore(cert), spec.valid_from);
+        X509_gmtime_adj(X509_getm_notAfter(cert), spec.valid_to);
         X509_set_pubkey(cert, key);
         X509_NAME* name = X509_get_subject_name(cert);
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("test"), -1, -1, 0);
-        X509_set_issuer_name(cert, name);
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(spec.cn), -1, -1,
+                                   0);
+        X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer->cert) : name);
         X509V3_CTX ctx;
         X509V3_set_ctx_nodb(&ctx);
-        X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-        X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, san);
-        REQUIRE(ext);
-        X509_add_ext(cert, ext, -1);
-        X509_EXTENSION_free(ext);
-        REQUIRE(X509_sign(cert, key, EVP_sha256()) > 0);
+        X509V3_set_ctx(&ctx, issuer ? issuer->cert : cert, cert, nullptr, nullptr, 0);
+        const auto add = [&](int nid, const char* value) {
+            X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+            REQUIRE(ext);
+            X509_add_ext(cert, ext, -1);
+            X509_EXTENSION_free(ext);
+        };
+        if (is_ca)
+            add(NID_basic_constraints, "critical,CA:TRUE");
+        if (spec.san)
+            add(NID_subject_alt_name, spec.san);
+        REQUIRE(X509_sign(cert, issuer ? issuer->key : key, EVP_sha256()) > 0);
     }
-    ~SelfSigned()
+    ~TestCert()
     {
         X509_free(cert);
         EVP_PKEY_free(key);
     }
+    TestCert(const TestCert&) = delete;
+    TestCert& operator=(const TestCert&) = delete;
+};
+
+// Who signed the server's certificate, and whether the client trusts it.
+enum class Trust {
+    self_signed_trusted,   ///< the client trusts the certificate itself
+    self_signed_unknown,   ///< nobody vouches for it
+    ca_unknown,            ///< signed by a CA the client does not know
 };
 
 // A client engine and an OpenSSL server, connected by the test.
 struct Pair {
-    SelfSigned id{"DNS:localhost"};
+    std::unique_ptr<TestCert> ca;
+    std::unique_ptr<TestCert> id;
     SSL_CTX* client_ctx = SSL_CTX_new(TLS_client_method());
     SSL_CTX* server_ctx = SSL_CTX_new(TLS_server_method());
     SSL* server = nullptr;
@@ -77,13 +104,17 @@ struct Pair {
     BIO* server_out = BIO_new(BIO_s_mem());
     std::optional<TlsEngine> client;
 
-    explicit Pair(bool trust_server = true, const char* expected_host = "localhost")
+    explicit Pair(Trust trust = Trust::self_signed_trusted, const char* expected_host = "localhost",
+                  const CertSpec& spec = {})
     {
-        REQUIRE(SSL_CTX_use_certificate(server_ctx, id.cert) == 1);
-        REQUIRE(SSL_CTX_use_PrivateKey(server_ctx, id.key) == 1);
+        if (trust == Trust::ca_unknown)
+            ca = std::make_unique<TestCert>(CertSpec{.cn = "unknown test CA", .san = nullptr}, nullptr, true);
+        id = std::make_unique<TestCert>(spec, ca.get());
+        REQUIRE(SSL_CTX_use_certificate(server_ctx, id->cert) == 1);
+        REQUIRE(SSL_CTX_use_PrivateKey(server_ctx, id->key) == 1);
         SSL_CTX_set_verify(client_ctx, SSL_VERIFY_PEER, nullptr);
-        if (trust_server)
-            X509_STORE_add_cert(SSL_CTX_get_cert_store(client_ctx), id.cert);
+        if (trust == Trust::self_signed_trusted)
+            X509_STORE_add_cert(SSL_CTX_get_cert_store(client_ctx), id->cert);
         server = SSL_new(server_ctx);
         SSL_set_bio(server, server_in, server_out);
         SSL_set_accept_state(server);
@@ -277,21 +308,85 @@ TEST_CASE("TlsEngine: a certificate the client does not trust, or for another ho
 {
     SUBCASE("untrusted")
     {
-        Pair p(false);
+        Pair p(Trust::self_signed_unknown);
         const auto r = p.handshake(whole);
         CHECK(r.want == TlsEngine::Want::error);
         CHECK(&r.ec.category() == &asio::error::get_ssl_category());
         CHECK(r.ec.message().find("certificate verify failed") != std::string::npos);
+        CHECK(p.client->certificate_refusal() == "self-signed certificate");
         // The client's alert reached the server, which gives up too.
         CHECK(p.client->output().empty());
         CHECK(!SSL_is_init_finished(p.server));
     }
     SUBCASE("another host")
     {
-        Pair p(true, "example.com");
+        Pair p(Trust::self_signed_trusted, "example.com");
         const auto r = p.handshake(1);
         CHECK(r.want == TlsEngine::Want::error);
         CHECK(r.ec.message().find("certificate verify failed") != std::string::npos);
+        // The certificate has a subjectAltName: nothing to say about its CN.
+        CHECK(p.client->certificate_refusal() == "hostname mismatch");
+    }
+}
+
+TEST_CASE("TlsEngine: the reason a certificate was refused is OpenSSL's verify result, as text")
+{
+    struct Case {
+        const char* name;
+        Trust trust;
+        const char* host;
+        CertSpec spec;
+        std::string reason;
+    };
+    const std::string cn_only = ": the certificate has no subjectAltName, and a name only in its subject CN is not accepted";
+    const Case cases[] = {
+        {"expired", Trust::self_signed_trusted, "localhost", {.valid_from = -7200, .valid_to = -3600},
+         "certificate has expired"},
+        {"not yet valid", Trust::self_signed_trusted, "localhost", {.valid_from = 3600, .valid_to = 7200},
+         "certificate is not yet valid"},
+        {"unknown CA", Trust::ca_unknown, "localhost", {}, "unable to get local issuer certificate"},
+        {"self-signed", Trust::self_signed_unknown, "localhost", {}, "self-signed certificate"},
+        {"another host", Trust::self_signed_trusted, "example.com", {}, "hostname mismatch"},
+        {"another IP address", Trust::self_signed_trusted, "127.0.0.2", {.san = "IP:127.0.0.1"},
+         "IP address mismatch"},
+        // The name only in the CN: OpenSSL accepts it unless told not to.
+        {"CN only", Trust::self_signed_trusted, "localhost", {.cn = "localhost", .san = nullptr},
+         "hostname mismatch" + cn_only},
+        {"CN only, an IP address", Trust::self_signed_trusted, "127.0.0.1", {.cn = "127.0.0.1", .san = nullptr},
+         "IP address mismatch" + cn_only},
+        // A DNS name in the CN does not stand in for a subjectAltName of IPs.
+        {"CN beside IP names", Trust::self_signed_trusted, "localhost", {.cn = "localhost", .san = "IP:127.0.0.1"},
+         "hostname mismatch"},
+    };
+    for (const auto& c : cases) {
+        for (std::size_t piece : {whole, std::size_t(1)}) {
+            CAPTURE(c.name);
+            CAPTURE(piece);
+            Pair p(c.trust, c.host, c.spec);
+            const auto r = p.handshake(piece);
+            CHECK(r.want == TlsEngine::Want::error);
+            CHECK(&r.ec.category() == &asio::error::get_ssl_category());
+            CHECK(r.ec.message().find("certificate verify failed") != std::string::npos);
+            CHECK(p.client->certificate_refusal() == c.reason);
+        }
+    }
+}
+
+TEST_CASE("TlsEngine: no refusal to report after a verified handshake, or with verification off")
+{
+    SUBCASE("verified, by its subjectAltName")
+    {
+        Pair p(Trust::self_signed_trusted, "localhost", {.cn = "some other name", .san = "DNS:localhost"});
+        REQUIRE(p.handshake(whole).want == TlsEngine::Want::nothing);
+        CHECK(p.client->certificate_refusal().empty());
+    }
+    SUBCASE("verification off: the ignored failure is not a refusal")
+    {
+        Pair p(Trust::self_signed_unknown);
+        SSL_set_verify(p.client->native_handle(), SSL_VERIFY_NONE, nullptr);
+        REQUIRE(p.handshake(whole).want == TlsEngine::Want::nothing);
+        CHECK(SSL_get_verify_result(p.client->native_handle()) != X509_V_OK);
+        CHECK(p.client->certificate_refusal().empty());
     }
 }
 
@@ -299,7 +394,6 @@ TEST_CASE("TlsEngine: a peer that does not speak TLS is an error, whole or byte 
 {
     for (std::size_t piece : {whole, std::size_t(1)}) {
         INFO("piece " << piece);
-        SelfSigned id("DNS:localhost");
         SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
         {
             TlsEngine client(ctx);

@@ -40,6 +40,9 @@ model (defaults from the environment):
   --context-window N    the model's context window in tokens (128000)
   --max-tokens N        most tokens per answer (64000, at most half the context window)
   --ca-file PATH        extra CA certificates (PEM) to trust
+  --request-timeout S   seconds one attempt at a model request may take (600)
+  --idle-timeout S      seconds without data from the model's server before an
+                        attempt fails (120); a request gets 3 attempts
   --demo                an offline scripted model instead (not an LLM; no key, no network)
 files:
   --input PATH|GLOB     upload into the environment before the run (repeatable)
@@ -65,6 +68,8 @@ struct RunArgs {
     std::optional<std::int64_t> context_window;
     std::optional<std::int64_t> max_tokens;
     std::optional<std::string> ca_file;
+    std::optional<Milliseconds> request_timeout;
+    std::optional<Milliseconds> idle_timeout;
     BackendArgs env;
     std::vector<std::string> inputs;
     std::optional<std::string> output;
@@ -89,7 +94,8 @@ void check_demo(const RunArgs& a)
     const std::pair<const char*, bool> model_flags[] = {
         {"--base-url", a.base_url.has_value()},      {"--api-key", a.api_key.has_value()},
         {"--model", a.model.has_value()},            {"--context-window", a.context_window.has_value()},
-        {"--max-tokens", a.max_tokens.has_value()},  {"--ca-file", a.ca_file.has_value()}};
+        {"--max-tokens", a.max_tokens.has_value()},  {"--ca-file", a.ca_file.has_value()},
+        {"--request-timeout", a.request_timeout.has_value()}, {"--idle-timeout", a.idle_timeout.has_value()}};
     for (const auto& [flag, given] : model_flags)
         if (given)
             throw UsageError(std::string(flag) + " has no effect with --demo (the demo model is offline)");
@@ -123,6 +129,10 @@ RunArgs parse(const std::vector<std::string>& args)
             a.max_tokens = parse_positive(arg, value(arg));
         else if (arg == "--ca-file")
             a.ca_file = value(arg);
+        else if (arg == "--request-timeout")
+            a.request_timeout = parse_seconds(arg, value(arg));
+        else if (arg == "--idle-timeout")
+            a.idle_timeout = parse_seconds(arg, value(arg));
         else if (parse_backend_flag(args, i, a.env))
             continue;
         else if (arg == "--input")
@@ -166,6 +176,8 @@ std::shared_ptr<LlmClient> make_client(asio::any_io_executor ex, const RunArgs& 
         throw UsageError("no API key: pass --api-key KEY or set OPENROUTER_API_KEY or OPENAI_API_KEY (or try --demo)");
     o.api_key = a.api_key;
     o.base_url = a.base_url;
+    o.timeout = a.request_timeout;
+    o.idle_timeout = a.idle_timeout;
     o.context_window_tokens = a.context_window.value_or(default_context_window);
     // Half the window by default, so a small --context-window alone is valid.
     o.max_tokens = a.max_tokens.value_or(std::min(default_max_tokens, o.context_window_tokens / 2));

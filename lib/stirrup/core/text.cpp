@@ -211,4 +211,14 @@ void append_utf8(std::string& out, char32_t cp)
     }
 }
 
+std::string seconds_text(std::chrono::milliseconds t)
+{
+    if (t.count() % 1000 == 0)
+        return std::to_string(t.count() / 1000);
+    std::string s = std::to_string(static_cast<double>(t.count()) / 1000.0);
+    while (!s.empty() && s.back() == '0')
+        s.pop_back();
+    return s;
+}
+
 } // namespace stirrup::text

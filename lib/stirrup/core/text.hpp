@@ -4,6 +4,7 @@
 // Lengths are code points, as Python's len(str) counts them, so truncated tool
 // results read exactly as Stirrup's.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -58,5 +59,9 @@ std::size_t last_code_points_offset(std::string_view utf8, std::size_t n) noexce
 /// (msg[-0//2:] is msg[0:]); with dropped_chars > 0 that is only what was kept.
 std::string truncate_msg(std::string_view utf8, std::size_t max_chars,
                          std::uint64_t dropped_chars = 0);
+
+/// A duration in seconds as Python prints a number of them: 120 s -> "120",
+/// 1500 ms -> "1.5", 100 ms -> "0.1" (for messages that name a timeout).
+std::string seconds_text(std::chrono::milliseconds t);
 
 } // namespace stirrup::text

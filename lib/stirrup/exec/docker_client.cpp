@@ -13,6 +13,7 @@
 #include <boost/system/system_error.hpp>
 
 #include "stirrup/core/ascii.hpp"
+#include "stirrup/core/text.hpp"
 #include "stirrup/net/http_client.hpp"
 #include "stirrup/core/timer_limit.hpp"
 #include "stirrup/net/url.hpp"
@@ -122,10 +123,20 @@ awaitable<std::string> read_rest(net::HttpStream& s)
     co_return body;
 }
 
-[[noreturn]] void throw_unavailable(const net::HttpTransportError& e, const Endpoint& ep, const std::string& what)
+// "ClientOptions::control_timeout is 30 s": what bounded a call that timed out.
+std::string option_text(const char* option, Milliseconds t)
 {
+    return "ClientOptions::" + std::string(option) + " is " + text::seconds_text(t) + " s";
+}
+
+// `bound` (an option_text), when given, is said for a call that timed out.
+[[noreturn]] void throw_unavailable(const net::HttpTransportError& e, const Endpoint& ep, const std::string& what,
+                                    const std::string& bound = {})
+{
+    const std::string limit =
+        bound.empty() || e.code() != std::errc::timed_out ? std::string() : "; " + bound;
     throw EngineUnavailableError(e.code(), "Docker engine at " + ep.url + " failed during " + what + " (" + e.what() +
-                                               "); is Docker running?");
+                                               limit + "); is Docker running?");
 }
 
 } // namespace
@@ -170,8 +181,8 @@ Client::Client(boost::asio::any_io_executor ex, Endpoint endpoint, ClientOptions
     http.timeouts.connect = options_.connect_timeout;
     http.timeouts.request = options_.request_timeout;
     // Exec output may legitimately stay silent for as long as a command runs:
-    // every stream read here is bounded by its caller's own deadline.
-    http.timeouts.stream_idle = std::chrono::hours(24 * 365);
+    // every call and stream read here is bounded by its own deadline instead.
+    http.timeouts.idle = std::chrono::hours(24 * 365);
     http.tls.verify = endpoint_.tls_verify;
     http.tls.ca_file = endpoint_.ca_file;
     // As the docker CLI: the client certificate is presented when its files
@@ -218,12 +229,12 @@ awaitable<void> Client::ping()
     req.method = "GET";
     req.url = url_for("/_ping");
     req.max_retries = 0;
-    req.timeout = options_.request_timeout;
+    req.timeout = options_.control_timeout;
     net::HttpResponse resp;
     try {
         resp = co_await http_->request(std::move(req));
     } catch (const net::HttpTransportError& e) {
-        throw_unavailable(e, endpoint_, "GET /_ping");
+        throw_unavailable(e, endpoint_, "GET /_ping", option_text("control_timeout", options_.control_timeout));
     }
     if (resp.status != 200)
         throw ApiError(resp.status, engine_message(resp.body), "GET /_ping");
@@ -251,6 +262,11 @@ awaitable<Client::Reply> Client::call(std::string method, std::string path, std:
                                       std::string what)
 {
     const std::string version = co_await api_version();
+    // A tar upload is a transfer, whose time grows with its size; every other
+    // call here is a control call, which a well engine answers at once.
+    const bool transfer = content_type == "application/x-tar";
+    const Milliseconds timeout = transfer ? options_.request_timeout : options_.control_timeout;
+    const std::string bound = option_text(transfer ? "request_timeout" : "control_timeout", timeout);
     net::HttpRequest req;
     req.method = std::move(method);
     req.url = url_for(api_path(version, path));
@@ -258,7 +274,7 @@ awaitable<Client::Reply> Client::call(std::string method, std::string path, std:
         req.headers.emplace_back("Content-Type", std::move(content_type));
     req.body = std::move(body);
     req.max_retries = 0;
-    req.timeout = options_.request_timeout;
+    req.timeout = timeout;
     Reply reply;
     try {
         net::HttpResponse resp = co_await http_->request(std::move(req));
@@ -266,7 +282,7 @@ awaitable<Client::Reply> Client::call(std::string method, std::string path, std:
         reply.body = std::move(resp.body);
         reply.headers = std::move(resp.headers);
     } catch (const net::HttpTransportError& e) {
-        throw_unavailable(e, endpoint_, what);
+        throw_unavailable(e, endpoint_, what, bound);
     }
     co_return reply;
 }

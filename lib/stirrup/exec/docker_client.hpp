@@ -64,8 +64,14 @@ public:
 };
 
 struct ClientOptions {
-    /// Every call but the streaming ones (exec output, pull, build, archive
-    /// downloads): from connecting to the last byte.
+    /// Control calls (ping, inspect, create, start, remove, list, exec create
+    /// and inspect, archive stat), from connecting to the last byte. An
+    /// engine that is paused or hung costs this much per call, so it is short:
+    /// the engine answers these in milliseconds when it is well.
+    Milliseconds control_timeout{std::chrono::seconds(30)};
+    /// Archive uploads (their time grows with their size), and the wait for
+    /// a streaming call's headers (exec output, pull, build, archive
+    /// downloads), from connecting to the last byte.
     Milliseconds request_timeout{std::chrono::seconds(120)};
     Milliseconds connect_timeout{std::chrono::seconds(10)};
     /// Longest silence inside a pull, build or archive download (exec

@@ -34,6 +34,10 @@ ChatCompletionsOptions validated(ChatCompletionsOptions o) {
     // Stirrup lets the provider reject these; failing here names the option.
     if (o.max_tokens <= 0) throw ConfigError("max_tokens must be positive, got " + std::to_string(o.max_tokens));
     if (o.max_retries < 0) throw ConfigError("max_retries must not be negative, got " + std::to_string(o.max_retries));
+    if (o.timeout && o.timeout->count() <= 0)
+        throw ConfigError("timeout must be positive, got " + std::to_string(o.timeout->count()) + " ms");
+    if (o.idle_timeout && o.idle_timeout->count() <= 0)
+        throw ConfigError("idle_timeout must be positive, got " + std::to_string(o.idle_timeout->count()) + " ms");
     if (o.model.empty()) throw ConfigError("model is required");
     if (!o.limiter) o.limiter = ModelRequestLimiter::process_default();
     chat::validate_extra_fields(o.extra_request_fields);
@@ -133,6 +137,7 @@ net::HttpRequest ChatCompletionsClient::make_request(std::string body, std::stri
                    {"Accept", std::string(accept)}};
     req.body = std::move(body);
     req.timeout = options_.timeout;
+    req.idle_timeout = options_.idle_timeout;
     req.max_retries = options_.max_retries;
     return req;
 }

@@ -38,6 +38,13 @@ struct ChatCompletionsOptions {
     std::optional<std::string> reasoning_effort;
     /// Whole-request timeout per attempt; nullopt keeps the HTTP client's (600 s, the SDK's).
     std::optional<std::chrono::milliseconds> timeout;
+    /// Longest silence from the server while its answer is awaited or read,
+    /// streamed or not: a server that accepts a request and never answers
+    /// fails the attempt after this (retried as a connection error), not after
+    /// `timeout`. nullopt keeps the HTTP client's (net::Timeouts::idle, 120 s).
+    /// A model that thinks long before answering a non-streamed request needs
+    /// more (or `stream`).
+    std::optional<std::chrono::milliseconds> idle_timeout;
     /// Retries of transient failures (connection errors, 408, 409, 429, 5xx).
     int max_retries = 2;
     /// A JSON object merged into every request body as Stirrup merges its

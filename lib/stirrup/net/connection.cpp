@@ -14,6 +14,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "stirrup/core/text.hpp"
 #include "stirrup/net/http_client.hpp"
 #include "stirrup/net/tls_context.hpp"
 
@@ -146,8 +147,13 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::open(asio::any_io_execu
         tcp_layer.expires_at(earlier(deadline, s.timeouts->tls_handshake));
         s.counters->tls_handshakes.fetch_add(1, std::memory_order_relaxed);
         auto [ec] = co_await stream.async_handshake(use_tuple);
-        if (ec)
-            fail(ec, origin, "TLS handshake with " + url.host);
+        if (ec) {
+            // OpenSSL's error says only "certificate verify failed"; the
+            // reason (expired, unknown CA, name mismatch) is what a user acts on.
+            const std::string refusal = stream.engine().certificate_refusal();
+            fail(ec, origin,
+                 "TLS handshake with " + url.host + (refusal.empty() ? "" : ", certificate refused (" + refusal + ")"));
+        }
     }
     c->origin = origin;
     c->last_used = std::chrono::steady_clock::now();
@@ -159,6 +165,50 @@ void Connection::expire_at(SteadyTime t)
     std::visit([&](auto& s) { beast::get_lowest_layer(s).expires_at(t); }, stream_);
 }
 
+// The connection as the stream Beast's header and body reads read from,
+// with a fresh expiry before every read of the socket: the earlier of the
+// deadline and `idle` from now. An expiry set once per Beast read would also
+// cut a header that arrives slowly but steadily, since Beast reads a header
+// in as many socket reads as it takes to come. (Over TLS a record that
+// arrives in pieces counts as one read.)
+class Connection::BoundedReads {
+public:
+    using executor_type = asio::any_io_executor;
+
+    BoundedReads(Connection& c, SteadyTime deadline, Milliseconds idle) : c_(c), deadline_(deadline), idle_(idle) {}
+
+    executor_type get_executor() noexcept
+    {
+        return std::visit([](auto& s) -> executor_type { return s.get_executor(); }, c_.stream_);
+    }
+
+    // For Beast's composed reads, which pass a handler (not a token).
+    template <class MutableBuffers, class Handler>
+    void async_read_some(const MutableBuffers& buffers, Handler&& handler)
+    {
+        const SteadyTime quiet = deadline_after(idle_);
+        idle_bound_ = quiet < deadline_;
+        c_.expire_at(idle_bound_ ? quiet : deadline_);
+        std::visit([&](auto& s) { s.async_read_some(buffers, std::forward<Handler>(handler)); }, c_.stream_);
+    }
+
+    // `phase`, and for a timeout which of the two bounds ran out.
+    std::string failed(std::string phase, boost::system::error_code ec) const
+    {
+        if (ec != beast::error::timeout)
+            return phase;
+        if (idle_bound_)
+            return phase + ": no data from the server for " + text::seconds_text(idle_) + " s (the idle timeout)";
+        return phase + ": the request timeout ran out";
+    }
+
+private:
+    Connection& c_;
+    SteadyTime deadline_;
+    Milliseconds idle_;
+    bool idle_bound_ = false;
+};
+
 asio::awaitable<void> Connection::write(RequestMessage& req, SteadyTime deadline)
 {
     expire_at(deadline);
@@ -167,27 +217,25 @@ asio::awaitable<void> Connection::write(RequestMessage& req, SteadyTime deadline
         fail(ec, origin, "sending the request");
 }
 
-asio::awaitable<void> Connection::read_header(ResponseParser& parser, SteadyTime deadline)
+asio::awaitable<void> Connection::read_header(ResponseParser& parser, SteadyTime deadline, Milliseconds idle)
 {
-    expire_at(deadline);
-    auto [ec, n] = co_await std::visit([&](auto& s) { return http::async_read_header(s, buffer, parser, use_tuple); },
-                                       stream_);
+    BoundedReads reads(*this, deadline, idle);
+    auto [ec, n] = co_await http::async_read_header(reads, buffer, parser, use_tuple);
     // A header past the parser's limit is the server's excess, not a broken
     // transport: the client reports it as such instead of retrying it.
     if (ec == http::error::header_limit)
         fail(make_error_code(HttpErrc::header_too_large), origin, "reading the response header");
     if (ec)
-        fail(ec, origin, "reading the response header");
+        fail(ec, origin, reads.failed("reading the response header", ec));
 }
 
-asio::awaitable<void> Connection::read_some(ResponseParser& parser, SteadyTime deadline)
+asio::awaitable<void> Connection::read_some(ResponseParser& parser, SteadyTime deadline, Milliseconds idle)
 {
-    expire_at(deadline);
-    auto [ec, n] = co_await std::visit([&](auto& s) { return http::async_read_some(s, buffer, parser, use_tuple); },
-                                       stream_);
+    BoundedReads reads(*this, deadline, idle);
+    auto [ec, n] = co_await http::async_read_some(reads, buffer, parser, use_tuple);
     // buffer_body reports a full caller buffer as need_buffer: not an error.
     if (ec && ec != http::error::need_buffer)
-        fail(ec, origin, "reading the response body");
+        fail(ec, origin, reads.failed("reading the response body", ec));
 }
 
 int Connection::native_handle() const noexcept

@@ -62,9 +62,11 @@ public:
                                                                      const ConnectSettings& s, SteadyTime deadline);
 
     boost::asio::awaitable<void> write(RequestMessage& req, SteadyTime deadline);
-    boost::asio::awaitable<void> read_header(ResponseParser& parser, SteadyTime deadline);
+    /// Reads fail after `deadline`, or after `idle` without a byte from the
+    /// peer, whichever comes first (asio::error::timed_out; what() says which).
+    boost::asio::awaitable<void> read_header(ResponseParser& parser, SteadyTime deadline, Milliseconds idle);
     /// Reads what is available of the body into the parser's buffer_body.
-    boost::asio::awaitable<void> read_some(ResponseParser& parser, SteadyTime deadline);
+    boost::asio::awaitable<void> read_some(ResponseParser& parser, SteadyTime deadline, Milliseconds idle);
 
     /// Closes the socket now; pending operations complete with an error.
     void close() noexcept;
@@ -81,6 +83,8 @@ public:
     std::string origin;
 
 private:
+    class BoundedReads;
+
     template <class S>
     explicit Connection(std::in_place_type_t<S> t, auto&&... args) : stream_(t, std::forward<decltype(args)>(args)...)
     {

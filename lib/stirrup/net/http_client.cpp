@@ -99,6 +99,7 @@ struct Prepared {
     RequestMessage message;
     bool head = false;
     Milliseconds timeout{};
+    Milliseconds idle{};
     int max_retries = 0;
     std::size_t max_body = 0;
 };
@@ -158,6 +159,7 @@ Prepared HttpClient::Impl::prepare(HttpRequest& req)
     if (p.proxy)
         p.pool_key += " via " + p.proxy->host + ":" + std::to_string(p.proxy->port);
     p.timeout = req.timeout.value_or(options.timeouts.request);
+    p.idle = req.idle_timeout.value_or(options.timeouts.idle);
     p.max_retries = std::max(0, req.max_retries.value_or(options.retry.max_retries));
     p.max_body = req.max_body_bytes.value_or(options.limits.max_body_bytes);
 
@@ -221,7 +223,7 @@ asio::awaitable<void> HttpClient::Impl::send(Prepared& p, ConnectionPool::Lease&
         try {
             counters.requests_sent.fetch_add(1, std::memory_order_relaxed);
             co_await lease.connection->write(p.message, deadline);
-            co_await lease.connection->read_header(*parser, deadline);
+            co_await lease.connection->read_header(*parser, deadline, p.idle);
             co_return;
         } catch (const HttpTransportError& e) {
             failure = e;
@@ -289,7 +291,7 @@ ResponseRetryInfo retry_info(const http::response_header<>& h)
 // fails before a byte is read, a chunked or close-delimited body as soon as
 // it grows past it.
 asio::awaitable<void> read_body(Connection& c, ResponseParser& parser, std::string* out, SteadyTime deadline,
-                                std::size_t limit)
+                                Milliseconds idle, std::size_t limit)
 {
     std::optional<std::uint64_t> length;
     if (!parser.is_done())
@@ -311,7 +313,7 @@ asio::awaitable<void> read_body(Connection& c, ResponseParser& parser, std::stri
         dst.resize(have + want);
         parser.get().body().data = dst.data() + have;
         parser.get().body().size = want;
-        co_await c.read_some(parser, deadline);
+        co_await c.read_some(parser, deadline, idle);
         const std::size_t n = want - parser.get().body().size;
         dst.resize(have + n);
         got += n;
@@ -358,7 +360,7 @@ asio::awaitable<HttpResponse> HttpClient::request(HttpRequest req)
                 HttpResponse resp;
                 // Too large throws past the retry below; the lease, without
                 // keep_alive, closes the connection half-way through that body.
-                co_await read_body(*lease.connection, *parser, &resp.body, deadline, p.max_body);
+                co_await read_body(*lease.connection, *parser, &resp.body, deadline, p.idle, p.max_body);
                 lease.keep_alive = parser->keep_alive();
                 const auto& h = parser->get();
                 resp.status = static_cast<int>(h.result_int());
@@ -395,11 +397,11 @@ asio::awaitable<HttpStream> HttpClient::stream(HttpRequest req)
                 if (!decision.retry) {
                     s->status = static_cast<int>(h.result_int());
                     s->headers = copy_headers(h);
-                    s->idle = impl->options.timeouts.stream_idle;
+                    s->idle = p.idle;
                     co_return HttpStream(std::move(s));
                 }
                 // An error body is short: read it so the connection stays usable.
-                co_await read_body(*s->lease.connection, *s->parser, nullptr, deadline, 0);
+                co_await read_body(*s->lease.connection, *s->parser, nullptr, deadline, p.idle, 0);
                 s->lease.keep_alive = s->parser->keep_alive();
             } catch (const HttpTransportError&) {
                 failure = std::current_exception();
@@ -438,7 +440,7 @@ asio::awaitable<std::optional<std::string>> HttpStream::read_some()
         parser.get().body().size = s.buffer.size();
         bool failed = false;
         try {
-            co_await s.lease.connection->read_some(parser, deadline_after(s.idle));
+            co_await s.lease.connection->read_some(parser, SteadyTime::max(), s.idle);
         } catch (const HttpTransportError&) {
             failed = true;
             s.lease.connection.reset();

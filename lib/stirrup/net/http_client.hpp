@@ -31,6 +31,8 @@ struct HttpRequest {
     Headers headers;
     std::string body;
     std::optional<Milliseconds> timeout;
+    /// Longest silence from the server: nullopt means Timeouts::idle.
+    std::optional<Milliseconds> idle_timeout;
     /// Retries of this request: nullopt means the client's policy.
     std::optional<int> max_retries;
     /// The largest body request() accepts for this request: nullopt means
@@ -104,8 +106,8 @@ public:
 
     /// The next piece of the body, or nullopt at its end. Throws
     /// HttpTransportError when the connection drops or stays silent longer
-    /// than Timeouts::stream_idle (the request timeout bounds a stream only
-    /// until its headers arrive: a long generation is not an error).
+    /// than the idle timeout (the request timeout bounds a stream only until
+    /// its headers arrive: a long generation is not an error).
     boost::asio::awaitable<std::optional<std::string>> read_some();
 
     struct Impl;

@@ -32,8 +32,13 @@ struct Timeouts {
     /// The whole request, from the first connect attempt to the last body byte
     /// (per attempt). Per-request override: HttpRequest::timeout.
     Milliseconds request{std::chrono::seconds(600)};
-    /// Longest silence between two reads of a streamed body.
-    Milliseconds stream_idle{std::chrono::seconds(120)};
+    /// Longest silence from the server once the request is sent: waiting for
+    /// the response's header, and between two reads of its body, streamed or
+    /// not. A server that accepts a request and never answers fails the
+    /// attempt after this (a transport error, retried as such), not after the
+    /// whole `request` timeout; a slow answer that keeps coming is not cut.
+    /// Per-request override: HttpRequest::idle_timeout.
+    Milliseconds idle{std::chrono::seconds(120)};
 };
 
 struct RetryPolicy {

@@ -52,7 +52,10 @@ void configure_tls_connection(ssl_st* ssl, std::string_view host_view, bool veri
     if (!verify)
         return;
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    // A name only in the subject CN is not accepted (RFC 9525 section 6.3,
+    // as browsers and Go do): OpenSSL would fall back to the CN of a
+    // certificate without DNS names in its subjectAltName.
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
     const int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) : SSL_set1_host(ssl, host.c_str());
     if (ok != 1)
         throw SystemError(boost::system::error_code(static_cast<int>(::ERR_get_error()), boost::asio::error::get_ssl_category()),

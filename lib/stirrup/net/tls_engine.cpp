@@ -3,6 +3,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <array>
@@ -225,6 +226,8 @@ TlsEngine::Result TlsEngine::finish(int ok, std::size_t bytes)
         return {Want::error, 0, asio::error::eof};
     const unsigned long e = ::ERR_get_error();
     ::ERR_clear_error();
+    if (ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_CERTIFICATE_VERIFY_FAILED)
+        certificate_refused_ = true;
     if (e != 0)
         return {Want::error, 0, ssl_error(e)};
     if (err == SSL_ERROR_SYSCALL && input_ended_)
@@ -234,6 +237,25 @@ TlsEngine::Result TlsEngine::finish(int ok, std::size_t bytes)
     if (err == SSL_ERROR_WANT_WRITE)
         return {Want::error, 0, make_error_code(boost::system::errc::not_enough_memory)};
     return {Want::error, 0, asio::error::fault};
+}
+
+std::string TlsEngine::certificate_refusal() const
+{
+    // The verify result alone is no proof: with verification off it holds
+    // the failure that was ignored.
+    const long result = certificate_refused_ ? ::SSL_get_verify_result(ssl_) : X509_V_OK;
+    if (result == X509_V_OK)
+        return {};
+    std::string why = ::X509_verify_cert_error_string(result);
+    if (result == X509_V_ERR_HOSTNAME_MISMATCH || result == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+        // The peer's chain is kept even when it was refused (the peer
+        // certificate itself is only set once verified).
+        STACK_OF(X509)* chain = ::SSL_get_peer_cert_chain(ssl_);
+        X509* leaf = chain && sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : nullptr;
+        if (leaf && ::X509_get_ext_by_NID(leaf, NID_subject_alt_name, -1) < 0)
+            why += ": the certificate has no subjectAltName, and a name only in its subject CN is not accepted";
+    }
+    return why;
 }
 
 bool TlsEngine::can_read_without_input() const noexcept

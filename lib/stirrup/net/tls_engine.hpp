@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <string>
 
 #include <boost/system/error_code.hpp>
 
@@ -57,6 +58,13 @@ public:
     /// header line): one record each would cost a record's overhead and a
     /// cipher call per piece. bytes: how much was taken.
     Result write_gathered(std::span<const std::span<const std::byte>> pieces, std::size_t limit);
+
+    /// Why the peer's certificate was refused, when the handshake failed for
+    /// that: OpenSSL's verify result as text ("certificate has expired",
+    /// "unable to get local issuer certificate", "hostname mismatch"...), which
+    /// the handshake's error code ("certificate verify failed") does not
+    /// carry. Empty otherwise.
+    std::string certificate_refusal() const;
 
     /// Whether read() can make progress without more ciphertext.
     bool can_read_without_input() const noexcept;
@@ -103,6 +111,7 @@ private:
     ByteQueue in_;  // from the peer, for OpenSSL to read
     ByteQueue out_; // from OpenSSL, for the caller to send
     bool input_ended_ = false;
+    bool certificate_refused_ = false;
 };
 
 } // namespace stirrup::net
