@@ -416,6 +416,22 @@ TEST_CASE("http: a refused certificate's error names the reason, and keeps OpenS
         });
         CHECK(server.requests() == 0);
     }
+    // With retries allowed, a refusal is still final: one handshake, not three.
+    {
+        HttpTestServer expired(ok_handler, {.listener = Listener::tls, .certificate = "expired"});
+        run_sync([&]() -> awaitable<void> {
+            HttpClient client(co_await asio::this_coro::executor, test_options());
+            bool refused = false;
+            try {
+                co_await client.request(get("https://127.0.0.1:" + std::to_string(expired.port()) + "/"));
+            } catch (const HttpCertificateRefused&) {
+                refused = true;
+            }
+            CHECK(refused);
+            CHECK(client.stats().tls_handshakes == 1);
+            CHECK(client.stats().retries == 0);
+        });
+    }
     // The certificate the others were made beside is accepted, by either name.
     HttpTestServer server(ok_handler, {.listener = Listener::tls});
     run_sync([&]() -> awaitable<void> {

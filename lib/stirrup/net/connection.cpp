@@ -151,8 +151,11 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::open(asio::any_io_execu
             // OpenSSL's error says only "certificate verify failed"; the
             // reason (expired, unknown CA, name mismatch) is what a user acts on.
             const std::string refusal = stream.engine().certificate_refusal();
-            fail(ec, origin,
-                 "TLS handshake with " + url.host + (refusal.empty() ? "" : ", certificate refused (" + refusal + ")"));
+            if (!refusal.empty())
+                throw HttpCertificateRefused(std::error_code(portable(ec)),
+                                             origin + ": TLS handshake with " + url.host + ", certificate refused (" +
+                                                 refusal + ")");
+            fail(ec, origin, "TLS handshake with " + url.host);
         }
     }
     c->origin = origin;

@@ -258,6 +258,12 @@ asio::awaitable<void> HttpClient::Impl::before_retry(std::exception_ptr failure,
     if (cancelled(cs))
         throw_aborted();
     if (failure) {
+        try {
+            std::rethrow_exception(failure);
+        } catch (const HttpCertificateRefused&) {
+            throw; // the next handshake would meet the same certificate
+        } catch (...) {
+        }
         decision = decide_retry_after_error(options.retry, retries, max_retries, random01());
         if (!decision.retry)
             std::rethrow_exception(failure);

@@ -75,6 +75,14 @@ public:
     using SystemError::SystemError;
 };
 
+/// The server's certificate was refused (expired, unknown CA, another
+/// host...); what() says why. Not retried: another handshake gets the same
+/// certificate.
+class HttpCertificateRefused : public HttpTransportError {
+public:
+    using HttpTransportError::HttpTransportError;
+};
+
 /// The server answered more than ResponseLimits allows. `code()` is
 /// HttpErrc::body_too_large or header_too_large; what() names the origin and
 /// the limit. Not a transport error, so neither retried nor reported as an
