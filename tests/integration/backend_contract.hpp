@@ -16,6 +16,7 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -455,6 +456,112 @@ TEST_CASE_TEMPLATE_DEFINE("contract: transfers to and from a local environment",
     });
 }
 
+// ---- what a hostile environment tries --------------------------------------
+
+TEST_CASE_TEMPLATE_DEFINE("contract: files leaving the environment are bounded in size", B, contract_bounded_files)
+{
+    using namespace stirrup;
+    stirrup::test::contract::HostDir out("bounded");
+    CodeExecOptions options;
+    options.transfer_limits = TransferLimits{.max_file_bytes = 1000, .max_session_bytes = 1500};
+    stirrup::test::contract::with_backend<B>(options, [&](CodeExecProvider& env) -> awaitable<void> {
+        using stirrup::test::strings;
+        auto r = co_await env.run_command(
+            "truncate -s 100G huge && head -c 1001 /dev/zero > over && head -c 1000 /dev/zero > a && "
+            "head -c 600 /dev/zero > b && echo small > c");
+        REQUIRE(r.exit_code == 0);
+        // A 100 GiB sparse file costs the environment nothing; the host refuses it before copying.
+        CHECK_THROWS_AS(co_await env.read_file("huge"), FileTooLargeError);
+        CHECK_THROWS_AS(co_await env.read_file("over"), FileTooLargeError);
+        const std::string a = co_await env.read_file("a");
+        CHECK(a.size() == 1000);
+        auto saved = co_await env.save_output_files(strings("huge", "over", "a", "b", "c"), out.path);
+        REQUIRE(saved.failed.count("huge") == 1);
+        CHECK(saved.failed["huge"] == "File is too large: 107374182400 bytes (the limit is 1000 bytes per file)");
+        CHECK(saved.failed["over"] == "File is too large: 1001 bytes (the limit is 1000 bytes per file)");
+        REQUIRE(saved.failed.count("b") == 1);
+        CHECK(saved.failed["b"].find("Session output limit reached") != std::string::npos);
+        CHECK(saved.saved.size() == 2); // a and c: 1006 of 1500 bytes
+        CHECK_FALSE(std::filesystem::exists(out.path / "huge"));
+        CHECK_FALSE(std::filesystem::exists(out.path / "b"));
+        CHECK(std::filesystem::file_size(out.path / "a") == 1000);
+    });
+}
+
+TEST_CASE_TEMPLATE_DEFINE("contract: saved files never keep setuid, setgid, sticky or world-write bits", B,
+                          contract_safe_modes)
+{
+    using namespace stirrup;
+    stirrup::test::contract::HostDir out("modes");
+    stirrup::test::contract::with_backend<B>([&](CodeExecProvider& env) -> awaitable<void> {
+        using stirrup::test::strings;
+        auto r = co_await env.run_command(
+            "printf '#!/bin/sh\\nid\\n' > suid && chmod 6777 suid && echo d > plain && chmod 1666 plain");
+        REQUIRE(r.exit_code == 0);
+        auto saved = co_await env.save_output_files(strings("suid", "plain"), out.path);
+        REQUIRE(saved.failed.empty());
+        for (const char* name : {"suid", "plain"}) {
+            const auto mode = static_cast<unsigned>(std::filesystem::status(out.path / name).permissions());
+            CAPTURE(name);
+            CAPTURE(mode);
+            CHECK((mode & 07000) == 0); // no setuid, setgid, sticky
+            CHECK((mode & 0002) == 0);  // nobody else may write it
+        }
+    });
+}
+
+TEST_CASE_TEMPLATE_DEFINE("contract: a NUL byte in a command is a tool error naming it, and nothing runs", B,
+                          contract_nul_byte)
+{
+    using namespace stirrup;
+    stirrup::test::contract::with_backend<B>([&](CodeExecProvider& env) -> awaitable<void> {
+        const CommandResult r = co_await env.run_command(std::string("echo a\0; touch pwned", 20));
+        CHECK(r.exit_code == 1);
+        CHECK(r.error_kind == "invalid_argument");
+        CHECK(r.stderr_text.find("NUL byte") != std::string::npos);
+        CHECK(r.stdout_text.empty());
+        CHECK_FALSE(co_await env.file_exists("pwned"));
+    });
+}
+
+TEST_CASE_TEMPLATE_DEFINE("contract: an uploaded tree's symlinks, loops and FIFOs are judged, never fatal", B,
+                          contract_hostile_inputs)
+{
+    using namespace stirrup;
+    using stirrup::test::contract::write_host;
+    namespace fs = std::filesystem;
+    stirrup::test::contract::HostDir src("inputs");
+    const fs::path in = src.path / "in";
+    write_host(in / "a.txt", "a\n");
+    write_host(in / "sub/b.txt", "b\n");
+    write_host(src.path / "other/o.txt", "other\n");
+    fs::create_symlink("a.txt", in / "link-in");
+    fs::create_symlink("../other/o.txt", in / "link-out");
+    fs::create_symlink("/etc/hostname", in / "link-abs");
+    fs::create_symlink("missing", in / "broken");
+    fs::create_directory_symlink("sub", in / "dir-link");
+    fs::create_directory_symlink(".", in / "loop");
+    REQUIRE(::mkfifo((in / "fifo").c_str(), 0644) == 0);
+    fs::create_symlink(in / "a.txt", src.path / "top-link");
+    stirrup::test::contract::with_backend<B>([&](CodeExecProvider& env) -> awaitable<void> {
+        using stirrup::test::strings;
+        auto up = co_await env.upload_files(strings(in.string(), (src.path / "top-link").string()));
+        CHECK(up.failed.empty());
+        CHECK(up.skipped.size() == 5);
+        CHECK(up.skipped.at((in / "link-out").string()).find("outside the uploaded directory") != std::string::npos);
+        CHECK(up.skipped.at((in / "link-abs").string()).find("outside the uploaded directory") != std::string::npos);
+        CHECK(up.skipped.at((in / "broken").string()).find("broken") != std::string::npos);
+        CHECK(up.skipped.at((in / "loop").string()).find("loop") != std::string::npos);
+        CHECK(up.skipped.at((in / "fifo").string()).find("FIFO") != std::string::npos);
+        CHECK(co_await env.read_file("in/link-in") == "a\n");
+        CHECK(co_await env.read_file("in/dir-link/b.txt") == "b\n");
+        CHECK(co_await env.read_file("top-link") == "a\n"); // its own name, not a.txt
+        CHECK_FALSE(co_await env.file_exists("other/o.txt"));
+        CHECK_FALSE(co_await env.file_exists("in/link-out"));
+        CHECK(up.uploaded.size() == 5); // a.txt, sub/b.txt, link-in, dir-link/b.txt, top-link
+    });
+}
+
 /// Runs the whole contract against backend type B.
 #define STIRRUP_BACKEND_CONTRACT(B)                                      \
     TEST_CASE_TEMPLATE_INVOKE(contract_command_result, B);               \
@@ -469,4 +576,8 @@ TEST_CASE_TEMPLATE_DEFINE("contract: transfers to and from a local environment",
     TEST_CASE_TEMPLATE_INVOKE(contract_files, B);                        \
     TEST_CASE_TEMPLATE_INVOKE(contract_escapes, B);                      \
     TEST_CASE_TEMPLATE_INVOKE(contract_transfers, B);                    \
-    TEST_CASE_TEMPLATE_INVOKE(contract_cross_provider, B)
+    TEST_CASE_TEMPLATE_INVOKE(contract_cross_provider, B);               \
+    TEST_CASE_TEMPLATE_INVOKE(contract_bounded_files, B);                \
+    TEST_CASE_TEMPLATE_INVOKE(contract_safe_modes, B);                   \
+    TEST_CASE_TEMPLATE_INVOKE(contract_nul_byte, B);                     \
+    TEST_CASE_TEMPLATE_INVOKE(contract_hostile_inputs, B)

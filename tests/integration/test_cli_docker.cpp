@@ -154,14 +154,27 @@ TEST_CASE("stirrup docker reap removes the container of a CLI that was killed")
     killer.join();
     REQUIRE_FALSE(container.empty());
     CHECK(r.exit_code == -SIGKILL);
-    REQUIRE(test::inspect_container(container).has_value());
+    const auto inspected = test::inspect_container(container);
+    REQUIRE(inspected.has_value());
+    // The workspace the CLI bind-mounted: left on the host by the kill.
+    std::string workspace;
+    if (const auto* mounts = inspected->if_contains("Mounts"); mounts && mounts->is_array())
+        for (const auto& m : mounts->as_array())
+            if (m.at("Type") == "bind")
+                workspace = std::string(m.at("Source").as_string());
+    REQUIRE(fs::path(workspace).filename().string().rfind("docker_exec_env_", 0) == 0);
+    CHECK(fs::is_directory(workspace));
 
     r = stirrup_cli({"docker", "reap", "--json"});
     INFO("stderr: " << r.stderr_text);
     CHECK(r.exit_code == 0);
-    const auto removed = json::parse(r.stdout_text).at("removed").as_array();
+    const auto reaped = json::parse(r.stdout_text);
+    const auto removed = reaped.at("removed").as_array();
     CHECK(std::find(removed.begin(), removed.end(), json::value(container)) != removed.end());
     CHECK_FALSE(test::inspect_container(container).has_value());
+    const auto directories = reaped.at("directories").as_array();
+    CHECK(std::find(directories.begin(), directories.end(), json::value(workspace)) != directories.end());
+    CHECK_FALSE(fs::exists(workspace));
 
     r = stirrup_cli({"docker", "bogus"});
     CHECK(r.exit_code == 1);

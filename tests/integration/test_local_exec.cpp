@@ -1,6 +1,6 @@
 // The local backend against real processes: Stirrup's local-execution suite
-// plus what the port adds (process-group kills on cancel, bounded capture,
-// the marker sweep on stop).
+// plus what the port adds (subtree kills on timeout and cancel, bounded capture,
+// the supervisors' kill on stop; more in test_local_cleanup.cpp).
 
 #include <doctest/doctest.h>
 

@@ -14,6 +14,8 @@ const char* const backend_usage = R"(execution environment:
   --allow REGEX         allow only matching commands (repeatable; run without a shell)
   --shell-timeout S     per-command timeout in seconds (300)
   --temp-base-dir DIR   where the environment's host temp dir is made (system temp dir)
+  --max-file-size SIZE  largest file saved or read out of the environment (1g)
+  --max-output-size SIZE  all files saved out of one environment (4g)
 docker (the engine from DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH; else the local socket):
   --image NAME          run this image (pulled when missing)
   --dockerfile PATH     or build this Dockerfile when the environment starts
@@ -56,6 +58,10 @@ void apply_common(const BackendArgs& a, CodeExecOptions& o)
     o.allowed_commands = a.allow;
     if (a.shell_timeout)
         o.shell_timeout = *a.shell_timeout;
+    if (a.max_file_bytes)
+        o.transfer_limits.max_file_bytes = *a.max_file_bytes;
+    if (a.max_output_bytes)
+        o.transfer_limits.max_session_bytes = *a.max_output_bytes;
 }
 
 LocalCodeExecOptions local_options(const BackendArgs& a)
@@ -115,6 +121,10 @@ bool parse_backend_flag(const std::vector<std::string>& args, std::size_t& i, Ba
         a.shell_timeout = parse_seconds(arg, value_of(args, i));
     else if (arg == "--temp-base-dir")
         a.temp_base_dir = value_of(args, i);
+    else if (arg == "--max-file-size")
+        a.max_file_bytes = static_cast<std::uint64_t>(parse_bytes(arg, value_of(args, i)));
+    else if (arg == "--max-output-size")
+        a.max_output_bytes = static_cast<std::uint64_t>(parse_bytes(arg, value_of(args, i)));
     else if (arg == "--image")
         a.image = value_of(args, i);
     else if (arg == "--dockerfile")

@@ -18,6 +18,8 @@ struct BackendArgs {
     std::vector<std::string> allow;
     std::optional<Milliseconds> shell_timeout;
     std::optional<std::string> temp_base_dir;
+    std::optional<std::uint64_t> max_file_bytes;
+    std::optional<std::uint64_t> max_output_bytes;
     // docker
     std::optional<std::string> image;
     std::optional<std::string> dockerfile;

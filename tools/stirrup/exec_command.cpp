@@ -123,6 +123,8 @@ awaitable<int> run(const ExecArgs& a)
     try {
         if (!a.inputs.empty()) {
             auto uploaded = co_await provider.upload_files(a.inputs);
+            for (const auto& [src, reason] : uploaded.skipped)
+                std::cerr << "stirrup: warning: " << src << " skipped: " << reason << '\n';
             if (!uploaded.failed.empty()) {
                 for (const auto& [src, reason] : uploaded.failed)
                     std::cerr << "stirrup: cannot upload " << src << ": " << reason << '\n';

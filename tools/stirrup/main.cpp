@@ -6,6 +6,7 @@
 
 #include "docker_command.hpp"
 #include "exec_command.hpp"
+#include "local_command.hpp"
 #include "run_command.hpp"
 
 namespace {
@@ -20,7 +21,9 @@ commands:
           stirrup exec [--backend local|docker (--image NAME | --dockerfile PATH)] [--allow REGEX]...
                        [--input PATH]... [--output DIR] [--save PATH]... [--json] -- CMD [CMD...]
                                           (stirrup exec --help lists the options)
-  docker  stirrup docker reap: remove containers left by processes that died
+  docker  stirrup docker reap: remove containers (and their host directories) left by processes that died
+  local   stirrup local reap [--temp-dir DIR]: remove local environments (processes, cgroups, temp dirs)
+          left by processes that died
 )";
 
 } // namespace
@@ -40,6 +43,8 @@ int main(int argc, char** argv)
         return stirrup::cli::exec_command(args);
     if (command == "docker")
         return stirrup::cli::docker_command(args);
+    if (command == "local")
+        return stirrup::cli::local_command(args);
     std::cerr << "stirrup: unknown command '" << command << "'\n" << usage;
     return 1;
 }

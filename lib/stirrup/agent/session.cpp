@@ -141,6 +141,14 @@ awaitable<void> start_tools(SessionState& s)
         s.add_tool(std::move(t));
 }
 
+// What an uploaded directory held that was left out (a symlink out of it, a
+// FIFO...): not a failure, but the user should know.
+void warn_skipped(SessionState& s, const UploadFilesResult& result)
+{
+    for (const auto& [path, why] : result.skipped)
+        s.logger->message(s.scope, LogLevel::warning, "Input " + path + " skipped: " + why);
+}
+
 awaitable<void> upload_inputs(SessionState& s, const std::vector<std::string>& entries)
 {
     if (entries.empty())
@@ -163,6 +171,7 @@ awaitable<void> upload_inputs(SessionState& s, const std::vector<std::string>& e
     std::vector<std::string> paths;
     co_await offload([&] { paths = expand_input_files(entries); });
     auto result = co_await s.env->upload_files(paths);
+    warn_skipped(s, result);
     if (!result.failed.empty())
         throw Error(upload_failure_message(result.failed));
     for (const auto& f : result.uploaded)
@@ -188,6 +197,7 @@ awaitable<void> load_skills(SessionState& s, const std::optional<std::filesystem
     if (s.env) {
         std::vector<std::string> dirs{skills_dir->string()};
         auto result = co_await s.env->upload_files(dirs, std::string("skills"));
+        warn_skipped(s, result);
         if (!result.failed.empty())
             throw Error(upload_failure_message(result.failed));
     }

@@ -33,6 +33,12 @@ public:
     using Error::Error;
 };
 
+/// A file past a size limit (exec's TransferLimits); what() names the limit.
+class FileTooLargeError : public Error {
+public:
+    using Error::Error;
+};
+
 /// Invalid configuration given by the caller (bad regex, bad option value).
 class ConfigError : public Error {
 public:

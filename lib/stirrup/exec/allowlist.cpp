@@ -88,4 +88,17 @@ CommandResult rejected_command_result(std::string_view cmd, const CommandRejecti
     return result;
 }
 
+std::optional<CommandResult> nul_byte_result(std::string_view cmd) {
+    const auto at = cmd.find('\0');
+    if (at == std::string_view::npos) return std::nullopt;
+    CommandResult result;
+    result.exit_code = 1;
+    result.stderr_text = "embedded null byte: the command holds a NUL byte (\\0) at offset " + std::to_string(at) +
+                         ", and a command cannot contain one";
+    result.error_kind = "invalid_argument";
+    // Stirrup's advice for E2B's invalid-argument errors.
+    result.advice = "Avoid NUL/control bytes and nested 'bash -lc'; use a quoted heredoc or base64 write.";
+    return result;
+}
+
 } // namespace stirrup

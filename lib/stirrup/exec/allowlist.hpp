@@ -57,4 +57,10 @@ std::string_view rejection_advice(std::string_view reason) noexcept;
 /// exit 1, stderr "Command not allowed: '{cmd}'", error_kind command_not_allowed.
 CommandResult rejected_command_result(std::string_view cmd, const CommandRejection& rejection);
 
+/// A command holding a NUL byte cannot be passed to exec (C strings end at
+/// the first NUL, so "echo a\0; id" would silently run "echo a"): the
+/// result the model gets instead (Python raises "embedded null byte").
+/// nullopt when there is none.
+std::optional<CommandResult> nul_byte_result(std::string_view cmd);
+
 } // namespace stirrup

@@ -1,6 +1,7 @@
 #pragma once
 // Runs one host process in its own session/process group and captures its
-// output, bounded. The building block of the local backend.
+// output, bounded. The local backend runs its commands through a supervisor
+// (detail/supervisor.hpp) built on the same pieces.
 
 #include <chrono>
 #include <cstdint>
@@ -22,7 +23,7 @@ struct ChildProcessSpec {
     std::chrono::milliseconds timeout{0};
     std::size_t capture_chars_each_side = 20'000;
     /// Called with the child's pid (also its session and group id) right
-    /// after it was spawned.
+    /// after it was spawned (under a supervisor: the command's pid).
     std::function<void(int pid)> on_spawn;
 };
 
@@ -52,23 +53,5 @@ private:
 /// timed_out set. On cancellation (the caller's slot) the group is SIGKILLed,
 /// the leader reaped, and operation_aborted rethrown. Throws SpawnError.
 boost::asio::awaitable<ChildProcessResult> run_child_process(const ChildProcessSpec& spec);
-
-/// What identifies the processes one environment started.
-struct ProcessMark {
-    /// "NAME=value", present in the environment of every child.
-    std::string env_marker;
-    /// Session ids of its commands (each command leads a session of its own).
-    std::vector<int> sessions;
-};
-
-/// SIGKILLs every process of this user whose environment holds exactly
-/// `mark.env_marker`, and every process in one of `mark.sessions` whose
-/// environment reads empty (a process in the middle of execve shows no
-/// environment for a moment, so the marker alone can miss it). Repeats until
-/// a pass finds nothing, since a process may fork between the scan and its
-/// kill. This sweep is what guarantees that nothing a provider started
-/// outlives it, even processes that left its process groups. Blocking (/proc
-/// scan): run it off the event loop. Returns how many were killed.
-std::size_t kill_marked_processes(const ProcessMark& mark);
 
 } // namespace stirrup

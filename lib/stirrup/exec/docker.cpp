@@ -19,6 +19,8 @@
 #include "stirrup/core/error.hpp"
 #include "stirrup/core/offload.hpp"
 #include "stirrup/exec/docker_env.hpp"
+#include "stirrup/exec/detail/host_files.hpp"
+#include "stirrup/exec/detail/host_tree.hpp"
 #include "stirrup/exec/docker_labels.hpp"
 #include "stirrup/core/random_hex.hpp"
 #include "stirrup/core/shielded.hpp"
@@ -75,7 +77,7 @@ void remove_in_background(docker::Endpoint endpoint, std::string container_id, s
         permit->release();
     if (dir) {
         std::error_code ec;
-        fs::remove_all(*dir, ec);
+        detail::remove_tree(*dir, ec);
     }
 }
 
@@ -227,6 +229,11 @@ awaitable<void> DockerCodeExec::do_start()
         co_await offload([&] { dir = make_temp_dir(docker_options_.temp_base_dir); });
         temp_dir_ = dir;
         canonical_root_ = fs::canonical(dir);
+        // The container names the mount by working_dir; Stirrup also
+        // accepts the host path.
+        files_ = std::make_shared<const detail::HostFiles>(
+            detail::HostTree(dir, {docker_options_.working_dir, dir.string(), canonical_root_.string()}),
+            "Path is outside mounted directory: ");
     }
     const json::object config = container_config(env);
     create_attempted_ = true;
@@ -302,13 +309,14 @@ awaitable<void> DockerCodeExec::do_stop()
     // holding it for a container this provider no longer controls would
     // shrink the gate for good (reap_orphans removes such a container).
     permit_.release();
+    files_.reset();
     if (temp_dir_) {
         const fs::path dir = *temp_dir_;
-        try {
-            co_await offload([&] { fs::remove_all(dir); });
-        } catch (const std::exception& e) {
-            warn("removing " + dir.string() + ": " + e.what());
-        }
+        // Never by name: the container could still have swapped symlinks in.
+        std::error_code ec;
+        co_await offload([&] { detail::remove_tree(dir, ec); });
+        if (ec)
+            warn("removing " + dir.string() + ": " + ec.message());
         temp_dir_.reset();
     }
     // A client this provider made is bound to the loop it started on: let

@@ -111,8 +111,9 @@ protected:
     awaitable<void> do_stop() override;
     awaitable<CommandResult> execute(PreparedCommand cmd, Milliseconds timeout) override;
     awaitable<std::string> resolve_output_source(std::string path) override;
-    std::optional<HostSourceResolver> host_source_resolver() const override;
-    awaitable<void> upload_host_file(std::filesystem::path host_file, std::string dest) override;
+    const detail::HostFiles* host_files() const override;
+    awaitable<std::uint64_t> read_file_to(std::string path, FileSink& sink) override;
+    awaitable<void> upload_host_files(std::span<const detail::UploadItem> items, UploadFilesResult& result) override;
     std::string uploaded_dest_path(const std::string& dest) const override;
 
 private:
@@ -140,8 +141,9 @@ private:
     awaitable<std::pair<int, std::string>> run_helper(std::vector<std::string> argv, std::string user = "0");
     awaitable<void> kill_exec_processes(const std::string& marker);
 
-    // Bind mode: Stirrup's container-to-host path mapping and containment.
-    std::filesystem::path host_path(const std::string& path) const;
+    // Bind mode: the mount through its descriptor, with Stirrup's
+    // container-to-host path mapping.
+    const detail::HostFiles& bind_files() const;
     // Archive mode.
     std::string container_path(const std::string& path) const;
     awaitable<ContainerPath> resolve_in_container(const std::string& path);
@@ -159,6 +161,7 @@ private:
     bool create_attempted_ = false;
     std::optional<std::filesystem::path> temp_dir_;
     std::filesystem::path canonical_root_;
+    std::shared_ptr<const detail::HostFiles> files_;
     /// This container's place under the creation gate's live limit.
     CreationPermit permit_;
     /// Owner given to files written in archive mode.
@@ -172,7 +175,21 @@ std::string dockerfile_image_tag(const std::filesystem::path& dockerfile);
 
 /// Removes containers labelled org.stirrup=1 whose owner process (label
 /// stirrup.owner = "<pid>@<hostname>", on this host) no longer runs.
-/// Containers owned from other hosts are left alone. Returns the IDs removed.
+/// Containers owned from other hosts are left alone. Returns the IDs removed;
+/// their bind-mounted host directories (docker_exec_env_*) are removed too.
 awaitable<std::vector<std::string>> reap_orphans(docker::Client& client);
+
+/// What reap_orphans_with_directories removed.
+struct DockerReapResult {
+    std::vector<std::string> removed;                  ///< container IDs
+    std::vector<std::filesystem::path> directories;    ///< their host directories
+    std::vector<std::string> errors;                   ///< directories that could not be removed, and why
+};
+
+/// reap_orphans, reporting also the host directories it removed: each
+/// reaped container's bind-mounted docker_exec_env_* directory (the bind
+/// mode's workspace), removed once the container is gone. reap_orphans
+/// removes them too.
+awaitable<DockerReapResult> reap_orphans_with_directories(docker::Client& client);
 
 } // namespace stirrup

@@ -1,9 +1,11 @@
 // Files in the Docker backend, in its two modes. Bind mount: the working dir
-// is a host temp dir, so files are read and written on the host, with
-// Stirrup's path mapping (relative, /workspace/..., or the host path) and a
-// containment check that follows symlinks. Archive: files move as tar
-// archives through the engine; symlinks are followed inside the container,
-// one path component at a time, with the same containment rule.
+// is a host temp dir, so files are read and written on the host through its
+// descriptor (detail::HostFiles), with Stirrup's path mapping (relative,
+// /workspace/..., or the host path); the container can swap any part of a
+// path for a symlink at any moment, and the host follows none out of the
+// mount. Archive: files move as tar archives through the engine; symlinks
+// are followed inside the container, one path component at a time, with the
+// same containment rule.
 
 #include "stirrup/exec/docker.hpp"
 
@@ -11,10 +13,13 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <set>
 
 #include "stirrup/core/error.hpp"
 #include "stirrup/core/offload.hpp"
-#include "stirrup/exec/host_output_save.hpp"
+#include "stirrup/exec/detail/file_copy.hpp"
+#include "stirrup/exec/detail/host_files.hpp"
+#include "stirrup/exec/detail/upload_plan.hpp"
 
 namespace stirrup {
 namespace fs = std::filesystem;
@@ -71,41 +76,15 @@ bool inside(std::string_view path, std::string_view root)
 
 std::string outside_message(const std::string& path) { return "Path is outside execution environment: " + path; }
 
-std::string read_host_file(const fs::path& file)
-{
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
-        throw SystemError(std::error_code(errno, std::system_category()), "reading " + file.string());
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 } // namespace
 
 // ---- bind mode ----------------------------------------------------------
 
-fs::path DockerCodeExec::host_path(const std::string& path) const
+const detail::HostFiles& DockerCodeExec::bind_files() const
 {
-    if (!temp_dir_)
+    if (!files_)
         throw NotStartedError("ExecutionEnvironment not started.");
-    const std::string& wd = docker_options_.working_dir;
-    const std::string temp = temp_dir_->string();
-    fs::path host;
-    if (!path.empty() && path.front() == '/') {
-        if (path == temp || starts_with(path, temp + "/"))
-            host = path;
-        else if (path == wd || starts_with(path, wd == "/" ? wd : wd + "/"))
-            host = *temp_dir_ / fs::path(path.substr(wd.size())).relative_path();
-        else
-            throw PathError("Path is outside mounted directory: " + path);
-    } else {
-        host = *temp_dir_ / path;
-    }
-    std::error_code ec;
-    const fs::path resolved = fs::weakly_canonical(host, ec);
-    const auto rel = resolved.lexically_relative(canonical_root_);
-    if (ec || rel.empty() || *rel.begin() == "..")
-        throw PathError(outside_message(path));
-    return host;
+    return *files_;
 }
 
 // ---- archive mode -------------------------------------------------------
@@ -187,6 +166,8 @@ awaitable<std::string> DockerCodeExec::archive_read(const std::string& original,
         throw FileNotFoundError("File not found: " + original);
     if (p.stat->is_dir())
         throw PathError("Is a directory: " + original);
+    const std::uint64_t limit = options().transfer_limits.max_file_bytes;
+    transfer_budget().check_file(static_cast<std::uint64_t>(std::max<std::int64_t>(0, p.stat->size)));
     // The archive of a file holds that one entry.
     std::string data;
     bool first_done = false;
@@ -195,8 +176,12 @@ awaitable<std::string> DockerCodeExec::archive_read(const std::string& original,
         if (first_done)
             return;
         is_file = header.type == tar::Entry::Type::file;
-        if (is_file)
+        if (is_file) {
+            if (piece.size() > limit - data.size())
+                throw FileTooLargeError("File grew past the limit of " + std::to_string(limit) +
+                                        " bytes while it was read");
             data.append(piece);
+        }
         if (last)
             first_done = true;
     };
@@ -253,16 +238,12 @@ awaitable<std::string> DockerCodeExec::read_file(std::string path)
         const ContainerPath p = co_await resolve_in_container(path);
         co_return co_await archive_read(path, p);
     }
-    const fs::path file = host_path(path);
+    const auto files = files_;
+    if (!files)
+        throw NotStartedError("ExecutionEnvironment not started.");
     std::string data;
-    co_await offload([&] {
-        std::error_code ec;
-        if (!fs::exists(file, ec))
-            throw FileNotFoundError("File not found: " + path);
-        if (fs::is_directory(file, ec))
-            throw PathError("Is a directory: " + path);
-        data = read_host_file(file);
-    });
+    const auto limit = options().transfer_limits.max_file_bytes;
+    co_await offload([&] { data = files->read(path, limit); });
     co_return data;
 }
 
@@ -273,8 +254,10 @@ awaitable<void> DockerCodeExec::write_file(std::string path, std::string data)
         co_await archive_write(path, p, std::move(data));
         co_return;
     }
-    const fs::path file = host_path(path);
-    co_await offload([&] { atomic_write_file(file, data); });
+    const auto files = files_;
+    if (!files)
+        throw NotStartedError("ExecutionEnvironment not started.");
+    co_await offload([&] { files->write(path, data); });
 }
 
 awaitable<bool> DockerCodeExec::file_exists(std::string path)
@@ -283,9 +266,7 @@ awaitable<bool> DockerCodeExec::file_exists(std::string path)
         const ContainerPath p = co_await resolve_in_container(path);
         co_return p.stat && p.stat->is_regular();
     }
-    const fs::path file = host_path(path);
-    std::error_code ec;
-    co_return fs::is_regular_file(file, ec);
+    co_return bind_files().is_file(path);
 }
 
 awaitable<bool> DockerCodeExec::is_directory(std::string path)
@@ -294,9 +275,7 @@ awaitable<bool> DockerCodeExec::is_directory(std::string path)
         const ContainerPath p = co_await resolve_in_container(path);
         co_return p.stat && p.stat->is_dir();
     }
-    const fs::path dir = host_path(path);
-    std::error_code ec;
-    co_return fs::is_directory(dir, ec);
+    co_return bind_files().is_directory(path);
 }
 
 awaitable<std::vector<std::string>> DockerCodeExec::list_files(std::string dir)
@@ -319,17 +298,10 @@ awaitable<std::vector<std::string>> DockerCodeExec::list_files(std::string dir)
         std::sort(files.begin(), files.end());
         co_return files;
     }
-    const fs::path root = host_path(dir);
-    co_await offload([&] {
-        std::error_code ec;
-        if (!fs::is_directory(root, ec))
-            return;
-        for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
-             it.increment(ec))
-            if (it->is_regular_file())
-                files.push_back(fs::relative(it->path(), root).generic_string());
-        std::sort(files.begin(), files.end());
-    });
+    const auto host = files_;
+    if (!host)
+        throw NotStartedError("ExecutionEnvironment not started.");
+    co_await offload([&] { files = host->list(dir); });
     co_return files;
 }
 
@@ -345,24 +317,120 @@ awaitable<std::string> DockerCodeExec::resolve_output_source(std::string path)
     co_return p.path;
 }
 
-std::optional<HostSourceResolver> DockerCodeExec::host_source_resolver() const
+const detail::HostFiles* DockerCodeExec::host_files() const { return bind_mode_ ? files_.get() : nullptr; }
+
+awaitable<std::uint64_t> DockerCodeExec::read_file_to(std::string path, FileSink& sink)
 {
-    if (!bind_mode_)
-        return std::nullopt;
-    return HostSourceResolver([this](const std::string& path) { return host_path(path); });
+    if (bind_mode_)
+        co_return co_await CodeExecProvider::read_file_to(std::move(path), sink);
+    const ContainerPath p = co_await resolve_in_container(path);
+    if (!p.stat)
+        throw FileNotFoundError("File not found: " + path);
+    if (!p.stat->is_regular())
+        throw PathError("Path is not a file: " + path);
+    // Refused before a byte moves when the engine's size is past the
+    // limits; the stream is counted as well, since the file may grow.
+    const std::uint64_t allowed = sink.begin(static_cast<std::uint64_t>(std::max<std::int64_t>(0, p.stat->size)));
+    std::uint64_t got = 0;
+    bool done = false;
+    bool is_file = false;
+    auto pieces = [&](const tar::Entry& header, std::string_view piece, bool last) {
+        if (done)
+            return;
+        is_file = header.type == tar::Entry::Type::file;
+        if (is_file) {
+            if (piece.size() > allowed - got)
+                throw FileTooLargeError("File grew past the limit of " + std::to_string(allowed) +
+                                        " bytes while it was copied");
+            got += piece.size();
+            sink.data(piece);
+        }
+        if (last)
+            done = true;
+    };
+    const auto found = co_await client_->archive_get(*container_id_, p.path, pieces);
+    if (!found || !is_file)
+        throw FileNotFoundError("File not found: " + path);
+    co_return got;
 }
 
-awaitable<void> DockerCodeExec::upload_host_file(fs::path host_file, std::string dest)
+awaitable<void> DockerCodeExec::upload_host_files(std::span<const detail::UploadItem> items, UploadFilesResult& result)
 {
-    if (!bind_mode_) {
-        co_await CodeExecProvider::upload_host_file(std::move(host_file), std::move(dest));
+    if (bind_mode_) {
+        co_await CodeExecProvider::upload_host_files(items, result);
         co_return;
     }
-    const fs::path target = host_path(dest);
-    co_await offload([&] {
-        fs::create_directories(target.parent_path());
-        fs::copy_file(host_file, target, fs::copy_options::overwrite_existing);
-    });
+    // One archive per batch, extracted at the working directory: a
+    // directory of 20,000 files is one engine call, not 20,000. A batch
+    // holds at most this much file data in memory (a larger file goes alone).
+    constexpr std::uint64_t batch_bytes = 64ull << 20;
+    const std::string& wd = docker_options_.working_dir;
+    const mode_t mask = detail::current_umask();
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    std::size_t next = 0;
+    while (next < items.size()) {
+        std::string archive;
+        std::vector<std::pair<const detail::UploadItem*, std::uint64_t>> batch;
+        co_await offload([&] {
+            std::set<std::string> dirs;
+            std::uint64_t bytes = 0;
+            for (; next < items.size(); ++next) {
+                const auto& item = items[next];
+                if (!batch.empty() && bytes + item.size > batch_bytes)
+                    break;
+                try {
+                    const std::string full = container_path(item.dest);
+                    if (full == wd)
+                        throw PathError("Is a directory: " + item.dest);
+                    const std::string rel = full.substr(wd == "/" ? 1 : wd.size() + 1);
+                    const auto source = item.open();
+                    const std::string data = detail::read_all(source.fd.get(), item.source);
+                    std::string headers;
+                    for (auto slash = rel.find('/'); slash != std::string::npos; slash = rel.find('/', slash + 1)) {
+                        const std::string dir = rel.substr(0, slash);
+                        if (!dirs.insert(dir).second)
+                            continue;
+                        tar::Entry d;
+                        d.path = dir;
+                        d.type = tar::Entry::Type::directory;
+                        d.mode = 0755 & ~mask;
+                        d.mtime = now;
+                        d.uid = owner_uid_;
+                        d.gid = owner_gid_;
+                        headers += tar::header_blocks(d, 0);
+                    }
+                    tar::Entry f;
+                    f.path = rel;
+                    f.type = tar::Entry::Type::file;
+                    f.mode = item.mode & ~mask;
+                    f.mtime = now;
+                    f.uid = owner_uid_;
+                    f.gid = owner_gid_;
+                    archive += headers;
+                    archive += tar::header_blocks(f, data.size());
+                    archive += data;
+                    archive += tar::data_padding(data.size());
+                    bytes += data.size();
+                    batch.emplace_back(&item, data.size());
+                } catch (const std::exception& e) {
+                    result.failed[item.source] = e.what();
+                }
+            }
+            archive += tar::end_blocks();
+        });
+        if (batch.empty())
+            continue;
+        try {
+            co_await client_->archive_put(*container_id_, wd, std::move(archive));
+            for (const auto& [item, size] : batch)
+                result.uploaded.push_back({item->source, uploaded_dest_path(item->dest), size});
+        } catch (const std::exception& e) {
+            for (const auto& [item, size] : batch)
+                result.failed[item->source] = e.what();
+        }
+    }
 }
 
 std::string DockerCodeExec::uploaded_dest_path(const std::string& dest) const

@@ -7,8 +7,6 @@
 #include <charconv>
 #include <chrono>
 #include <ctime>
-#include <fstream>
-#include <iterator>
 
 namespace stirrup::docker {
 
@@ -24,44 +22,6 @@ std::optional<Owner> parse_owner(std::string_view label)
         return std::nullopt;
     o.host = std::string(label.substr(at + 1));
     return o;
-}
-
-std::string host_name()
-{
-    char buf[256] = {};
-    if (::gethostname(buf, sizeof buf - 1) != 0)
-        return "unknown";
-    return buf;
-}
-
-std::optional<std::uint64_t> process_start_ticks(long pid)
-{
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    if (!in)
-        return std::nullopt;
-    const std::string line((std::istreambuf_iterator<char>(in)), {});
-    // The command name may hold spaces and parentheses: fields start after the last ')'.
-    const auto close = line.rfind(')');
-    if (close == std::string::npos)
-        return std::nullopt;
-    std::string_view rest = std::string_view(line).substr(close + 1);
-    // Field 3 (state) is the first after ')'; start time is field 22.
-    for (int field = 3; field < 22; ++field) {
-        const auto space = rest.find_first_not_of(' ');
-        if (space == std::string_view::npos)
-            return std::nullopt;
-        rest = rest.substr(space);
-        const auto next = rest.find(' ');
-        if (next == std::string_view::npos)
-            return std::nullopt;
-        rest = rest.substr(next);
-    }
-    rest = rest.substr(rest.find_first_not_of(' '));
-    std::uint64_t ticks = 0;
-    const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), ticks);
-    if (ec != std::errc{})
-        return std::nullopt;
-    return ticks;
 }
 
 std::map<std::string, std::string> ownership_labels(std::string_view session_id)
@@ -84,14 +44,15 @@ std::map<std::string, std::string> ownership_labels(std::string_view session_id)
 
 bool owner_alive(const Owner& owner, std::optional<std::string_view> started)
 {
-    if (::kill(static_cast<pid_t>(owner.pid), 0) != 0 && errno == ESRCH)
-        return false;
-    if (!started)
-        return true;
-    const auto now = process_start_ticks(owner.pid);
-    if (!now)
-        return true; // cannot tell (another pid namespace): assume it lives
-    return std::to_string(*now) == *started;
+    std::optional<std::uint64_t> ticks;
+    if (started) {
+        std::uint64_t t = 0;
+        const auto [end, ec] = std::from_chars(started->data(), started->data() + started->size(), t);
+        if (ec != std::errc{} || end != started->data() + started->size())
+            return false; // a start time that no process has
+        ticks = t;
+    }
+    return process_alive(owner.pid, ticks);
 }
 
 } // namespace stirrup::docker

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "stirrup/exec/owner.hpp"
+
 namespace stirrup::docker {
 
 inline constexpr std::string_view label_library = "org.stirrup";          ///< always "1"
@@ -26,12 +28,9 @@ struct Owner {
 /// "<pid>@<hostname>"; nullopt when malformed.
 std::optional<Owner> parse_owner(std::string_view label);
 
-/// This machine's host name.
-std::string host_name();
-
-/// Field 22 of /proc/<pid>/stat (start time in clock ticks after boot);
-/// nullopt when the process does not exist.
-std::optional<std::uint64_t> process_start_ticks(long pid);
+// Shared with the local backend's reaper (exec/owner.hpp).
+using stirrup::host_name;
+using stirrup::process_start_ticks;
 
 /// The labels for a new container of this process: org.stirrup, owner,
 /// owner start time, session and creation time.

@@ -218,7 +218,7 @@ awaitable<std::string> E2BCodeExec::file_path(std::string path)
 awaitable<std::string> E2BCodeExec::read_file(std::string path)
 {
     const std::string p = co_await file_path(path);
-    co_return co_await envd().read_file(p);
+    co_return co_await envd().read_file(p, options().transfer_limits.max_file_bytes);
 }
 
 awaitable<void> E2BCodeExec::write_file(std::string path, std::string data)
@@ -251,6 +251,16 @@ awaitable<std::vector<std::string>> E2BCodeExec::list_files(std::string dir)
     if (!entries)
         co_return std::vector<std::string>{};
     co_return e2b::relative_files(*entries, root);
+}
+
+awaitable<std::uint64_t> E2BCodeExec::read_file_to(std::string path, FileSink& sink)
+{
+    // `path` is what resolve_output_source returned: resolved, a file.
+    const auto entry = co_await envd().stat(path);
+    if (!entry)
+        throw FileNotFoundError("File not found: " + path);
+    const std::uint64_t allowed = sink.begin(static_cast<std::uint64_t>(std::max<std::int64_t>(0, entry->size)));
+    co_return co_await envd().read_file_to(path, allowed, sink.data);
 }
 
 std::vector<OutputSourceRoot> E2BCodeExec::output_source_roots() const

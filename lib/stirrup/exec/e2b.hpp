@@ -105,6 +105,7 @@ protected:
     awaitable<void> do_stop() override;
     awaitable<CommandResult> execute(PreparedCommand cmd, Milliseconds timeout) override;
     awaitable<std::string> resolve_output_source(std::string path) override;
+    awaitable<std::uint64_t> read_file_to(std::string path, FileSink& sink) override;
     std::string uploaded_dest_path(const std::string& dest) const override;
 
 private:

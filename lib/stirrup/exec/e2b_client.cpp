@@ -1,5 +1,7 @@
 #include "stirrup/exec/e2b_client.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <random>
 
 #include <boost/asio/steady_timer.hpp>
@@ -304,15 +306,21 @@ awaitable<std::optional<std::vector<EntryInfo>>> Envd::list_dir(std::string path
     co_return parse_list_dir_response(body);
 }
 
-awaitable<std::string> Envd::read_file(std::string path)
+awaitable<std::string> Envd::read_file(std::string path, std::uint64_t max_bytes)
 {
     auto req = make_request("GET", base_url_ + "/files?path=" + net::percent_encode(path), headers_, request_timeout_);
+    req.max_body_bytes = static_cast<std::size_t>(std::min<std::uint64_t>(max_bytes, SIZE_MAX));
     net::HttpResponse resp;
     std::optional<E2BError> failure;
     try {
         resp = co_await http_->request(std::move(req));
     } catch (const net::HttpTransportError& e) {
         failure = transport_error(e, "read of " + path);
+    } catch (const net::HttpResponseTooLarge& e) {
+        if (e.status() != 200)
+            throw;
+        throw FileTooLargeError("File is too large: " + path + " has more than " + std::to_string(max_bytes) +
+                                " bytes (the limit per file)");
     }
     if (failure)
         throw *failure;
@@ -323,6 +331,47 @@ awaitable<std::string> Envd::read_file(std::string path)
     if (resp.status == 400)
         throw PathError("Cannot read " + path + ": " + parse_api_error(resp.status, resp.body).message);
     throw envd_error(resp.status, resp.body, "read of " + path);
+}
+
+awaitable<std::uint64_t> Envd::read_file_to(std::string path, std::uint64_t max_bytes,
+                                            std::function<void(std::string_view)> data)
+{
+    auto req = make_request("GET", base_url_ + "/files?path=" + net::percent_encode(path), headers_, request_timeout_);
+    std::uint64_t got = 0;
+    std::optional<E2BError> failure;
+    try {
+        net::HttpStream s = co_await http_->stream(std::move(req));
+        if (s.status() != 200) {
+            std::string body;
+            // An error body is short; bound it anyway.
+            while (body.size() < 64 * 1024) {
+                auto piece = co_await s.read_some();
+                if (!piece)
+                    break;
+                body += *piece;
+            }
+            if (s.status() == 404)
+                throw FileNotFoundError("File not found: " + path);
+            if (s.status() == 400)
+                throw PathError("Cannot read " + path + ": " + parse_api_error(s.status(), body).message);
+            throw envd_error(s.status(), body, "read of " + path);
+        }
+        for (;;) {
+            auto piece = co_await s.read_some();
+            if (!piece)
+                break;
+            if (piece->size() > max_bytes - got)
+                throw FileTooLargeError("File grew past the limit of " + std::to_string(max_bytes) +
+                                        " bytes while it was copied");
+            got += piece->size();
+            data(*piece);
+        }
+    } catch (const net::HttpTransportError& e) {
+        failure = transport_error(e, "read of " + path);
+    }
+    if (failure)
+        throw *failure;
+    co_return got;
 }
 
 awaitable<void> Envd::write_file(std::string path, std::string data)

@@ -103,8 +103,14 @@ public:
     /// ListDir to `depth`; nullopt when the directory does not exist or is
     /// not a directory.
     awaitable<std::optional<std::vector<EntryInfo>>> list_dir(std::string path, std::uint32_t depth);
-    /// GET /files; FileNotFoundError when missing, PathError for a directory.
-    awaitable<std::string> read_file(std::string path);
+    /// GET /files; FileNotFoundError when missing, PathError for a directory,
+    /// FileTooLargeError past `max_bytes`.
+    awaitable<std::string> read_file(std::string path, std::uint64_t max_bytes);
+    /// GET /files streamed to `data` piece by piece, at most `max_bytes`
+    /// (FileTooLargeError past it, the connection then closed). Same errors
+    /// as read_file. Returns the size.
+    awaitable<std::uint64_t> read_file_to(std::string path, std::uint64_t max_bytes,
+                                          std::function<void(std::string_view)> data);
     /// POST /files (octet-stream from envd 0.5.7, multipart before).
     awaitable<void> write_file(std::string path, std::string data);
 

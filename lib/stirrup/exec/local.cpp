@@ -10,7 +10,11 @@
 #include "stirrup/core/error.hpp"
 #include "stirrup/core/offload.hpp"
 #include "stirrup/exec/child_process.hpp"
-#include "stirrup/core/random_hex.hpp"
+#include "stirrup/exec/detail/cgroup.hpp"
+#include "stirrup/exec/detail/supervisor.hpp"
+#include "stirrup/exec/owner.hpp"
+#include "stirrup/exec/detail/host_files.hpp"
+#include "stirrup/exec/detail/host_tree.hpp"
 
 extern char** environ;
 
@@ -19,18 +23,25 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view marker_name = "STIRRUP_EXEC_ID";
+constexpr std::string_view dir_prefix = "local_exec_env_";
+constexpr std::string_view cgroup_prefix = "stirrup-local-";
+/// How long stop() lets a supervisor kill its subtree before SIGKILLing it.
+constexpr std::chrono::seconds supervisor_grace{10};
 
-std::vector<std::string> environment_with(const std::string& marker)
+std::vector<std::string> host_environment()
 {
     std::vector<std::string> env;
-    for (char** e = environ; e && *e; ++e) {
-        std::string_view kv(*e);
-        if (kv.substr(0, kv.find('=')) != marker_name)
-            env.emplace_back(kv);
-    }
-    env.push_back(marker);
+    for (char** e = environ; e && *e; ++e)
+        env.emplace_back(*e);
     return env;
+}
+
+bool cgroup_wanted(const std::optional<bool>& option)
+{
+    if (option)
+        return *option;
+    const char* env = std::getenv("STIRRUP_LOCAL_CGROUP");
+    return !(env && std::string_view(env) == "0");
 }
 
 // Python prints a timeout as given: 1 -> "1", 0.5 -> "0.5".
@@ -63,30 +74,50 @@ std::string python_os_error(const SpawnError& e)
     return "[Errno " + std::to_string(e.code().value()) + "] " + e.code().message() + ": '" + e.program() + "'";
 }
 
+// local_exec_env_<pid>-<start>-<host tag>-XXXXXX: the owner is in the name,
+// where the crash reaper reads it and the environment cannot change it.
 fs::path make_temp_dir(const std::optional<fs::path>& base)
 {
     fs::path parent = base ? *base : fs::temp_directory_path();
     fs::create_directories(parent);
-    std::string templ = (parent / "local_exec_env_XXXXXX").string();
+    std::string templ =
+        (parent / (std::string(dir_prefix) + owner_token(this_process_owner()) + "-XXXXXX")).string();
     if (!::mkdtemp(templ.data()))
         throw SystemError(std::error_code(errno, std::system_category()), "mkdtemp in " + parent.string());
     return fs::path(templ);
 }
 
 // Kills everything the environment started, then removes its directory.
-void reclaim(const ProcessMark& mark, const fs::path& dir)
+void reclaim(const std::shared_ptr<detail::SupervisorSet>& supervisors, const std::optional<fs::path>& cgroup,
+             const fs::path& dir)
 {
-    kill_marked_processes(mark);
+    std::optional<SystemError> failure;
+    // Every supervisor SIGKILLs its subtree: background jobs, and whatever
+    // detached from them (it is their subreaper).
+    if (supervisors)
+        supervisors->close();
+    // Everything in the cgroup, even what escaped a supervisor by killing it.
+    if (cgroup) {
+        std::error_code ec;
+        detail::kill_and_remove_cgroup(*cgroup, ec);
+        if (ec)
+            failure.emplace(ec, "removing cgroup " + cgroup->string());
+    }
+    if (supervisors)
+        supervisors->wait_all(supervisor_grace);
+    // Never by name: the tree is the model's, and may hold symlinks swapped
+    // in while it is removed.
     std::error_code ec;
-    fs::remove_all(dir, ec);
+    detail::remove_tree(dir, ec);
     if (ec) {
         // A process killed a moment ago may still have been writing.
-        kill_marked_processes(mark);
         ec.clear();
-        fs::remove_all(dir, ec);
+        detail::remove_tree(dir, ec);
         if (ec)
             throw SystemError(ec, "removing " + dir.string());
     }
+    if (failure)
+        throw *failure;
 }
 
 } // namespace
@@ -127,9 +158,13 @@ LocalCodeExec::~LocalCodeExec()
     if (!temp_dir_)
         return;
     warn("LocalCodeExec destroyed while started (stop() was not awaited); reclaiming " + temp_dir_->string());
-    offload_detached([mark = current_mark(), dir = *temp_dir_] {
+    // Closing the supervisors' control sockets already kills; the rest (waits,
+    // cgroup, directory) runs in the background.
+    if (supervisors_)
+        supervisors_->close();
+    offload_detached([supervisors = supervisors_, cgroup = cgroup_, dir = *temp_dir_] {
         try {
-            reclaim(mark, dir);
+            reclaim(supervisors, cgroup, dir);
         } catch (...) {
         }
     });
@@ -145,14 +180,28 @@ std::string LocalCodeExec::code_exec_description() const
 awaitable<void> LocalCodeExec::do_start()
 {
     fs::path dir;
-    co_await offload([&] { dir = make_temp_dir(local_options_.temp_base_dir); });
+    std::optional<fs::path> cgroup;
+    const bool want_cgroup = cgroup_wanted(local_options_.use_cgroup);
+    co_await offload([&] {
+        dir = make_temp_dir(local_options_.temp_base_dir);
+        // stirrup-local-<owner>-<the dir's suffix>: the reaper finds it by its owner too.
+        if (want_cgroup)
+            cgroup = detail::create_cgroup(std::string(cgroup_prefix) +
+                                           dir.filename().string().substr(dir_prefix.size()));
+    });
     temp_dir_ = dir;
+    cgroup_ = cgroup;
     canonical_root_ = fs::canonical(dir);
-    {
-        std::lock_guard lock(*mark_mutex_);
-        mark_ = ProcessMark{std::string(marker_name) + "=" + random_hex(24), {}};
-        child_env_ = environment_with(mark_.env_marker);
-    }
+    // The model may name the root by the path it was made with or by its
+    // canonical spelling (/tmp may be a symlink).
+    files_ = std::make_shared<const detail::HostFiles>(
+        detail::HostTree(dir, std::vector<std::string>{dir.string(), canonical_root_.string()}));
+    child_env_ = host_environment();
+    std::optional<std::string> procs;
+    if (cgroup_)
+        procs = (*cgroup_ / "cgroup.procs").string();
+    supervisors_ = std::make_shared<detail::SupervisorSet>(detail::supervisor_program(local_options_.supervisor_path),
+                                                           std::move(procs));
 }
 
 awaitable<void> LocalCodeExec::do_stop()
@@ -161,105 +210,11 @@ awaitable<void> LocalCodeExec::do_stop()
         co_return;
     const fs::path dir = *temp_dir_;
     temp_dir_.reset();
-    const ProcessMark mark = current_mark();
-    co_await offload([&] { reclaim(mark, dir); });
-}
-
-ProcessMark LocalCodeExec::current_mark() const
-{
-    std::lock_guard lock(*mark_mutex_);
-    return mark_;
-}
-
-fs::path LocalCodeExec::resolve_path(const std::string& path) const
-{
-    if (!temp_dir_)
-        throw NotStartedError("ExecutionEnvironment not started.");
-    fs::path p(path);
-    if (!p.is_absolute())
-        p = *temp_dir_ / p;
-    std::error_code ec;
-    const fs::path resolved = fs::weakly_canonical(p, ec);
-    const auto rel = resolved.lexically_relative(canonical_root_);
-    if (ec || rel.empty() || *rel.begin() == "..")
-        throw PathError("Path is outside execution environment: " + path);
-    return p;
-}
-
-awaitable<std::string> LocalCodeExec::read_file(std::string path)
-{
-    const fs::path file = resolve_path(path);
-    std::string data;
-    co_await offload([&] {
-        std::error_code ec;
-        if (!fs::exists(file, ec))
-            throw FileNotFoundError("File not found: " + path);
-        if (fs::is_directory(file, ec))
-            throw PathError("Is a directory: " + path);
-        std::ifstream in(file, std::ios::binary);
-        if (!in)
-            throw SystemError(std::error_code(errno, std::system_category()), "reading " + path);
-        data.assign(std::istreambuf_iterator<char>(in), {});
-    });
-    co_return data;
-}
-
-awaitable<void> LocalCodeExec::write_file(std::string path, std::string data)
-{
-    const fs::path file = resolve_path(path);
-    co_await offload([&] { atomic_write_file(file, data); });
-}
-
-awaitable<bool> LocalCodeExec::file_exists(std::string path)
-{
-    const fs::path file = resolve_path(path);
-    std::error_code ec;
-    co_return fs::is_regular_file(file, ec);
-}
-
-awaitable<bool> LocalCodeExec::is_directory(std::string path)
-{
-    const fs::path dir = resolve_path(path);
-    std::error_code ec;
-    co_return fs::is_directory(dir, ec);
-}
-
-awaitable<std::vector<std::string>> LocalCodeExec::list_files(std::string dir)
-{
-    const fs::path root = resolve_path(dir);
-    std::vector<std::string> files;
-    co_await offload([&] {
-        std::error_code ec;
-        if (!fs::is_directory(root, ec))
-            return;
-        for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
-             it.increment(ec))
-            if (it->is_regular_file())
-                files.push_back(fs::relative(it->path(), root).generic_string());
-        std::sort(files.begin(), files.end());
-    });
-    co_return files;
-}
-
-std::vector<OutputSourceRoot> LocalCodeExec::output_source_roots() const
-{
-    if (!temp_dir_)
-        return {};
-    return {OutputSourceRoot{temp_dir_->generic_string(), *temp_dir_}};
-}
-
-std::optional<HostSourceResolver> LocalCodeExec::host_source_resolver() const
-{
-    return HostSourceResolver([this](const std::string& path) { return resolve_path(path); });
-}
-
-awaitable<void> LocalCodeExec::upload_host_file(fs::path host_file, std::string dest)
-{
-    const fs::path target = resolve_path(dest);
-    co_await offload([&] {
-        fs::create_directories(target.parent_path());
-        fs::copy_file(host_file, target, fs::copy_options::overwrite_existing);
-    });
+    files_.reset();
+    const auto supervisors = std::move(supervisors_);
+    supervisors_.reset();
+    const auto cgroup = std::exchange(cgroup_, std::nullopt);
+    co_await offload([&] { reclaim(supervisors, cgroup, dir); });
 }
 
 awaitable<CommandResult> LocalCodeExec::execute(PreparedCommand cmd, Milliseconds timeout)
@@ -282,10 +237,9 @@ awaitable<CommandResult> LocalCodeExec::execute(PreparedCommand cmd, Millisecond
     spec.env = child_env_;
     spec.timeout = timeout;
     spec.capture_chars_each_side = options().capture_chars_each_side;
-    spec.on_spawn = [mutex = mark_mutex_, this](int pid) {
-        std::lock_guard lock(*mutex);
-        mark_.sessions.push_back(pid);
-    };
+    // stop() may run while this command does: the set outlives both.
+    const auto supervisors = supervisors_;
+    supervisors->reap_ended();
 
     // Held until the child is reaped; the wait is not part of the timeout.
     const AsyncSemaphore::Permit running = co_await local_options_.command_limiter->acquire();
@@ -293,7 +247,7 @@ awaitable<CommandResult> LocalCodeExec::execute(PreparedCommand cmd, Millisecond
     CommandResult result;
     ChildProcessResult child;
     try {
-        child = co_await run_child_process(spec);
+        child = co_await detail::run_supervised(spec, supervisors);
     } catch (const SpawnError& e) {
         result.exit_code = 1;
         result.stderr_text = python_os_error(e);

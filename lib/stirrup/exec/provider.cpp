@@ -10,6 +10,10 @@
 #include "stirrup/core/error.hpp"
 #include "stirrup/core/image_mime.hpp"
 #include "stirrup/core/offload.hpp"
+#include "stirrup/exec/detail/file_copy.hpp"
+#include "stirrup/exec/detail/host_files.hpp"
+#include "stirrup/exec/detail/host_output_save.hpp"
+#include "stirrup/exec/detail/upload_plan.hpp"
 
 namespace stirrup {
 namespace fs = std::filesystem;
@@ -45,51 +49,6 @@ std::vector<std::string> dedupe_in_order(std::vector<std::string> paths)
     return out;
 }
 
-// One host file to upload and where it goes inside the environment.
-struct HostUpload {
-    std::string source;
-    fs::path file;
-    std::string dest;
-    std::uint64_t size = 0;
-};
-
-// Stirrup's host upload layout: a file goes to dest_dir/name; a directory to
-// dest_dir/dirname/... or, with an explicit dest_dir, its contents go straight in.
-void plan_host_upload(const std::string& path, const std::optional<std::string>& dest_dir,
-                      std::vector<HostUpload>& plan, std::map<std::string, std::string>& failed)
-{
-    std::error_code ec;
-    const fs::path resolved = fs::weakly_canonical(fs::absolute(path), ec);
-    const std::string key = ec ? path : resolved.string();
-    if (ec || !fs::exists(resolved)) {
-        failed[key] = "File or directory does not exist";
-        return;
-    }
-    const std::string base = dest_dir.value_or("");
-    if (!fs::is_directory(resolved)) {
-        plan.push_back({key, resolved, posix_join(base, resolved.filename().string()), fs::file_size(resolved)});
-        return;
-    }
-    const std::string root = dest_dir ? base : posix_join(base, resolved.filename().string());
-    std::vector<HostUpload> files;
-    for (auto it = fs::recursive_directory_iterator(resolved); it != fs::recursive_directory_iterator(); ++it) {
-        if (!it->is_regular_file())
-            continue;
-        const auto rel = fs::relative(it->path(), resolved).generic_string();
-        files.push_back({it->path().string(), it->path(), posix_join(root, rel), it->file_size()});
-    }
-    std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.dest < b.dest; });
-    std::move(files.begin(), files.end(), std::back_inserter(plan));
-}
-
-std::string read_host_file(const fs::path& file)
-{
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
-        throw FileNotFoundError("File not found: " + file.string());
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 std::string collision_message(const std::string& dest, const std::string& first)
 {
     return "Output destination collision: " + dest + " (already claimed by " + first + ")";
@@ -98,7 +57,7 @@ std::string collision_message(const std::string& dest, const std::string& first)
 } // namespace
 
 CodeExecProvider::CodeExecProvider(CodeExecOptions options)
-    : options_(std::move(options)), allowlist_(options_.allowed_commands)
+    : options_(std::move(options)), allowlist_(options_.allowed_commands), budget_(options_.transfer_limits)
 {
     if (!options_.on_warning)
         options_.on_warning = [](std::string_view m) { std::clog << "stirrup: warning: " << m << '\n'; };
@@ -127,6 +86,7 @@ awaitable<void> CodeExecProvider::start()
     if (started_)
         throw Error("execution environment already started");
     executor_ = co_await boost::asio::this_coro::executor;
+    budget_.reset();
     std::exception_ptr failure;
     try {
         co_await do_start();
@@ -166,6 +126,8 @@ awaitable<CommandResult> CodeExecProvider::run_command(std::string cmd, std::opt
     auto prepared = allowlist_.prepare(cmd);
     if (auto* rejection = std::get_if<CommandRejection>(&prepared))
         co_return rejected_command_result(cmd, *rejection);
+    if (auto nul = nul_byte_result(cmd))
+        co_return std::move(*nul);
     co_return co_await execute(std::get<PreparedCommand>(std::move(prepared)), timeout.value_or(options_.shell_timeout));
 }
 
@@ -179,11 +141,44 @@ awaitable<ImageFile> CodeExecProvider::view_image(std::string path)
     co_return image;
 }
 
-awaitable<void> CodeExecProvider::upload_host_file(fs::path host_file, std::string dest)
+awaitable<std::uint64_t> CodeExecProvider::read_file_to(std::string path, FileSink& sink)
 {
-    std::string data;
-    co_await offload([&] { data = read_host_file(host_file); });
-    co_await write_file(std::move(dest), std::move(data));
+    std::string data = co_await read_file(std::move(path));
+    const std::uint64_t allowed = sink.begin(data.size());
+    if (data.size() > allowed)
+        throw FileTooLargeError("File is larger than the limit of " + std::to_string(allowed) + " bytes");
+    sink.data(data);
+    co_return data.size();
+}
+
+awaitable<void> CodeExecProvider::upload_host_files(std::span<const detail::UploadItem> items,
+                                                    UploadFilesResult& result)
+{
+    if (const detail::HostFiles* files = host_files()) {
+        co_await offload([&] {
+            for (const auto& item : items) {
+                try {
+                    const auto source = item.open();
+                    const auto size = files->copy_in(source.fd.get(), source.st, item.dest, item.source);
+                    result.uploaded.push_back({item.source, uploaded_dest_path(item.dest), size});
+                } catch (const std::exception& e) {
+                    result.failed[item.source] = e.what();
+                }
+            }
+        });
+        co_return;
+    }
+    for (const auto& item : items) {
+        try {
+            std::string data;
+            co_await offload([&] { data = detail::read_all(item.open().fd.get(), item.source); });
+            const auto size = data.size();
+            co_await write_file(item.dest, std::move(data));
+            result.uploaded.push_back({item.source, uploaded_dest_path(item.dest), size});
+        } catch (const std::exception& e) {
+            result.failed[item.source] = e.what();
+        }
+    }
 }
 
 awaitable<UploadFilesResult> CodeExecProvider::upload_files(std::vector<std::string> host_paths,
@@ -191,27 +186,18 @@ awaitable<UploadFilesResult> CodeExecProvider::upload_files(std::vector<std::str
 {
     require_started();
     UploadFilesResult result;
-    std::vector<std::vector<HostUpload>> plans(host_paths.size());
-    co_await offload([&] {
-        for (std::size_t i = 0; i < host_paths.size(); ++i) {
-            try {
-                plan_host_upload(host_paths[i], dest_dir, plans[i], result.failed);
-            } catch (const std::exception& e) {
-                result.failed[host_paths[i]] = e.what();
-            }
-        }
-    });
-    for (auto& plan : plans) {
-        for (auto& item : plan) {
-            try {
-                co_await upload_host_file(item.file, item.dest);
-                result.uploaded.push_back({item.source, uploaded_dest_path(item.dest), item.size});
-            } catch (const std::exception& e) {
-                result.failed[item.source] = e.what();
-            }
-        }
-    }
+    std::vector<detail::UploadItem> plan;
+    co_await offload([&] { plan = detail::plan_host_uploads(host_paths, dest_dir, result); });
+    co_await upload_host_files(plan, result);
     co_return result;
+}
+
+awaitable<std::string> CodeExecProvider::read_for_transfer(const std::string& path)
+{
+    std::string data = co_await read_file(path);
+    // Counted once it is read; read_file has already bounded the one file.
+    (void)budget_.claim(data.size());
+    co_return data;
 }
 
 awaitable<UploadFilesResult> CodeExecProvider::upload_files_from(CodeExecProvider& source,
@@ -226,14 +212,14 @@ awaitable<UploadFilesResult> CodeExecProvider::upload_files_from(CodeExecProvide
                 const std::string root = dest_dir ? *dest_dir : posix_basename(path);
                 for (const auto& rel : co_await source.list_files(path)) {
                     const std::string from = posix_join(path, rel);
-                    std::string data = co_await source.read_file(from);
+                    std::string data = co_await source.read_for_transfer(from);
                     const auto size = data.size();
                     const std::string dest = posix_join(root, rel);
                     co_await write_file(dest, std::move(data));
                     result.uploaded.push_back({from, uploaded_dest_path(dest), size});
                 }
             } else {
-                std::string data = co_await source.read_file(path);
+                std::string data = co_await source.read_for_transfer(path);
                 const auto size = data.size();
                 const std::string dest = posix_join(dest_dir.value_or(""), posix_basename(path));
                 co_await write_file(dest, std::move(data));
@@ -253,22 +239,74 @@ awaitable<SaveOutputFilesResult> CodeExecProvider::save_output_files(std::vector
     paths = dedupe_in_order(std::move(paths));
     const auto roots = output_source_roots();
     SaveOutputFilesResult result;
-    // Declared outside the `if`: GCC 12 destroys a condition variable twice
-    // when the branch suspends.
-    const auto resolver = host_source_resolver();
-    if (resolver) {
-        co_await offload([&] { result = save_host_output_files(paths, output_dir, roots, *resolver); });
+    if (const detail::HostFiles* files = host_files()) {
+        co_await offload(
+            [&] { result = detail::save_host_output_files(paths, output_dir, roots, files->tree(), budget_); });
         co_return result;
     }
-    // Not host-backed: read each file through the backend and write it
-    // atomically on the host.
-    co_await offload([&] { fs::create_directories(output_dir); });
-    co_return co_await copy_outputs(
-        std::move(paths), output_dir.generic_string(),
-        [this](std::string_view dest, std::string_view root) { return output_destination_identity(dest, root); },
-        [](const std::string& dest, std::string data) -> awaitable<void> {
-            co_await offload([&] { atomic_write_file(dest, data); });
-        });
+    // Not host-backed: each file streams from the backend into a temp file
+    // beside its destination, written through the output directory's
+    // descriptor; memory stays bounded whatever the file's size.
+    auto output_root = posix_normalize(output_dir.generic_string());
+    if (output_root.empty())
+        output_root = ".";
+    std::shared_ptr<const detail::HostTree> out;
+    co_await offload([&] {
+        fs::create_directories(output_root);
+        out = std::make_shared<const detail::HostTree>(output_root);
+    });
+    // Named, not temporaries of the co_await: GCC 12 destroys such
+    // temporaries twice when the awaited coroutine suspends.
+    const DestinationIdentity identity = [this](std::string_view dest, std::string_view root) {
+        return output_destination_identity(dest, root);
+    };
+    const FileTransfer transfer = [this, &out, &output_root](const std::string& source, const std::string& dest) {
+        return stream_to_host(*out, output_root, source, dest);
+    };
+    co_return co_await copy_outputs(std::move(paths), output_root, identity, transfer);
+}
+
+awaitable<std::uint64_t> CodeExecProvider::stream_to_host(const detail::HostTree& out, const std::string& output_root,
+                                                          std::string source, std::string dest)
+{
+    // dest is output_root/rel, normalised.
+    const std::string rel = output_root == "." ? dest : dest.substr(output_root.size() + 1);
+    std::error_code ec;
+    const auto parent = out.parent_of(rel, true, ec);
+    if (ec == detail::TreeErrc::escapes || ec == detail::TreeErrc::other_device)
+        throw PathError("Output destination escapes output directory: " + dest);
+    if (ec)
+        throw SystemError(ec, "cannot create the directory of " + dest);
+    if (parent.name.empty())
+        throw SystemError(std::make_error_code(std::errc::is_a_directory), "cannot replace " + dest);
+    detail::PendingFile file(parent.dir.get(), parent.name, 0644, dest);
+    std::optional<detail::SparseWriter> writer;
+    std::uint64_t claimed = 0;
+    bool claimed_any = false;
+    FileSink sink{[&](std::uint64_t size) {
+                      const auto allowed = budget_.claim(size);
+                      claimed = size;
+                      claimed_any = true;
+                      writer.emplace(file.fd(), allowed, dest);
+                      return allowed;
+                  },
+                  [&](std::string_view piece) { writer->write(piece); }};
+    std::exception_ptr failure;
+    std::uint64_t size = 0;
+    try {
+        size = co_await read_file_to(source, sink);
+        if (!writer)
+            throw Error("the backend streamed no file for " + source);
+        writer->finish();
+        file.commit();
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (claimed_any)
+        budget_.settle(claimed, failure ? 0 : size);
+    if (failure)
+        std::rethrow_exception(failure);
+    co_return size;
 }
 
 awaitable<SaveOutputFilesResult> CodeExecProvider::save_output_files_to(CodeExecProvider& dest_env,
@@ -276,12 +314,21 @@ awaitable<SaveOutputFilesResult> CodeExecProvider::save_output_files_to(CodeExec
                                                                         std::string output_dir)
 {
     require_started();
-    co_return co_await copy_outputs(
-        dedupe_in_order(std::move(paths)), std::move(output_dir),
-        [&dest_env](std::string_view dest, std::string_view root) {
-            return dest_env.output_destination_identity(dest, root);
-        },
-        [&dest_env](const std::string& dest, std::string data) { return dest_env.write_file(dest, std::move(data)); });
+    const DestinationIdentity identity = [&dest_env](std::string_view dest, std::string_view root) {
+        return dest_env.output_destination_identity(dest, root);
+    };
+    const FileTransfer transfer = [this, &dest_env](const std::string& source, const std::string& dest) {
+        return transfer_to(dest_env, source, dest);
+    };
+    co_return co_await copy_outputs(dedupe_in_order(std::move(paths)), std::move(output_dir), identity, transfer);
+}
+
+awaitable<std::uint64_t> CodeExecProvider::transfer_to(CodeExecProvider& dest_env, std::string source, std::string dest)
+{
+    std::string data = co_await read_for_transfer(source);
+    const auto size = data.size();
+    co_await dest_env.write_file(dest, std::move(data));
+    co_return size;
 }
 
 awaitable<SaveOutputFilesResult> CodeExecProvider::validate_output_files(std::vector<std::string> paths)
@@ -292,8 +339,14 @@ awaitable<SaveOutputFilesResult> CodeExecProvider::validate_output_files(std::ve
     for (const auto& path : dedupe_in_order(std::move(paths))) {
         try {
             std::string relative = safe_output_relative_path(path, roots);
-            // Reading proves the file exists, is a file, and stays inside the environment.
-            const auto size = (co_await read_file(co_await resolve_output_source(path))).size();
+            std::uint64_t size = 0;
+            if (const detail::HostFiles* files = host_files()) {
+                // Opening proves it is a file inside the environment; the size is the descriptor's.
+                size = static_cast<std::uint64_t>(files->open_source(path).st.st_size);
+            } else {
+                // Reading proves the file exists, is a file, and stays inside the environment.
+                size = (co_await read_file(co_await resolve_output_source(path))).size();
+            }
             result.saved.push_back({path, std::move(relative), size});
         } catch (const std::exception& e) {
             result.failed[path] = e.what();
@@ -304,7 +357,7 @@ awaitable<SaveOutputFilesResult> CodeExecProvider::validate_output_files(std::ve
 
 awaitable<SaveOutputFilesResult> CodeExecProvider::copy_outputs(std::vector<std::string> paths, std::string output_dir,
                                                                 const DestinationIdentity& identity_of,
-                                                                const DestinationWriter& write)
+                                                                const FileTransfer& transfer)
 {
     const auto roots = output_source_roots();
     SaveOutputFilesResult result;
@@ -317,9 +370,7 @@ awaitable<SaveOutputFilesResult> CodeExecProvider::copy_outputs(std::vector<std:
             if (auto it = claimed.find(identity); it != claimed.end())
                 throw PathError(collision_message(dest, it->second));
             claimed.emplace(identity, path);
-            std::string data = co_await read_file(co_await resolve_output_source(path));
-            const auto size = data.size();
-            co_await write(dest, std::move(data));
+            const auto size = co_await transfer(co_await resolve_output_source(path), dest);
             result.saved.push_back({path, dest, size});
         } catch (const std::exception& e) {
             result.failed[path] = e.what();

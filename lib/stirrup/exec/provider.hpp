@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,11 +19,16 @@
 #include "stirrup/core/awaitable.hpp"
 #include "stirrup/exec/allowlist.hpp"
 #include "stirrup/exec/command_result.hpp"
-#include "stirrup/exec/host_output_save.hpp"
 #include "stirrup/exec/output_paths.hpp"
+#include "stirrup/exec/transfer_limits.hpp"
 #include "stirrup/exec/transfer_result.hpp"
 
 namespace stirrup {
+namespace detail {
+class HostFiles;
+class HostTree;
+struct UploadItem;
+} // namespace detail
 
 using Milliseconds = std::chrono::milliseconds;
 
@@ -35,6 +41,14 @@ struct ImageFile {
     std::string mime_type; ///< image/png, image/jpeg, image/webp, image/gif, image/bmp, image/tiff, image/vnd.adobe.photoshop
 };
 
+/// Receives a file streamed out of an environment: `begin` gets its size
+/// before any byte and returns the most that may arrive (throwing
+/// FileTooLargeError to refuse it); `data` gets the bytes in order.
+struct FileSink {
+    std::function<std::uint64_t(std::uint64_t size)> begin;
+    std::function<void(std::string_view piece)> data;
+};
+
 /// Options every backend shares.
 struct CodeExecOptions {
     /// Regex patterns (Python re.match semantics); empty: no allowlist, commands run in a shell.
@@ -45,6 +59,9 @@ struct CodeExecOptions {
     /// `capture_chars_each_side`; the middle of a longer output is dropped and
     /// counted. Must be at least half the tool's truncation limit.
     std::size_t capture_chars_each_side = 20'000;
+    /// Bounds on files leaving the environment: saved outputs, transfers to
+    /// another environment, and files read into memory (read_file).
+    TransferLimits transfer_limits;
     /// Receives warnings the provider cannot throw (cleanup failures,
     /// reclaiming a provider destroyed while running). Default: stderr.
     std::function<void(std::string_view)> on_warning;
@@ -87,16 +104,21 @@ public:
     /// The image at `path`; throws FileNotFoundError, or PathError for a file that is not an image.
     virtual awaitable<ImageFile> view_image(std::string path);
 
-    /// Uploads host files and directories. A file goes to dest_dir/name; a
-    /// directory to dest_dir/dirname/..., or its contents straight into
-    /// dest_dir when dest_dir is given. Per-path failures go into `failed`.
+    /// Uploads host files and directories. A file goes to dest_dir/name (a
+    /// symlink keeps its own name); a directory to dest_dir/dirname/..., or
+    /// its contents straight into dest_dir when dest_dir is given. Inside a
+    /// directory, a symlink whose target stays in it is uploaded at its own
+    /// path; one leading out of it, a broken one, FIFOs, sockets and devices
+    /// are skipped, with the reason in `skipped`. Per-path failures go into
+    /// `failed`. Created files get 0644, or 0755 for executables, less the umask.
     awaitable<UploadFilesResult> upload_files(std::vector<std::string> host_paths,
                                               std::optional<std::string> dest_dir = std::nullopt);
     /// Same, reading from another provider.
     awaitable<UploadFilesResult> upload_files_from(CodeExecProvider& source, std::vector<std::string> paths,
                                                    std::optional<std::string> dest_dir = std::nullopt);
     /// Saves declared output files to a host directory, keeping their relative
-    /// structure (Stirrup's rules: traversal, escapes and collisions fail per file).
+    /// structure (Stirrup's rules: traversal, escapes and collisions fail per
+    /// file), within options().transfer_limits: a file past them fails alone.
     awaitable<SaveOutputFilesResult> save_output_files(std::vector<std::string> paths,
                                                        std::filesystem::path output_dir);
     /// Saves declared output files into another provider under `output_dir`.
@@ -128,30 +150,47 @@ protected:
     /// Maps an output path to the file to read inside the environment (e.g.
     /// resolving symlinks and checking containment). Default: identity.
     virtual awaitable<std::string> resolve_output_source(std::string path) { co_return path; }
-    /// Host-backed environments return a resolver so saves copy host files
-    /// directly (with mode, atomically) instead of read_file + write.
-    virtual std::optional<HostSourceResolver> host_source_resolver() const { return std::nullopt; }
-    /// Uploads one host file (already checked to exist) to `dest` inside the
-    /// environment. Default: read it off the loop and write_file it.
-    virtual awaitable<void> upload_host_file(std::filesystem::path host_file, std::string dest);
     /// Dest path reported for an uploaded file (Local: relative to the temp dir).
     virtual std::string uploaded_dest_path(const std::string& dest) const { return dest; }
+    /// Streams a file (as resolve_output_source returned it) into `sink`.
+    /// Default: read_file, then one piece. Backends whose files may be large
+    /// stream them. Returns the size.
+    virtual awaitable<std::uint64_t> read_file_to(std::string path, FileSink& sink);
+    /// Host-backed environments (a host directory) return their files, so
+    /// that saves and uploads copy between descriptors.
+    virtual const detail::HostFiles* host_files() const { return nullptr; }
+    /// Uploads planned host files (see upload_files). Default: through
+    /// host_files() when there are some, else read each and write_file it.
+    virtual awaitable<void> upload_host_files(std::span<const detail::UploadItem> items, UploadFilesResult& result);
+    /// The per-file and per-session account of what left this environment.
+    detail::TransferBudget& transfer_budget() noexcept { return budget_; }
 
     void warn(std::string_view message) const;
     void require_started() const;
 
 private:
     using DestinationIdentity = std::function<std::string(std::string_view dest, std::string_view root)>;
-    using DestinationWriter = std::function<awaitable<void>(const std::string& dest, std::string data)>;
+    /// Moves one resolved source to its destination; returns the size.
+    using FileTransfer = std::function<awaitable<std::uint64_t>(const std::string& source, const std::string& dest)>;
     /// The save loop shared by every non-host destination: relative path,
-    /// collision check on the destination's identity, read, write.
+    /// collision check on the destination's identity, then the transfer.
     awaitable<SaveOutputFilesResult> copy_outputs(std::vector<std::string> paths, std::string output_dir,
                                                   const DestinationIdentity& identity_of,
-                                                  const DestinationWriter& write);
+                                                  const FileTransfer& transfer);
+    /// read_file of a file leaving for another environment, counted against
+    /// this environment's transfer budget.
+    awaitable<std::string> read_for_transfer(const std::string& path);
+    /// One file streamed into a temp file beside its destination under the
+    /// output tree `out`, renamed into place (bounded memory).
+    awaitable<std::uint64_t> stream_to_host(const detail::HostTree& out, const std::string& output_root,
+                                            std::string source, std::string dest);
+    /// One file read here and written into `dest_env`.
+    awaitable<std::uint64_t> transfer_to(CodeExecProvider& dest_env, std::string source, std::string dest);
 
     executor_type executor_;
     CodeExecOptions options_;
     Allowlist allowlist_;
+    detail::TransferBudget budget_;
     bool started_ = false;
 };
 

@@ -18,6 +18,10 @@ struct UploadedFile {
 struct UploadFilesResult {
     std::vector<UploadedFile> uploaded;
     std::map<std::string, std::string> failed; ///< source path -> reason
+    /// Entries of uploaded directories left out on purpose (a symlink out of
+    /// the directory, a FIFO, a device...): source path -> reason. Not a
+    /// failure; the caller should warn.
+    std::map<std::string, std::string> skipped;
 };
 
 struct SavedFile {

@@ -577,9 +577,11 @@ function downloadFile(req, res, url, sandbox) {
     return httpError(res, 404, `path '${view}' does not exist`);
   }
   if (st.isDirectory()) return httpError(res, 400, `path '${view}' is a directory`);
-  let data;
+  // Streamed from disk, as envd's http.ServeContent does: a file of any
+  // size (a sparse 100 GiB one included) is served without being held.
+  let fd;
   try {
-    data = fs.readFileSync(host);
+    fd = fs.openSync(host, 'r');
   } catch (e) {
     return httpError(res, 500, `error opening file '${view}': ${e.message}`);
   }
@@ -589,16 +591,20 @@ function downloadFile(req, res, url, sandbox) {
     'last-modified': st.mtime.toUTCString(),
     'accept-ranges': 'bytes',
   };
+  const source = fs.createReadStream(null, { fd, autoClose: true });
+  // A client that goes away mid-file (one that refused it past a size
+  // limit) stops the read.
+  res.on('close', () => source.destroy());
   // envd gzips downloads for clients that accept it (undici does; a client
   // that sends no Accept-Encoding gets identity).
   const ae = req.headers['accept-encoding'] ?? '';
   if (/\bgzip\b/i.test(ae) && !/\bgzip\s*;\s*q=0(\.0*)?\b/i.test(ae)) {
     res.writeHead(200, { ...headers, 'content-encoding': 'gzip', vary: 'Accept-Encoding' });
-    res.end(zlib.gzipSync(data));
+    source.pipe(zlib.createGzip()).pipe(res);
     return;
   }
-  res.writeHead(200, { ...headers, 'content-length': data.length });
-  res.end(data);
+  res.writeHead(200, { ...headers, 'content-length': st.size });
+  source.pipe(res);
 }
 
 function metadataFromHeaders(req) {
