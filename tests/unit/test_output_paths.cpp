@@ -161,3 +161,11 @@ TEST_CASE("two spellings of one file claim one destination") {
 }
 
 } // TEST_SUITE
+
+TEST_CASE("posix_join: one slash between, none added to an empty dir") {
+    CHECK(stirrup::posix_join("", "a") == "a");
+    CHECK(stirrup::posix_join("d", "a") == "d/a");
+    CHECK(stirrup::posix_join("d/", "a") == "d/a");
+    CHECK(stirrup::posix_join("/", "a") == "/a");
+    CHECK(stirrup::posix_join("d", "") == "d/");
+}

@@ -148,4 +148,12 @@ std::string output_destination_identity(std::string_view dest, std::string_view 
     return to_string(destination);
 }
 
+std::string posix_join(std::string_view dir, std::string_view name) {
+    if (dir.empty()) return std::string(name);
+    std::string out(dir);
+    if (out.back() != '/') out += '/';
+    out += name;
+    return out;
+}
+
 } // namespace stirrup

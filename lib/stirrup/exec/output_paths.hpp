@@ -26,6 +26,9 @@ struct OutputSourceRoot {
 /// (POSIX leaves "//" implementation-defined; three or more collapse to "/").
 std::string posix_normalize(std::string_view path);
 
+/// `dir` + "/" + `name` (no doubled slash; an empty `dir` gives `name`).
+std::string posix_join(std::string_view dir, std::string_view name);
+
 /// The relative path a declared output keeps. Throws PathError with Stirrup's
 /// messages: "Output source path is empty or invalid", "... contains traversal: {src}",
 /// "... does not identify a file: {src}", "... is outside known execution roots: {src}",

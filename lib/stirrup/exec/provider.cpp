@@ -20,17 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string posix_join(std::string_view dir, std::string_view name)
-{
-    if (dir.empty())
-        return std::string(name);
-    std::string out(dir);
-    if (out.back() != '/')
-        out += '/';
-    out += name;
-    return out;
-}
-
 std::string posix_basename(std::string_view path)
 {
     while (path.size() > 1 && path.back() == '/')

@@ -13,6 +13,7 @@
 
 #include "stirrup/core/error.hpp"
 #include "stirrup/exec/detail/file_copy.hpp"
+#include "stirrup/exec/output_paths.hpp"
 
 namespace stirrup::detail {
 
@@ -21,17 +22,6 @@ namespace fs = std::filesystem;
 namespace {
 
 std::error_code last_errno() { return {errno, std::system_category()}; }
-
-std::string posix_join(std::string_view dir, std::string_view name)
-{
-    if (dir.empty())
-        return std::string(name);
-    std::string out(dir);
-    if (out.back() != '/')
-        out += '/';
-    out += name;
-    return out;
-}
 
 std::string kind_of(mode_t mode)
 {
