@@ -20,7 +20,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
 
-#include "stirrup/exec/child_process.hpp"
+#include "stirrup/exec/local/detail/child_process.hpp"
 #include "stirrup/llm/chat_completions_client.hpp"
 #include "stirrup/net/http_client.hpp"
 #include "support/fake_openai.hpp"

@@ -32,8 +32,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
-#include "stirrup/exec/docker.hpp"
-#include "stirrup/exec/docker_exec_rules.hpp"
+#include "stirrup/exec/docker/docker.hpp"
+#include "stirrup/exec/docker/detail/exec_rules.hpp"
 
 extern char** environ;
 

@@ -26,7 +26,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "stirrup/exec/e2b.hpp"
+#include "stirrup/exec/e2b/e2b.hpp"
 #include "stirrup/net/http_client.hpp"
 
 namespace asio = boost::asio;

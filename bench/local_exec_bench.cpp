@@ -24,7 +24,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "stirrup/exec/local.hpp"
+#include "stirrup/exec/local/local.hpp"
 
 extern char** environ;
 

@@ -53,10 +53,10 @@
 
 #include "stirrup/agent/agent.hpp"
 #include "stirrup/exec/code_exec_tool_provider.hpp"
-#include "stirrup/exec/docker.hpp"
-#include "stirrup/exec/local.hpp"
+#include "stirrup/exec/docker/docker.hpp"
+#include "stirrup/exec/local/local.hpp"
 #include "stirrup/llm/chat_completions_client.hpp"
-#include "stirrup/llm/chat_completions_format.hpp"
+#include "stirrup/llm/detail/chat_completions_format.hpp"
 #include "stirrup/net/http_client.hpp"
 #include "stirrup/tools/calculator_tool.hpp"
 

@@ -37,8 +37,8 @@
 
 #include "baseline/legacy_host_save.hpp"
 #include "stirrup/core/error.hpp"
-#include "stirrup/exec/docker.hpp"
-#include "stirrup/exec/local.hpp"
+#include "stirrup/exec/docker/docker.hpp"
+#include "stirrup/exec/local/local.hpp"
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;

@@ -4,7 +4,7 @@
 // use it for anything else: it is what the symlink-swap race broke.
 #include "baseline/legacy_host_save.hpp"
 
-#include "stirrup/core/text.hpp"
+#include "stirrup/core/detail/text.hpp"
 
 #include <fcntl.h>
 #include <locale.h>

@@ -7,8 +7,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include "stirrup/exec/format_result.hpp"
-#include "stirrup/exec/local.hpp"
+#include "stirrup/exec/detail/format_result.hpp"
+#include "stirrup/exec/local/local.hpp"
 
 boost::asio::awaitable<void> analyse()
 {

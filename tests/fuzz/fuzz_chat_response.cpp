@@ -11,9 +11,9 @@
 #include <string_view>
 
 #include "stirrup/core/error.hpp"
-#include "stirrup/llm/chat_completions_format.hpp"
-#include "stirrup/llm/chat_stream_assembler.hpp"
-#include "stirrup/net/sse_parser.hpp"
+#include "stirrup/llm/detail/chat_completions_format.hpp"
+#include "stirrup/llm/detail/chat_stream_assembler.hpp"
+#include "stirrup/net/detail/sse_parser.hpp"
 
 namespace chat = stirrup::chat;
 

@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "fuzz_require.hpp"
-#include "stirrup/agent/conversation_rules.hpp"
+#include "stirrup/agent/detail/conversation_rules.hpp"
 #include "stirrup/llm/errors.hpp"
 
 namespace {

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "stirrup/exec/docker_frames.hpp"
+#include "stirrup/exec/docker/detail/frames.hpp"
 
 #include "fuzz_require.hpp"
 

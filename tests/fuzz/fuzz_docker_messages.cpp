@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "stirrup/core/base64.hpp"
-#include "stirrup/exec/docker_messages.hpp"
+#include "stirrup/core/detail/base64.hpp"
+#include "stirrup/exec/docker/detail/messages.hpp"
 
 #include "fuzz_require.hpp"
 

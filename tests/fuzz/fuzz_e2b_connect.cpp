@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "stirrup/exec/e2b_connect.hpp"
+#include "stirrup/exec/e2b/detail/connect.hpp"
 
 #include "fuzz_require.hpp"
 

@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "fuzz_require.hpp"
-#include "stirrup/agent/input_files.hpp"
+#include "stirrup/pycompat/detail/glob.hpp"
 #include "stirrup/core/error.hpp"
 
 namespace {

@@ -26,7 +26,7 @@
 
 #include <vips/vips.h>
 
-#include "stirrup/tools/image_normalize.hpp"
+#include "stirrup/tools/detail/image_normalize.hpp"
 
 #include "fuzz_require.hpp"
 

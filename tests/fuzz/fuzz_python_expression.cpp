@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "stirrup/tools/python_expression.hpp"
+#include "stirrup/pycompat/detail/python_expression.hpp"
 
 #include "fuzz_require.hpp"
 

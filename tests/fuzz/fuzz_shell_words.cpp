@@ -20,7 +20,7 @@
 
 #include "stirrup/core/error.hpp"
 #include "stirrup/exec/allowlist.hpp"
-#include "stirrup/exec/shell_words.hpp"
+#include "stirrup/pycompat/detail/shlex.hpp"
 
 #include "fuzz_require.hpp"
 

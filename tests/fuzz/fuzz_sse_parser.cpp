@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "stirrup/net/sse_parser.hpp"
+#include "stirrup/net/detail/sse_parser.hpp"
 
 #include "fuzz_require.hpp"
 

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "stirrup/exec/tar_archive.hpp"
+#include "stirrup/exec/docker/detail/tar_archive.hpp"
 
 #include "fuzz_require.hpp"
 

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <span>
 
-#include "stirrup/net/tls_engine.hpp"
+#include "stirrup/net/detail/tls_engine.hpp"
 
 #include "fuzz_require.hpp"
 

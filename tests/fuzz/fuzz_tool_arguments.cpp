@@ -21,7 +21,7 @@
 #include <boost/json/value.hpp>
 
 #include "fuzz_require.hpp"
-#include "stirrup/core/json_text.hpp"
+#include "stirrup/pycompat/detail/json_dumps.hpp"
 #include "stirrup/core/tool_params.hpp"
 
 namespace {

@@ -25,8 +25,8 @@
 #include <string_view>
 #include <vector>
 
-#include "stirrup/core/text.hpp"
-#include "stirrup/exec/output_capture.hpp"
+#include "stirrup/core/detail/text.hpp"
+#include "stirrup/exec/detail/output_capture.hpp"
 
 namespace text = stirrup::text;
 

@@ -34,7 +34,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "stirrup/core/error.hpp"
-#include "stirrup/exec/local.hpp"
+#include "stirrup/exec/local/local.hpp"
 #include "stirrup/exec/provider.hpp"
 #include "support/processes.hpp"
 #include "support/run_sync.hpp"

@@ -14,7 +14,7 @@
 #include <vips/vips.h>
 
 #include "stirrup/agent/agent.hpp"
-#include "stirrup/core/base64.hpp"
+#include "stirrup/core/detail/base64.hpp"
 #include "stirrup/tools/view_image_tool.hpp"
 #include "stirrup/core/tool_params.hpp"
 #include "stirrup/exec/code_exec_tool_provider.hpp"

@@ -23,8 +23,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
-#include "stirrup/exec/docker.hpp"
-#include "stirrup/exec/local.hpp"
+#include "stirrup/exec/docker/docker.hpp"
+#include "stirrup/exec/local/local.hpp"
 #include "support/cli_process.hpp"
 #include "support/docker_env.hpp"
 #include "support/fake_openai.hpp"

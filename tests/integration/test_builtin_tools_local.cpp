@@ -31,7 +31,7 @@
 
 #include "stirrup/core/error.hpp"
 #include "stirrup/core/tool_params.hpp"
-#include "stirrup/exec/local.hpp"
+#include "stirrup/exec/local/local.hpp"
 #include "stirrup/tools/finish_tool.hpp"
 #include "stirrup/tools/user_input_tool.hpp"
 #include "stirrup/tools/view_image_tool.hpp"

@@ -15,9 +15,9 @@
 
 #include <boost/json.hpp>
 
-#include "stirrup/exec/child_process.hpp"
-#include "stirrup/exec/docker.hpp"
-#include "stirrup/exec/docker_labels.hpp"
+#include "stirrup/exec/local/detail/child_process.hpp"
+#include "stirrup/exec/docker/docker.hpp"
+#include "stirrup/exec/docker/detail/labels.hpp"
 #include "support/cli_process.hpp"
 #include "support/docker_env.hpp"
 #include "support/run_sync.hpp"

@@ -9,7 +9,7 @@
 
 #include <boost/json.hpp>
 
-#include "stirrup/exec/child_process.hpp"
+#include "stirrup/exec/local/detail/child_process.hpp"
 #include "support/cli_process.hpp"
 #include "support/run_sync.hpp"
 

@@ -18,7 +18,7 @@
 
 #include <boost/json.hpp>
 
-#include "stirrup/exec/child_process.hpp"
+#include "stirrup/exec/local/detail/child_process.hpp"
 #include "support/cli_process.hpp"
 #include "support/fake_openai.hpp"
 #include "support/processes.hpp"

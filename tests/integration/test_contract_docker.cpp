@@ -4,7 +4,7 @@
 
 #include "backend_contract.hpp"
 
-#include "stirrup/exec/docker.hpp"
+#include "stirrup/exec/docker/docker.hpp"
 #include "support/docker_env.hpp"
 
 namespace {

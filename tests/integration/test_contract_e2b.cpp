@@ -3,7 +3,7 @@
 
 #include "backend_contract.hpp"
 
-#include "stirrup/exec/e2b.hpp"
+#include "stirrup/exec/e2b/e2b.hpp"
 #include "support/fake_e2b.hpp"
 
 namespace {

@@ -2,7 +2,7 @@
 
 #include "backend_contract.hpp"
 
-#include "stirrup/exec/local.hpp"
+#include "stirrup/exec/local/local.hpp"
 
 namespace {
 

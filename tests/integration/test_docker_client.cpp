@@ -25,9 +25,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
-#include "stirrup/exec/docker.hpp"
-#include "stirrup/exec/docker_client.hpp"
-#include "stirrup/exec/docker_exec_rules.hpp"
+#include "stirrup/exec/docker/docker.hpp"
+#include "stirrup/exec/docker/detail/client.hpp"
+#include "stirrup/exec/docker/detail/exec_rules.hpp"
 #include "support/docker_env.hpp"
 #include "support/run_sync.hpp"
 

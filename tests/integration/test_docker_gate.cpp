@@ -20,9 +20,9 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "stirrup/core/random_hex.hpp"
+#include "stirrup/core/detail/random_hex.hpp"
 #include "stirrup/exec/creation_gate.hpp"
-#include "stirrup/exec/docker.hpp"
+#include "stirrup/exec/docker/docker.hpp"
 #include "support/docker_env.hpp"
 #include "support/eventually.hpp"
 #include "support/run_sync.hpp"

@@ -10,7 +10,7 @@
 #include <fstream>
 
 #include "stirrup/core/error.hpp"
-#include "stirrup/exec/docker.hpp"
+#include "stirrup/exec/docker/docker.hpp"
 #include "support/docker_env.hpp"
 #include "support/run_sync.hpp"
 

@@ -19,8 +19,8 @@
 
 #include "stirrup/core/error.hpp"
 #include "stirrup/exec/code_exec_tool_provider.hpp"
-#include "stirrup/exec/docker.hpp"
-#include "stirrup/exec/docker_labels.hpp"
+#include "stirrup/exec/docker/docker.hpp"
+#include "stirrup/exec/docker/detail/labels.hpp"
 #include "support/docker_env.hpp"
 #include "support/run_sync.hpp"
 

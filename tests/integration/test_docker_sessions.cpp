@@ -12,8 +12,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
 
-#include "stirrup/exec/docker.hpp"
-#include "stirrup/exec/docker_labels.hpp"
+#include "stirrup/exec/docker/docker.hpp"
+#include "stirrup/exec/docker/detail/labels.hpp"
 #include "support/docker_env.hpp"
 #include "support/run_sync.hpp"
 

@@ -14,9 +14,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include "stirrup/exec/child_process.hpp"
-#include "stirrup/exec/docker.hpp"
-#include "stirrup/exec/docker_client.hpp"
+#include "stirrup/exec/local/detail/child_process.hpp"
+#include "stirrup/exec/docker/docker.hpp"
+#include "stirrup/exec/docker/detail/client.hpp"
 #include "support/cli_process.hpp"
 #include "support/docker_env.hpp"
 #include "support/node_server.hpp"

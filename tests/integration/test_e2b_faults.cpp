@@ -20,7 +20,7 @@
 
 #include "stirrup/core/error.hpp"
 #include "stirrup/exec/creation_gate.hpp"
-#include "stirrup/exec/e2b.hpp"
+#include "stirrup/exec/e2b/e2b.hpp"
 #include "stirrup/net/http_client.hpp"
 #include "support/eventually.hpp"
 #include "support/fake_e2b.hpp"

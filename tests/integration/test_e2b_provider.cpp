@@ -18,8 +18,8 @@
 #include <boost/system/system_error.hpp>
 
 #include "stirrup/core/error.hpp"
-#include "stirrup/exec/e2b.hpp"
-#include "stirrup/exec/format_result.hpp"
+#include "stirrup/exec/e2b/e2b.hpp"
+#include "stirrup/exec/detail/format_result.hpp"
 #include "stirrup/net/http_client.hpp"
 #include "support/eventually.hpp"
 #include "support/fake_e2b.hpp"

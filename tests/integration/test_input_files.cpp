@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "stirrup/agent/input_files.hpp"
+#include "stirrup/pycompat/detail/glob.hpp"
 #include "stirrup/core/error.hpp"
 
 using namespace stirrup;

@@ -26,9 +26,9 @@
 #include <boost/json.hpp>
 
 #include "stirrup/core/error.hpp"
-#include "stirrup/exec/detail/cgroup.hpp"
-#include "stirrup/exec/local.hpp"
-#include "stirrup/exec/owner.hpp"
+#include "stirrup/exec/local/detail/cgroup.hpp"
+#include "stirrup/exec/local/local.hpp"
+#include "stirrup/exec/detail/owner.hpp"
 #include "support/cli_process.hpp"
 #include "support/eventually.hpp"
 #include "support/local_env.hpp"

@@ -15,8 +15,8 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "stirrup/core/error.hpp"
-#include "stirrup/exec/format_result.hpp"
-#include "stirrup/exec/local.hpp"
+#include "stirrup/exec/detail/format_result.hpp"
+#include "stirrup/exec/local/local.hpp"
 #include "support/processes.hpp"
 #include "support/local_env.hpp"
 #include "support/run_sync.hpp"

@@ -8,7 +8,7 @@
 #include <iterator>
 
 #include "stirrup/core/error.hpp"
-#include "stirrup/exec/local.hpp"
+#include "stirrup/exec/local/local.hpp"
 #include "support/local_env.hpp"
 #include "support/run_sync.hpp"
 

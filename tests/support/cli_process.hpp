@@ -7,7 +7,7 @@
 
 #include <boost/json/value.hpp>
 
-#include "stirrup/exec/child_process.hpp"
+#include "stirrup/exec/local/detail/child_process.hpp"
 
 namespace stirrup::test {
 

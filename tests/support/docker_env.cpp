@@ -6,7 +6,7 @@
 
 #include <boost/asio/this_coro.hpp>
 
-#include "stirrup/exec/docker_client.hpp"
+#include "stirrup/exec/docker/detail/client.hpp"
 
 namespace stirrup::test {
 namespace json = boost::json;

@@ -11,7 +11,7 @@
 
 #include <boost/json/object.hpp>
 
-#include "stirrup/exec/docker.hpp"
+#include "stirrup/exec/docker/docker.hpp"
 #include "support/run_sync.hpp"
 
 namespace stirrup::test {

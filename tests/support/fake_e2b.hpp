@@ -12,7 +12,7 @@
 
 #include <boost/json/value.hpp>
 
-#include "stirrup/exec/e2b.hpp"
+#include "stirrup/exec/e2b/e2b.hpp"
 #include "support/node_server.hpp"
 #include "support/test_certs.hpp"
 

@@ -4,7 +4,7 @@
 
 #include <exception>
 
-#include "stirrup/exec/local.hpp"
+#include "stirrup/exec/local/local.hpp"
 #include "support/run_sync.hpp"
 
 namespace stirrup::test {

@@ -17,7 +17,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "stirrup/core/py_repr.hpp"
+#include "stirrup/pycompat/detail/py_repr.hpp"
 #include "stirrup/core/tool_params.hpp"
 #include "stirrup/tools/calculator_tool.hpp"
 #include "stirrup/tools/finish_tool.hpp"

@@ -12,7 +12,7 @@
 
 #include "stirrup/core/error.hpp"
 #include "stirrup/core/messages.hpp"
-#include "stirrup/llm/chat_completions_format.hpp"
+#include "stirrup/llm/detail/chat_completions_format.hpp"
 #include "stirrup/llm/errors.hpp"
 
 using namespace stirrup;

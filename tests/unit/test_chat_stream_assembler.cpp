@@ -8,10 +8,10 @@
 #include <string_view>
 #include <vector>
 
-#include "stirrup/llm/chat_completions_format.hpp"
-#include "stirrup/llm/chat_stream_assembler.hpp"
+#include "stirrup/llm/detail/chat_completions_format.hpp"
+#include "stirrup/llm/detail/chat_stream_assembler.hpp"
 #include "stirrup/llm/errors.hpp"
-#include "stirrup/net/sse_parser.hpp"
+#include "stirrup/net/detail/sse_parser.hpp"
 
 using namespace stirrup;
 using namespace stirrup::chat;

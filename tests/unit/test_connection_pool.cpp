@@ -24,7 +24,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "stirrup/net/connection_pool.hpp"
+#include "stirrup/net/detail/connection_pool.hpp"
 #include "stirrup/net/http_client.hpp"
 
 namespace asio = boost::asio;

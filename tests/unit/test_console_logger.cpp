@@ -13,7 +13,7 @@
 
 #include <boost/json/parse.hpp>
 
-#include "stirrup/agent/console_format.hpp"
+#include "stirrup/agent/detail/console_format.hpp"
 #include "stirrup/agent/console_logger.hpp"
 
 using namespace stirrup;

@@ -4,7 +4,7 @@
 
 #include <doctest/doctest.h>
 
-#include "stirrup/agent/conversation_rules.hpp"
+#include "stirrup/agent/detail/conversation_rules.hpp"
 #include "stirrup/llm/errors.hpp"
 
 using namespace stirrup;

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "stirrup/core/error.hpp"
-#include "stirrup/exec/docker_endpoint.hpp"
+#include "stirrup/exec/docker/detail/endpoint.hpp"
 
 using stirrup::ConfigError;
 using stirrup::docker::Endpoint;

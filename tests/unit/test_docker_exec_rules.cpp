@@ -5,11 +5,11 @@
 
 #include <map>
 
-#include "stirrup/exec/docker_client.hpp"
-#include "stirrup/exec/docker_env.hpp"
-#include "stirrup/exec/docker_exec_rules.hpp"
-#include "stirrup/exec/docker_labels.hpp"
-#include "stirrup/net/url.hpp"
+#include "stirrup/exec/docker/detail/client.hpp"
+#include "stirrup/exec/docker/detail/env.hpp"
+#include "stirrup/exec/docker/detail/exec_rules.hpp"
+#include "stirrup/exec/docker/detail/labels.hpp"
+#include "stirrup/net/detail/url.hpp"
 
 using namespace stirrup;
 using namespace stirrup::docker;

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "stirrup/exec/docker_frames.hpp"
+#include "stirrup/exec/docker/detail/frames.hpp"
 
 using stirrup::docker::EngineStreamError;
 using stirrup::docker::FrameDecoder;

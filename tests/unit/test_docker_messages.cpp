@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "stirrup/core/base64.hpp"
-#include "stirrup/exec/docker_messages.hpp"
+#include "stirrup/core/detail/base64.hpp"
+#include "stirrup/exec/docker/detail/messages.hpp"
 
 using stirrup::docker::JsonLineSplitter;
 using stirrup::docker::MessageError;

@@ -9,9 +9,9 @@
 
 #include <boost/json/parse.hpp>
 
-#include "stirrup/core/base64.hpp"
-#include "stirrup/exec/e2b_connect.hpp"
-#include "stirrup/exec/output_capture.hpp"
+#include "stirrup/core/detail/base64.hpp"
+#include "stirrup/exec/e2b/detail/connect.hpp"
+#include "stirrup/exec/detail/output_capture.hpp"
 
 using namespace stirrup::e2b;
 using namespace std::string_literals;

@@ -10,9 +10,9 @@
 
 #include <boost/json/parse.hpp>
 
-#include "stirrup/exec/e2b_rules.hpp"
-#include "stirrup/exec/shell_words.hpp"
-#include "stirrup/net/url.hpp"
+#include "stirrup/exec/e2b/detail/rules.hpp"
+#include "stirrup/pycompat/detail/shlex.hpp"
+#include "stirrup/net/detail/url.hpp"
 
 using namespace stirrup::e2b;
 using namespace std::string_literals;

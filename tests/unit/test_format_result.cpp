@@ -7,7 +7,7 @@
 #include <string>
 
 #include "stirrup/exec/command_result.hpp"
-#include "stirrup/exec/format_result.hpp"
+#include "stirrup/exec/detail/format_result.hpp"
 
 using stirrup::CommandResult;
 using stirrup::format_result;

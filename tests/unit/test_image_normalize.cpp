@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "stirrup/tools/image_normalize.hpp"
+#include "stirrup/tools/detail/image_normalize.hpp"
 
 using stirrup::ImageError;
 using stirrup::ImageSize;

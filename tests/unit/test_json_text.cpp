@@ -10,7 +10,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-#include "stirrup/core/json_text.hpp"
+#include "stirrup/pycompat/detail/json_dumps.hpp"
 
 using stirrup::to_json_text;
 namespace json = boost::json;

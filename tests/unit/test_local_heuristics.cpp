@@ -6,7 +6,7 @@
 #include <boost/json.hpp>
 
 #include "stirrup/exec/code_exec_tool.hpp"
-#include "stirrup/exec/local.hpp"
+#include "stirrup/exec/local/local.hpp"
 
 using namespace stirrup;
 

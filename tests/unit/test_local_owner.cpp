@@ -5,8 +5,8 @@
 
 #include <unistd.h>
 
-#include "stirrup/exec/detail/cgroup.hpp"
-#include "stirrup/exec/owner.hpp"
+#include "stirrup/exec/local/detail/cgroup.hpp"
+#include "stirrup/exec/detail/owner.hpp"
 
 using namespace stirrup;
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "stirrup/core/base64.hpp"
+#include "stirrup/core/detail/base64.hpp"
 #include "stirrup/core/messages.hpp"
 
 using namespace stirrup;

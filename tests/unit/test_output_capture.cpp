@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "stirrup/core/text.hpp"
-#include "stirrup/exec/output_capture.hpp"
+#include "stirrup/core/detail/text.hpp"
+#include "stirrup/exec/detail/output_capture.hpp"
 
 using stirrup::OutputCapture;
 namespace text = stirrup::text;

@@ -5,7 +5,7 @@
 #include <map>
 
 #include "stirrup/core/error.hpp"
-#include "stirrup/net/proxy.hpp"
+#include "stirrup/net/detail/proxy.hpp"
 
 using namespace stirrup;
 using namespace stirrup::net;

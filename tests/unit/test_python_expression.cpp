@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "stirrup/tools/python_expression.hpp"
-#include "stirrup/tools/py_limits.hpp"
+#include "stirrup/pycompat/detail/python_expression.hpp"
+#include "stirrup/pycompat/detail/py_limits.hpp"
 
 namespace {
 

@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "stirrup/net/retry_rules.hpp"
+#include "stirrup/net/detail/retry_rules.hpp"
 
 using namespace stirrup::net;
 using namespace std::chrono_literals;

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "stirrup/exec/shell_words.hpp"
+#include "stirrup/pycompat/detail/shlex.hpp"
 
 namespace sh = stirrup::shell;
 

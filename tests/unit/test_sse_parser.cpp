@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "stirrup/net/sse_parser.hpp"
+#include "stirrup/net/detail/sse_parser.hpp"
 
 using stirrup::net::SseEvent;
 using stirrup::net::SseParser;

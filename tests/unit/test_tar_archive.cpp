@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "stirrup/exec/tar_archive.hpp"
+#include "stirrup/exec/docker/detail/tar_archive.hpp"
 
 using stirrup::tar::ArchiveReader;
 using stirrup::tar::Entry;

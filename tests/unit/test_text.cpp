@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "stirrup/core/text.hpp"
+#include "stirrup/core/detail/text.hpp"
 
 using namespace stirrup::text;
 

@@ -24,8 +24,8 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
 
-#include "stirrup/net/tls_context.hpp"
-#include "stirrup/net/tls_engine.hpp"
+#include "stirrup/net/detail/tls_context.hpp"
+#include "stirrup/net/detail/tls_engine.hpp"
 
 using stirrup::net::TlsEngine;
 namespace asio = boost::asio;

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "stirrup/core/error.hpp"
-#include "stirrup/llm/chat_completions_format.hpp"
-#include "stirrup/llm/tools_json_cache.hpp"
+#include "stirrup/llm/detail/chat_completions_format.hpp"
+#include "stirrup/llm/detail/tools_json_cache.hpp"
 
 using namespace stirrup;
 

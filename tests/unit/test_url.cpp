@@ -3,7 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "stirrup/core/error.hpp"
-#include "stirrup/net/url.hpp"
+#include "stirrup/net/detail/url.hpp"
 
 using namespace stirrup;
 using namespace stirrup::net;

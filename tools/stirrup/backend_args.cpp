@@ -3,9 +3,9 @@
 #include "cli_args.hpp"
 #include <cstdlib>
 
-#include "stirrup/exec/docker.hpp"
-#include "stirrup/exec/e2b.hpp"
-#include "stirrup/exec/local.hpp"
+#include "stirrup/exec/docker/docker.hpp"
+#include "stirrup/exec/e2b/e2b.hpp"
+#include "stirrup/exec/local/local.hpp"
 
 namespace stirrup::cli {
 

@@ -6,8 +6,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
-#include "stirrup/exec/docker.hpp"
-#include "stirrup/exec/docker_client.hpp"
+#include "stirrup/exec/docker/docker.hpp"
+#include "stirrup/exec/docker/detail/client.hpp"
 
 namespace stirrup::cli {
 namespace asio = boost::asio;

@@ -14,7 +14,7 @@
 
 #include "backend_args.hpp"
 #include "cli_args.hpp"
-#include "stirrup/exec/format_result.hpp"
+#include "stirrup/exec/detail/format_result.hpp"
 
 namespace stirrup::cli {
 namespace asio = boost::asio;

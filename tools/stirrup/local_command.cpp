@@ -7,7 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
-#include "stirrup/exec/local.hpp"
+#include "stirrup/exec/local/local.hpp"
 
 namespace stirrup::cli {
 namespace asio = boost::asio;

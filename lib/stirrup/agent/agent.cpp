@@ -5,8 +5,8 @@
 #include <map>
 #include <regex>
 
-#include "stirrup/agent/session_state.hpp"
-#include "stirrup/core/py_repr.hpp"
+#include "stirrup/agent/detail/session_state.hpp"
+#include "stirrup/pycompat/detail/py_repr.hpp"
 #include "stirrup/exec/code_exec_tool_provider.hpp"
 #include "stirrup/tools/finish_tool.hpp"
 

@@ -9,9 +9,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "stirrup/agent/console_format.hpp"
-#include "stirrup/agent/console_summary.hpp"
-#include "stirrup/core/text.hpp"
+#include "stirrup/agent/detail/console_format.hpp"
+#include "stirrup/agent/detail/console_summary.hpp"
+#include "stirrup/core/detail/text.hpp"
 
 namespace stirrup {
 

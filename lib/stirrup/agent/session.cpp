@@ -6,12 +6,12 @@
 
 #include <boost/asio/this_coro.hpp>
 
-#include "stirrup/agent/input_files.hpp"
-#include "stirrup/agent/run_loop.hpp"
-#include "stirrup/agent/session_state.hpp"
+#include "stirrup/pycompat/detail/glob.hpp"
+#include "stirrup/agent/detail/run_loop.hpp"
+#include "stirrup/agent/detail/session_state.hpp"
 #include "stirrup/agent/system_prompt.hpp"
-#include "stirrup/core/offload.hpp"
-#include "stirrup/core/py_repr.hpp"
+#include "stirrup/core/detail/offload.hpp"
+#include "stirrup/pycompat/detail/py_repr.hpp"
 #include "stirrup/exec/code_exec_tool_provider.hpp"
 #include "stirrup/exec/provider.hpp"
 

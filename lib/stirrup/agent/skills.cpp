@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "stirrup/core/error.hpp"
-#include "stirrup/core/text.hpp"
+#include "stirrup/core/detail/text.hpp"
 
 namespace stirrup {
 

@@ -5,11 +5,11 @@
 #include <boost/system/system_error.hpp>
 
 #include "stirrup/agent/agent.hpp"
-#include "stirrup/agent/py_repr_json.hpp"
-#include "stirrup/agent/session_state.hpp"
-#include "stirrup/core/py_repr.hpp"
+#include "stirrup/pycompat/detail/py_repr_json.hpp"
+#include "stirrup/agent/detail/session_state.hpp"
+#include "stirrup/pycompat/detail/py_repr.hpp"
 #include "stirrup/core/tool_params.hpp"
-#include "stirrup/core/cancellation.hpp"
+#include "stirrup/core/detail/cancellation.hpp"
 
 namespace stirrup {
 

@@ -10,7 +10,7 @@
 #include <variant>
 #include <vector>
 
-#include "stirrup/core/random_hex.hpp" // uuid4_hex, for message IDs
+#include "stirrup/core/detail/random_hex.hpp" // uuid4_hex, for message IDs
 
 namespace stirrup {
 

@@ -34,7 +34,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
-#include "stirrup/core/json_text.hpp"
+#include "stirrup/pycompat/detail/json_dumps.hpp"
 #include "stirrup/core/tool.hpp"
 
 namespace stirrup {

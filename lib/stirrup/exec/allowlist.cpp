@@ -3,8 +3,8 @@
 #include <vector>
 
 #include "stirrup/core/error.hpp"
-#include "stirrup/exec/python_regex.hpp"
-#include "stirrup/exec/shell_words.hpp"
+#include "stirrup/pycompat/detail/python_regex.hpp"
+#include "stirrup/pycompat/detail/shlex.hpp"
 
 namespace stirrup {
 namespace {

@@ -1,6 +1,6 @@
 #include "stirrup/exec/code_exec_tool.hpp"
 
-#include "stirrup/exec/format_result.hpp"
+#include "stirrup/exec/detail/format_result.hpp"
 
 namespace stirrup {
 

@@ -10,9 +10,9 @@
 #include <string>
 
 #include "stirrup/core/tool.hpp"
-#include "stirrup/exec/docker.hpp"
-#include "stirrup/exec/e2b.hpp"
-#include "stirrup/exec/local.hpp"
+#include "stirrup/exec/docker/docker.hpp"
+#include "stirrup/exec/e2b/e2b.hpp"
+#include "stirrup/exec/local/local.hpp"
 #include "stirrup/exec/provider.hpp"
 
 namespace stirrup {

@@ -8,8 +8,8 @@
 #include <boost/asio/this_coro.hpp>
 
 #include "stirrup/core/error.hpp"
-#include "stirrup/core/image_mime.hpp"
-#include "stirrup/core/offload.hpp"
+#include "stirrup/core/detail/image_mime.hpp"
+#include "stirrup/core/detail/offload.hpp"
 #include "stirrup/exec/detail/file_copy.hpp"
 #include "stirrup/exec/detail/host_files.hpp"
 #include "stirrup/exec/detail/host_output_save.hpp"

@@ -5,10 +5,10 @@
 #include <utility>
 
 #include "stirrup/core/error.hpp"
-#include "stirrup/llm/chat_stream_assembler.hpp"
+#include "stirrup/llm/detail/chat_stream_assembler.hpp"
 #include "stirrup/llm/errors.hpp"
 #include "stirrup/net/http_client.hpp"
-#include "stirrup/net/sse_parser.hpp"
+#include "stirrup/net/detail/sse_parser.hpp"
 
 namespace stirrup {
 

@@ -13,10 +13,10 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
-#include "stirrup/llm/chat_completions_format.hpp"
+#include "stirrup/llm/detail/chat_completions_format.hpp"
 #include "stirrup/llm/llm_client.hpp"
 #include "stirrup/llm/request_limiter.hpp"
-#include "stirrup/llm/tools_json_cache.hpp"
+#include "stirrup/llm/detail/tools_json_cache.hpp"
 
 namespace stirrup::net {
 class HttpClient;

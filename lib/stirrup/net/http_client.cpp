@@ -12,14 +12,14 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/verb.hpp>
 
-#include "stirrup/net/connection.hpp"
-#include "stirrup/net/connection_pool.hpp"
-#include "stirrup/net/proxy.hpp"
-#include "stirrup/net/retry_rules.hpp"
-#include "stirrup/net/tls_context.hpp"
-#include "stirrup/net/url.hpp"
+#include "stirrup/net/detail/connection.hpp"
+#include "stirrup/net/detail/connection_pool.hpp"
+#include "stirrup/net/detail/proxy.hpp"
+#include "stirrup/net/detail/retry_rules.hpp"
+#include "stirrup/net/detail/tls_context.hpp"
+#include "stirrup/net/detail/url.hpp"
 
-#include "stirrup/core/ascii.hpp"
+#include "stirrup/core/detail/ascii.hpp"
 
 namespace stirrup::net {
 using ascii::iequals;

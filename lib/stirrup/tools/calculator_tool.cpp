@@ -1,8 +1,8 @@
 #include "stirrup/tools/calculator_tool.hpp"
 
-#include "stirrup/core/offload.hpp"
-#include "stirrup/tools/py_limits.hpp"
-#include "stirrup/tools/python_expression.hpp"
+#include "stirrup/core/detail/offload.hpp"
+#include "stirrup/pycompat/detail/py_limits.hpp"
+#include "stirrup/pycompat/detail/python_expression.hpp"
 
 namespace stirrup {
 namespace {

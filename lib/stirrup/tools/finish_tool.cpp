@@ -1,6 +1,6 @@
 #include "stirrup/tools/finish_tool.hpp"
 
-#include "stirrup/core/py_repr.hpp"
+#include "stirrup/pycompat/detail/py_repr.hpp"
 #include "stirrup/exec/provider.hpp"
 
 namespace stirrup {

@@ -3,10 +3,10 @@
 #include <utility>
 #include <vector>
 
-#include "stirrup/core/offload.hpp"
+#include "stirrup/core/detail/offload.hpp"
 #include "stirrup/exec/provider.hpp"
 
-#include "stirrup/tools/image_normalize.hpp"
+#include "stirrup/tools/detail/image_normalize.hpp"
 
 namespace stirrup {
 namespace {

@@ -12,7 +12,7 @@
 
 #include "stirrup/core/detail/unique_fd.hpp"
 #include "stirrup/core/error.hpp"
-#include "stirrup/core/random_hex.hpp"
+#include "stirrup/core/detail/random_hex.hpp"
 
 namespace stirrup::detail {
 

@@ -14,7 +14,7 @@
 #include <utility>
 
 #include "stirrup/core/error.hpp"
-#include "stirrup/core/text.hpp"
+#include "stirrup/core/detail/text.hpp"
 #include "stirrup/exec/detail/file_copy.hpp"
 
 namespace stirrup::detail {

@@ -14,7 +14,7 @@
 #include <functional>
 
 #include "stirrup/core/error.hpp"
-#include "stirrup/core/random_hex.hpp"
+#include "stirrup/core/detail/random_hex.hpp"
 
 namespace stirrup::detail {
 namespace fs = std::filesystem;
