@@ -49,9 +49,10 @@ net::HttpClientOptions trusting_test_ca()
     return o;
 }
 
-// Runs `body` with a client for `fake` (optionally tweaked) on a fresh io_context.
+// Runs `body` with a client (its options already point at the fake server,
+// which the first parameter names at each call) on a fresh io_context.
 template <class Body>
-void with_client(const FakeOpenAi& fake, ChatCompletionsOptions options, Body body)
+void with_client(const FakeOpenAi& /*fake*/, ChatCompletionsOptions options, Body body)
 {
     run_sync([&]() -> awaitable<void> {
         auto http = std::make_shared<net::HttpClient>(co_await boost::asio::this_coro::executor, trusting_test_ca());

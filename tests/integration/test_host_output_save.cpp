@@ -58,15 +58,6 @@ std::vector<std::string> entries_starting_with(const fs::path& dir, std::string_
     return found;
 }
 
-bool inside(const fs::path& path, const fs::path& root) {
-    auto p = path.begin();
-    for (const auto& part : root) {
-        if (p == path.end() || *p != part) return false;
-        ++p;
-    }
-    return true;
-}
-
 // A temp tree: env/ plays the execution environment, out/ the output dir,
 // host/ the rest of the host.
 struct Sandbox {
