@@ -95,15 +95,15 @@ std::vector<double> curl_baseline(const FakeOpenAi& fake, int n)
         for (int i = 0; i < n; ++i)
             cfg << "url = \"" << fake.base_url() << "/chat/completions\"\noutput = \"/dev/null\"\n";
     }
-    stirrup::ChildProcessSpec spec;
+    stirrup::detail::ChildProcessSpec spec;
     spec.argv = {"curl", "-s", "-K", config};
     spec.cwd = "/tmp";
     for (char** e = environ; *e; ++e)
         spec.env.emplace_back(*e);
     spec.timeout = std::chrono::minutes(10);
     spec.capture_chars_each_side = 64u * 1024 * 1024;
-    stirrup::ChildProcessResult result;
-    run([&]() -> asio::awaitable<void> { result = co_await stirrup::run_child_process(spec); });
+    stirrup::detail::ChildProcessResult result;
+    run([&]() -> asio::awaitable<void> { result = co_await stirrup::detail::run_child_process(spec); });
     std::remove(config.c_str());
     std::vector<double> us;
     std::istringstream lines(result.stdout_text);

@@ -160,7 +160,7 @@ int main(int argc, char** argv)
 
     stirrup::PreparedCommand cmd;
     cmd.shell = "true";
-    const auto wrapped = stirrup::docker::timeout_wrapped_argv(cmd, stirrup::default_shell_timeout);
+    const auto wrapped = stirrup::detail::docker::timeout_wrapped_argv(cmd, stirrup::default_shell_timeout);
     const json::array cmd_json(wrapped.begin(), wrapped.end());
 
     stirrup::DockerCodeExecOptions options;

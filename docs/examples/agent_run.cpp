@@ -15,7 +15,7 @@
 
 #include "stirrup/agent/agent.hpp"
 #include "stirrup/agent/console_logger.hpp"
-#include "stirrup/exec/code_exec_tool_provider.hpp"
+#include "stirrup/exec/local/local.hpp"
 #include "stirrup/llm/chat_completions_client.hpp"
 
 using namespace boost::asio::experimental::awaitable_operators;

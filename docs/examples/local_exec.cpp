@@ -7,7 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include "stirrup/exec/detail/format_result.hpp"
+#include "stirrup/exec/code_exec_tool.hpp"
 #include "stirrup/exec/local/local.hpp"
 
 boost::asio::awaitable<void> analyse()
@@ -19,8 +19,9 @@ boost::asio::awaitable<void> analyse()
     std::exception_ptr failure;
     try {
         co_await env.write_file("data.csv", "x,y\n1,2\n3,4\n");
-        auto result = co_await env.run_command("mkdir -p out && awk -F, 'NR>1 {s+=$2} END {print s}' data.csv > out/sum.txt && cat out/sum.txt");
-        std::cout << stirrup::format_result(result) << '\n';
+        // The tool-result text the model would see (<shell_results> XML).
+        std::string cmd = "mkdir -p out && awk -F, 'NR>1 {s+=$2} END {print s}' data.csv > out/sum.txt && cat out/sum.txt";
+        std::cout << co_await stirrup::run_code_exec_tool(env, std::move(cmd)) << '\n';
         std::vector<std::string> outputs{"out/sum.txt"};
         auto saved = co_await env.save_output_files(outputs, "./example-output");
         for (const auto& f : saved.saved)

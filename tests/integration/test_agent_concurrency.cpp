@@ -7,7 +7,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "stirrup/agent/agent.hpp"
-#include "stirrup/exec/code_exec_tool_provider.hpp"
+#include "stirrup/exec/local/local.hpp"
 #include "support/agent_fixture.hpp"
 
 using namespace stirrup;

@@ -18,7 +18,7 @@
 
 #include "stirrup/agent/agent.hpp"
 #include "stirrup/core/tool_params.hpp"
-#include "stirrup/exec/code_exec_tool_provider.hpp"
+#include "stirrup/exec/local/local.hpp"
 #include "stirrup/llm/chat_completions_client.hpp"
 #include "stirrup/llm/errors.hpp"
 #include "stirrup/net/http_client.hpp"

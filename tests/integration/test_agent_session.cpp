@@ -17,7 +17,7 @@
 #include "stirrup/core/detail/base64.hpp"
 #include "stirrup/tools/view_image_tool.hpp"
 #include "stirrup/core/tool_params.hpp"
-#include "stirrup/exec/code_exec_tool_provider.hpp"
+#include "stirrup/exec/local/local.hpp"
 #include "stirrup/llm/errors.hpp"
 #include "support/agent_fixture.hpp"
 #include "support/processes.hpp"
@@ -435,7 +435,7 @@ TEST_CASE("view_image in a run: the image reaches the model as a user message, d
     std::string url(parts[1].at("image_url").at("url").as_string());
     const std::string prefix = "data:image/png;base64,";
     REQUIRE(url.rfind(prefix, 0) == 0);
-    auto png = base64::decode(url.substr(prefix.size()));
+    auto png = detail::base64::decode(url.substr(prefix.size()));
     REQUIRE(png);
     const auto w = be32(*png, 16), h = be32(*png, 20);
     CHECK(std::uint64_t(w) * h <= 1'000'000);

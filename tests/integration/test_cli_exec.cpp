@@ -14,6 +14,7 @@
 #include "support/run_sync.hpp"
 
 using namespace stirrup;
+using stirrup::detail::ChildProcessResult;
 using stirrup::test::json_lines;
 using stirrup::test::run_sync;
 namespace fs = std::filesystem;

@@ -25,6 +25,7 @@
 #include "support/run_sync.hpp"
 
 using namespace stirrup;
+using stirrup::detail::ChildProcessResult;
 using stirrup::test::FakeOpenAi;
 using stirrup::test::run_sync;
 using stirrup::test::test_certs;

@@ -19,6 +19,7 @@
 #include "support/docker_env.hpp"
 
 using namespace stirrup;
+using stirrup::detail::format_result;
 using namespace std::chrono_literals;
 using namespace boost::asio::experimental::awaitable_operators;
 using stirrup::test::docker_options;

@@ -55,7 +55,7 @@ awaitable<void> one_session(int i, DockerFileMode mode, SessionOutcome& out)
 awaitable<std::string> labelled_container(std::string owner, std::string started)
 {
     const auto ex = co_await asio::this_coro::executor;
-    auto client = docker::Client::from_env(ex);
+    auto client = docker::client_from_env(ex);
     json::object config;
     config["Image"] = test::docker_test_image();
     json::array cmd;
@@ -80,7 +80,7 @@ awaitable<std::string> labelled_container(std::string owner, std::string started
 awaitable<std::vector<std::string>> reap()
 {
     const auto ex = co_await asio::this_coro::executor;
-    auto client = docker::Client::from_env(ex);
+    auto client = docker::client_from_env(ex);
     auto removed = co_await reap_orphans(*client);
     co_return removed;
 }
@@ -131,9 +131,9 @@ TEST_CASE("docker: 20 sessions at once on one image")
 TEST_CASE("docker: reap_orphans removes the containers of dead owners, and only those")
 {
     test::require_docker_engine();
-    const std::string here = docker::host_name();
+    const std::string here = detail::docker::host_name();
     const long me = ::getpid();
-    const std::string my_start = std::to_string(*docker::process_start_ticks(me));
+    const std::string my_start = std::to_string(*detail::docker::process_start_ticks(me));
     const std::string dead = run_sync([&] { return labelled_container(std::to_string(dead_pid()) + "@" + here, ""); });
     // Our pid, but another process's start time: a reused pid.
     const std::string reused = run_sync([&] { return labelled_container(std::to_string(me) + "@" + here, "1"); });

@@ -63,9 +63,9 @@ struct TlsEngine {
     }
 };
 
-docker::Endpoint endpoint_for(const std::map<std::string, std::string>& env)
+detail::docker::Endpoint endpoint_for(const std::map<std::string, std::string>& env)
 {
-    return docker::endpoint_from_env([&](std::string_view name) -> std::optional<std::string> {
+    return detail::docker::endpoint_from_env([&](std::string_view name) -> std::optional<std::string> {
         if (auto it = env.find(std::string(name)); it != env.end())
             return it->second;
         return std::nullopt;
@@ -74,7 +74,7 @@ docker::Endpoint endpoint_for(const std::map<std::string, std::string>& env)
 
 /// Runs `body(client)` on a fresh io_context with a client for `endpoint`.
 template <class Body>
-void with_client(docker::Endpoint endpoint, Body body)
+void with_client(detail::docker::Endpoint endpoint, Body body)
 {
     boost::asio::io_context io;
     docker::ClientOptions options;
@@ -88,7 +88,7 @@ void with_client(docker::Endpoint endpoint, Body body)
 }
 
 /// What ping() throws (empty when it succeeds).
-std::string ping_failure(docker::Endpoint endpoint)
+std::string ping_failure(detail::docker::Endpoint endpoint)
 {
     std::string message;
     with_client(std::move(endpoint), [&](std::shared_ptr<docker::Client> client) -> awaitable<void> {

@@ -199,7 +199,7 @@ TEST_CASE("e2b: a command over its timeout is killed and returns its partial out
         CHECK(r.error_kind == "timeout");
         CHECK(r.stdout_text == "started\n");
         CHECK(r.stderr_text == "Command timed out after 1 seconds");
-        CHECK(stirrup::format_result(r).find("<error_kind>timeout</error_kind>") != std::string::npos);
+        CHECK(stirrup::detail::format_result(r).find("<error_kind>timeout</error_kind>") != std::string::npos);
         // The sandbox is still usable.
         r = co_await env.run_command("echo after");
         CHECK(r.stdout_text == "after\n");

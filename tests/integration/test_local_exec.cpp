@@ -22,6 +22,7 @@
 #include "support/run_sync.hpp"
 
 using namespace stirrup;
+using stirrup::detail::format_result;
 using namespace std::chrono_literals;
 using stirrup::test::count_processes_with_cmdline;
 using stirrup::test::processes_left_with_cmdline;

@@ -30,10 +30,10 @@ std::vector<std::string> inherited_env(const std::vector<std::string>& extra)
     return env;
 }
 
-ChildProcessResult run_stirrup(const std::vector<std::string>& args, std::vector<std::string> env,
+detail::ChildProcessResult run_stirrup(const std::vector<std::string>& args, std::vector<std::string> env,
                                std::chrono::seconds timeout, std::function<void(int)> on_spawn)
 {
-    ChildProcessSpec spec;
+    detail::ChildProcessSpec spec;
     spec.argv = {STIRRUP_CLI_PATH};
     spec.argv.insert(spec.argv.end(), args.begin(), args.end());
     spec.cwd = std::filesystem::current_path();
@@ -41,7 +41,7 @@ ChildProcessResult run_stirrup(const std::vector<std::string>& args, std::vector
     spec.timeout = timeout;
     spec.capture_chars_each_side = 1'000'000;
     spec.on_spawn = std::move(on_spawn);
-    return run_sync([&] { return run_child_process(spec); });
+    return run_sync([&] { return detail::run_child_process(spec); });
 }
 
 std::vector<boost::json::value> json_lines(const std::string& text)

@@ -51,13 +51,13 @@ awaitable<std::string> exec_stdout(std::string id, std::vector<std::string> argv
 {
     const auto ex = co_await boost::asio::this_coro::executor;
     const auto client = client_here(ex);
-    docker::ExecConfig config;
+    detail::docker::ExecConfig config;
     config.cmd = std::move(argv);
     config.user = "0";
     const std::string exec_id = co_await client->exec_create(id, config);
     std::string out;
-    docker::OutputSink sink = [&out](docker::StreamId s, std::string_view piece) {
-        if (s == docker::StreamId::stdout_stream)
+    detail::docker::OutputSink sink = [&out](detail::docker::StreamId s, std::string_view piece) {
+        if (s == detail::docker::StreamId::stdout_stream)
             out.append(piece);
     };
     co_await client->exec_start(exec_id, sink);

@@ -12,7 +12,7 @@
 #include "stirrup/net/detail/url.hpp"
 
 using namespace stirrup;
-using namespace stirrup::docker;
+using namespace stirrup::detail::docker;
 using namespace std::chrono_literals;
 
 namespace {
@@ -165,5 +165,5 @@ TEST_CASE("docker labels: owners and image references")
     CHECK(split_image_reference("localhost:5000/x/y") == std::pair<std::string, std::string>{"localhost:5000/x/y", "latest"});
     CHECK(split_image_reference("busybox") == std::pair<std::string, std::string>{"busybox", "latest"});
     CHECK(split_image_reference("a/b@sha256:00") == std::pair<std::string, std::string>{"a/b@sha256:00", ""});
-    CHECK(stirrup::net::percent_encode("{\"label\":[\"a=1\"]}") == "%7B%22label%22%3A%5B%22a%3D1%22%5D%7D");
+    CHECK(stirrup::net::detail::percent_encode("{\"label\":[\"a=1\"]}") == "%7B%22label%22%3A%5B%22a%3D1%22%5D%7D");
 }

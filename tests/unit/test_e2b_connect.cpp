@@ -13,7 +13,7 @@
 #include "stirrup/exec/e2b/detail/connect.hpp"
 #include "stirrup/exec/detail/output_capture.hpp"
 
-using namespace stirrup::e2b;
+using namespace stirrup::detail::e2b;
 using namespace std::string_literals;
 
 namespace {
@@ -241,12 +241,12 @@ TEST_CASE("e2b connect: UTF-8 split across data events reaches the capture whole
 {
     // "é" is C3 A9: the first event ends after C3.
     Run r;
-    stirrup::OutputCapture cap(100, 100);
+    stirrup::detail::OutputCapture cap(100, 100);
     StartStreamReader reader;
     const auto sink = [&](int, std::string_view b) { cap.append(b); };
     reader.feed(event(R"({"event":{"start":{"pid":1}}})"), sink);
-    reader.feed(event(R"({"event":{"data":{"stdout":")" + stirrup::base64::encode("caf\xc3") + R"("}}})"), sink);
-    reader.feed(event(R"({"event":{"data":{"stdout":")" + stirrup::base64::encode("\xa9!") + R"("}}})"), sink);
+    reader.feed(event(R"({"event":{"data":{"stdout":")" + stirrup::detail::base64::encode("caf\xc3") + R"("}}})"), sink);
+    reader.feed(event(R"({"event":{"data":{"stdout":")" + stirrup::detail::base64::encode("\xa9!") + R"("}}})"), sink);
     cap.finish();
     CHECK(cap.take_text() == "caf\xc3\xa9!");
 }

@@ -14,7 +14,7 @@
 #include "stirrup/pycompat/detail/shlex.hpp"
 #include "stirrup/net/detail/url.hpp"
 
-using namespace stirrup::e2b;
+using namespace stirrup::detail::e2b;
 using namespace std::string_literals;
 
 namespace {
@@ -163,7 +163,7 @@ TEST_CASE("e2b rules: multipart upload body and query encoding")
     CHECK(ct == "multipart/form-data; boundary=XyZ");
     CHECK(body == "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"/home/user/a %22b%22.txt\"\r\n"
                   "Content-Type: application/octet-stream\r\n\r\nDATA\r\n\r\n--XyZ--\r\n");
-    CHECK(stirrup::net::percent_encode("/home/user/a b&c=d~é") == "%2Fhome%2Fuser%2Fa%20b%26c%3Dd~%C3%A9");
+    CHECK(stirrup::net::detail::percent_encode("/home/user/a b&c=d~é") == "%2Fhome%2Fuser%2Fa%20b%26c%3Dd~%C3%A9");
 }
 
 TEST_CASE("e2b rules: sandbox paths and the home root")
@@ -220,7 +220,7 @@ TEST_CASE("e2b rules: Stirrup's argv re-quoting for the sandbox shell")
     const std::vector<std::vector<std::string>> cases = {
         {"echo", "$(whoami)"}, {"echo", "a\nb"}, {"echo", "it's"}, {"echo", ""}, {"ls", "-n"}, {"e'c\"ho", "`x`", ";"}};
     for (const auto& argv : cases) {
-        auto back = stirrup::shell::split(quote_argv_for_shell(argv));
+        auto back = stirrup::detail::shell::split(quote_argv_for_shell(argv));
         REQUIRE(back);
         CHECK(*back == argv);
     }

@@ -10,7 +10,7 @@
 #include "stirrup/exec/detail/format_result.hpp"
 
 using stirrup::CommandResult;
-using stirrup::format_result;
+using stirrup::detail::format_result;
 
 namespace {
 

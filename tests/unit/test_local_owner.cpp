@@ -9,6 +9,13 @@
 #include "stirrup/exec/detail/owner.hpp"
 
 using namespace stirrup;
+using stirrup::detail::ProcessOwner;
+using stirrup::detail::host_tag;
+using stirrup::detail::owner_token;
+using stirrup::detail::parse_owner_token;
+using stirrup::detail::process_alive;
+using stirrup::detail::process_start_ticks;
+using stirrup::detail::this_process_owner;
 
 TEST_CASE("owner tokens round-trip and reject what is not one")
 {

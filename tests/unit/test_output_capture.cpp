@@ -11,8 +11,8 @@
 #include "stirrup/core/detail/text.hpp"
 #include "stirrup/exec/detail/output_capture.hpp"
 
-using stirrup::OutputCapture;
-namespace text = stirrup::text;
+using stirrup::detail::OutputCapture;
+namespace text = stirrup::detail::text;
 
 namespace {
 

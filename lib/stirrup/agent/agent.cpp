@@ -7,7 +7,7 @@
 
 #include "stirrup/agent/detail/session_state.hpp"
 #include "stirrup/pycompat/detail/py_repr.hpp"
-#include "stirrup/exec/code_exec_tool_provider.hpp"
+#include "stirrup/exec/local/local.hpp"
 #include "stirrup/tools/finish_tool.hpp"
 
 namespace stirrup {
@@ -57,7 +57,7 @@ std::shared_ptr<const detail::AgentConfig> make_config(std::shared_ptr<LlmClient
         if (c > 1)
             dups.push_back(n);
     if (!dups.empty())
-        throw ConfigError("Finish tools must have unique names, found duplicates: " + py_repr_list(dups));
+        throw ConfigError("Finish tools must have unique names, found duplicates: " + detail::py_repr_list(dups));
 
     std::vector<std::string> code_exec_names;
     for (const auto& source : *options.tools) {
@@ -78,7 +78,7 @@ std::shared_ptr<const detail::AgentConfig> make_config(std::shared_ptr<LlmClient
     }
     if (code_exec_names.size() > 1)
         throw ConfigError("Agent can only have one CodeExecToolProvider, found " +
-                          std::to_string(code_exec_names.size()) + ": " + py_repr_list(code_exec_names));
+                          std::to_string(code_exec_names.size()) + ": " + detail::py_repr_list(code_exec_names));
     // The code-exec provider starts first so the others can use its environment.
     std::stable_partition(cfg->providers.begin(), cfg->providers.end(),
                           [](const auto& p) { return p->provides_code_exec(); });

@@ -26,7 +26,7 @@ constexpr std::string_view kAdviceAssignment =
 } // namespace
 
 struct Allowlist::Compiled {
-    std::vector<PythonRegex> regexes;
+    std::vector<detail::PythonRegex> regexes;
 };
 
 Allowlist::Allowlist(const std::vector<std::string>& patterns) : patterns_(patterns) {
@@ -57,15 +57,15 @@ std::variant<PreparedCommand, CommandRejection> Allowlist::prepare(std::string_v
     if (!enabled()) return PreparedCommand{std::string(cmd), std::nullopt};
 
     // Stirrup's order of checks decides which advice the model gets.
-    auto argv = shell::split(cmd);
+    auto argv = detail::shell::split(cmd);
     if (!argv) return CommandRejection{"shell_syntax"};
     if (argv->empty()) return CommandRejection{"empty_command"};
-    if (shell::has_unquoted_shell_syntax(cmd)) return CommandRejection{"shell_syntax"};
+    if (detail::shell::has_unquoted_shell_syntax(cmd)) return CommandRejection{"shell_syntax"};
     if (argv->front().find('=') != std::string::npos) return CommandRejection{"shell_assignment"};
 
     // Match the form that will actually run, so quoting cannot make a pattern
     // see a different command than the one executed.
-    const std::string canonical = shell::join(*argv);
+    const std::string canonical = detail::shell::join(*argv);
     for (const auto& re : compiled_->regexes)
         if (re.match(canonical)) return PreparedCommand{std::string(cmd), std::move(argv)};
     return CommandRejection{"no_pattern_match"};

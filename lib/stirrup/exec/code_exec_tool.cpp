@@ -13,7 +13,7 @@ std::string_view code_exec_parameters_schema() noexcept
 
 awaitable<std::string> run_code_exec_tool(CodeExecProvider& provider, std::string cmd)
 {
-    co_return format_result(co_await provider.run_command(std::move(cmd)));
+    co_return detail::format_result(co_await provider.run_command(std::move(cmd)));
 }
 
 } // namespace stirrup

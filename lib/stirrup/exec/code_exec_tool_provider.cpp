@@ -67,36 +67,4 @@ Tool make_code_exec_tool(CodeExecProvider& env, CodeExecToolOptions options)
     return tool;
 }
 
-std::shared_ptr<CodeExecToolProvider> local_code_exec(LocalCodeExecOptions options)
-{
-    return std::make_shared<CodeExecToolProvider>(
-        "LocalCodeExecToolProvider", [options]() -> std::unique_ptr<CodeExecProvider> { return LocalCodeExec::make(options); });
-}
-
-std::shared_ptr<CodeExecToolProvider> docker_code_exec(std::string image, DockerCodeExecOptions options)
-{
-    return std::make_shared<CodeExecToolProvider>(
-        "DockerCodeExecToolProvider", [image, options]() -> std::unique_ptr<CodeExecProvider> {
-            return DockerCodeExec::from_image(image, options);
-        });
-}
-
-std::shared_ptr<CodeExecToolProvider> docker_code_exec_from_dockerfile(std::filesystem::path dockerfile,
-                                                                       std::optional<std::filesystem::path> context,
-                                                                       std::map<std::string, std::string> build_args,
-                                                                       DockerCodeExecOptions options)
-{
-    return std::make_shared<CodeExecToolProvider>(
-        "DockerCodeExecToolProvider", [dockerfile, context, build_args, options]() -> std::unique_ptr<CodeExecProvider> {
-            return DockerCodeExec::from_dockerfile(dockerfile, context, build_args, options);
-        });
-}
-
-std::shared_ptr<CodeExecToolProvider> e2b_code_exec(E2BCodeExecOptions options)
-{
-    return std::make_shared<CodeExecToolProvider>(
-        "E2BCodeExecToolProvider",
-        [options]() -> std::unique_ptr<CodeExecProvider> { return E2BCodeExec::make(options); });
-}
-
 } // namespace stirrup

@@ -10,9 +10,6 @@
 #include <string>
 
 #include "stirrup/core/tool.hpp"
-#include "stirrup/exec/docker/docker.hpp"
-#include "stirrup/exec/e2b/e2b.hpp"
-#include "stirrup/exec/local/local.hpp"
 #include "stirrup/exec/provider.hpp"
 
 namespace stirrup {
@@ -45,21 +42,7 @@ private:
 /// The `code_exec` tool running in `env` (which must outlive the tool).
 Tool make_code_exec_tool(CodeExecProvider& env, CodeExecToolOptions options = {});
 
-/// A provider of local temp-dir environments (Stirrup's LocalCodeExecToolProvider).
-std::shared_ptr<CodeExecToolProvider> local_code_exec(LocalCodeExecOptions options = {});
-
-/// A provider of Docker containers from an image (Stirrup's
-/// DockerCodeExecToolProvider.from_image): one container per session.
-std::shared_ptr<CodeExecToolProvider> docker_code_exec(std::string image, DockerCodeExecOptions options = {});
-
-/// Same, from a Dockerfile built when a session starts (Stirrup's from_dockerfile).
-std::shared_ptr<CodeExecToolProvider> docker_code_exec_from_dockerfile(
-    std::filesystem::path dockerfile, std::optional<std::filesystem::path> context = std::nullopt,
-    std::map<std::string, std::string> build_args = {}, DockerCodeExecOptions options = {});
-
-/// A provider of E2B cloud sandboxes (Stirrup's E2BCodeExecToolProvider):
-/// one sandbox per session; give the options a shared creation_gate to keep
-/// many sessions inside an account's limits.
-std::shared_ptr<CodeExecToolProvider> e2b_code_exec(E2BCodeExecOptions options = {});
+// The factories of per-session environments (local_code_exec,
+// docker_code_exec, e2b_code_exec) are in each backend's header.
 
 } // namespace stirrup

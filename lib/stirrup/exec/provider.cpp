@@ -58,11 +58,19 @@ CodeExecProvider::~CodeExecProvider() = default;
 
 void CodeExecProvider::warn(std::string_view message) const { options_.on_warning(message); }
 
-void CodeExecProvider::require_started() const
+void CodeExecProvider::require_started() const { require_running(started_); }
+
+void CodeExecProvider::require_running(bool running)
 {
-    if (!started_)
+    if (!running)
         throw NotStartedError(
             "ExecutionEnvironment not started. Ensure current Agent is equipped with a CodeExecToolProvider.");
+}
+
+void CodeExecProvider::require_running_for_files(bool running)
+{
+    if (!running)
+        throw NotStartedError("ExecutionEnvironment not started.");
 }
 
 std::string CodeExecProvider::code_exec_description() const
@@ -124,8 +132,8 @@ awaitable<ImageFile> CodeExecProvider::view_image(std::string path)
 {
     ImageFile image;
     image.data = co_await read_file(path);
-    image.mime_type = std::string(sniff_image_mime(image.data));
-    if (!is_supported_image_mime(image.mime_type))
+    image.mime_type = std::string(detail::sniff_image_mime(image.data));
+    if (!detail::is_supported_image_mime(image.mime_type))
         throw PathError("File is not a supported image (png, jpeg, webp, gif, bmp, tiff, psd): " + path);
     co_return image;
 }
@@ -144,7 +152,7 @@ awaitable<void> CodeExecProvider::upload_host_files(std::span<const detail::Uplo
                                                     UploadFilesResult& result)
 {
     if (const detail::HostFiles* files = host_files()) {
-        co_await offload([&] {
+        co_await detail::offload([&] {
             for (const auto& item : items) {
                 try {
                     const auto source = item.open();
@@ -160,7 +168,7 @@ awaitable<void> CodeExecProvider::upload_host_files(std::span<const detail::Uplo
     for (const auto& item : items) {
         try {
             std::string data;
-            co_await offload([&] { data = detail::read_all(item.open().fd.get(), item.source); });
+            co_await detail::offload([&] { data = detail::read_all(item.open().fd.get(), item.source); });
             const auto size = data.size();
             co_await write_file(item.dest, std::move(data));
             result.uploaded.push_back({item.source, uploaded_dest_path(item.dest), size});
@@ -176,7 +184,7 @@ awaitable<UploadFilesResult> CodeExecProvider::upload_files(std::vector<std::str
     require_started();
     UploadFilesResult result;
     std::vector<detail::UploadItem> plan;
-    co_await offload([&] { plan = detail::plan_host_uploads(host_paths, dest_dir, result); });
+    co_await detail::offload([&] { plan = detail::plan_host_uploads(host_paths, dest_dir, result); });
     co_await upload_host_files(plan, result);
     co_return result;
 }
@@ -229,7 +237,7 @@ awaitable<SaveOutputFilesResult> CodeExecProvider::save_output_files(std::vector
     const auto roots = output_source_roots();
     SaveOutputFilesResult result;
     if (const detail::HostFiles* files = host_files()) {
-        co_await offload(
+        co_await detail::offload(
             [&] { result = detail::save_host_output_files(paths, output_dir, roots, files->tree(), budget_); });
         co_return result;
     }
@@ -240,7 +248,7 @@ awaitable<SaveOutputFilesResult> CodeExecProvider::save_output_files(std::vector
     if (output_root.empty())
         output_root = ".";
     std::shared_ptr<const detail::HostTree> out;
-    co_await offload([&] {
+    co_await detail::offload([&] {
         fs::create_directories(output_root);
         out = std::make_shared<const detail::HostTree>(output_root);
     });

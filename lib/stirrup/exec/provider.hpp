@@ -167,6 +167,12 @@ protected:
 
     void warn(std::string_view message) const;
     void require_started() const;
+    /// The not-started check, on a backend's own sign that it runs (its
+    /// container, sandbox, temp dir): throws NotStartedError with Stirrup's
+    /// message for a command unless `running`.
+    static void require_running(bool running);
+    /// Same for the file API, with Stirrup's shorter message.
+    static void require_running_for_files(bool running);
 
 private:
     using DestinationIdentity = std::function<std::string(std::string_view dest, std::string_view root)>;

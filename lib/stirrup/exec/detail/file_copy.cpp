@@ -194,7 +194,7 @@ PendingFile::PendingFile(int dirfd, std::string name, mode_t mode, std::string d
 {
     // A short temp name still works when `name` is at NAME_MAX.
     for (int attempt = 0; attempt < 100 && fd_ < 0; ++attempt) {
-        temp_ = ".stirrup-out-" + random_hex(8);
+        temp_ = ".stirrup-out-" + detail::random_hex(8);
         fd_ = ::openat(dirfd_, temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
         if (fd_ < 0 && errno != EEXIST)
             throw SystemError(last_errno(), "cannot create a temporary file beside " + display_);

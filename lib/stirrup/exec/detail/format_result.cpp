@@ -2,7 +2,7 @@
 
 #include "stirrup/core/detail/text.hpp"
 
-namespace stirrup {
+namespace stirrup::detail {
 
 std::string format_result(const CommandResult& result, std::size_t max_chars) {
     // Stirrup tests `if result.error_kind:` and `if result.advice:`, so an
@@ -14,7 +14,7 @@ std::string format_result(const CommandResult& result, std::size_t max_chars) {
         out += "\n<error_kind>";
         out += *result.error_kind;
         out += "</error_kind>\n<details>";
-        out += text::truncate_msg(result.stderr_text, max_chars, result.stderr_dropped_chars);
+        out += detail::text::truncate_msg(result.stderr_text, max_chars, result.stderr_dropped_chars);
         out += "</details>";
         if (result.advice && !result.advice->empty()) {
             out += "\n<advice>";
@@ -25,13 +25,13 @@ std::string format_result(const CommandResult& result, std::size_t max_chars) {
         out += "\n<exit_code>";
         out += std::to_string(result.exit_code);
         out += "</exit_code>\n<stdout>";
-        out += text::truncate_msg(result.stdout_text, max_chars, result.stdout_dropped_chars);
+        out += detail::text::truncate_msg(result.stdout_text, max_chars, result.stdout_dropped_chars);
         out += "</stdout>\n<stderr>";
-        out += text::truncate_msg(result.stderr_text, max_chars, result.stderr_dropped_chars);
+        out += detail::text::truncate_msg(result.stderr_text, max_chars, result.stderr_dropped_chars);
         out += "</stderr>";
     }
     out += "\n</shell_results>";
     return out;
 }
 
-} // namespace stirrup
+} // namespace stirrup::detail

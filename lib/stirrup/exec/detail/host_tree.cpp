@@ -443,25 +443,9 @@ std::vector<std::string> HostTree::list_files(std::string_view rel) const
     constexpr std::size_t max_depth = 128;
     std::function<void(int, const std::string&, std::size_t)> visit = [&](int dirfd, const std::string& prefix,
                                                                           std::size_t depth) {
-        const int fd = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-        if (fd < 0)
+        std::vector<DirEntry> entries;
+        if (!read_dir_entries(dirfd, entries))
             throw SystemError(last_errno(), "cannot list " + (path_ / base / prefix).string());
-        DIR* dir = ::fdopendir(fd);
-        if (!dir) {
-            ::close(fd);
-            throw SystemError(last_errno(), "cannot list " + (path_ / base / prefix).string());
-        }
-        // The duplicate shares its position with `dirfd`, which an earlier
-        // pass may have read to the end.
-        ::rewinddir(dir);
-        std::vector<std::pair<std::string, unsigned char>> entries;
-        while (dirent* e = ::readdir(dir)) {
-            const std::string_view n = e->d_name;
-            if (n == "." || n == "..")
-                continue;
-            entries.emplace_back(std::string(n), e->d_type);
-        }
-        ::closedir(dir);
         for (auto& [name, type] : entries) {
             const std::string rel_name = prefix.empty() ? name : prefix + "/" + name;
             if (type == DT_UNKNOWN) {
@@ -530,24 +514,11 @@ struct Remover {
     void empty(int dirfd, int depth)
     {
         open_up_self(dirfd);
-        const int fd = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-        DIR* dir = fd >= 0 ? ::fdopendir(fd) : nullptr;
-        if (!dir) {
-            if (fd >= 0)
-                ::close(fd);
+        std::vector<DirEntry> entries;
+        if (!read_dir_entries(dirfd, entries)) {
             note(last_errno());
             return;
         }
-        // The duplicate shares its position with `dirfd`, which an earlier
-        // pass may have read to the end.
-        ::rewinddir(dir);
-        std::vector<std::pair<std::string, unsigned char>> entries;
-        while (dirent* e = ::readdir(dir)) {
-            const std::string_view n = e->d_name;
-            if (n != "." && n != "..")
-                entries.emplace_back(std::string(n), e->d_type);
-        }
-        ::closedir(dir);
         for (const auto& [name, type] : entries)
             remove_entry(dirfd, name, type, depth);
     }
@@ -569,7 +540,7 @@ struct Remover {
             return;
         }
         if (depth >= max_removal_depth && dirfd != top) {
-            const std::string hoist = ".stirrup-rm-" + random_hex(12);
+            const std::string hoist = ".stirrup-rm-" + detail::random_hex(12);
             if (::renameat(dirfd, name.c_str(), top, hoist.c_str()) == 0) {
                 hoisted = true;
                 return;
@@ -667,7 +638,7 @@ bool is_case_sensitive_at(int dirfd)
     std::string name;
     UniqueFd probe;
     for (int attempt = 0; attempt < 100 && !probe; ++attempt) {
-        name = ".stirrup-Case-Probe-" + random_hex(8);
+        name = ".stirrup-Case-Probe-" + detail::random_hex(8);
         probe.reset(::openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!probe && errno != EEXIST)
             throw SystemError(last_errno(), "cannot create a case probe file");
@@ -687,6 +658,28 @@ bool is_case_sensitive_at(int dirfd)
         sensitive = !(mine.st_dev == other.st_dev && mine.st_ino == other.st_ino);
     ::unlinkat(dirfd, name.c_str(), 0);
     return sensitive;
+}
+
+bool read_dir_entries(int dirfd, std::vector<DirEntry>& entries)
+{
+    const int fd = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    DIR* dir = ::fdopendir(fd);
+    if (!dir) {
+        const int saved = errno;
+        ::close(fd);
+        errno = saved;
+        return false;
+    }
+    ::rewinddir(dir);
+    while (dirent* e = ::readdir(dir)) {
+        const std::string_view n = e->d_name;
+        if (n != "." && n != "..")
+            entries.push_back(DirEntry{std::string(n), e->d_type});
+    }
+    ::closedir(dir);
+    return true;
 }
 
 } // namespace stirrup::detail

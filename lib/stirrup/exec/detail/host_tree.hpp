@@ -147,6 +147,21 @@ bool is_case_sensitive_at(int dirfd);
 /// paths are exercised. Process-wide.
 void force_component_walk(bool on) noexcept;
 
+/// One entry of a directory: its name and dirent type (DT_UNKNOWN where the
+/// file system does not say).
+struct DirEntry {
+    std::string name;
+    unsigned char type;
+};
+
+/// The entries of the directory open at `dirfd` ("." and ".." left out, in
+/// the file system's order), read through a duplicate of the descriptor,
+/// rewound first: the duplicate shares its position with `dirfd`, which an
+/// earlier pass may have read to the end. The one directory read of every
+/// walk of a host tree (listing, removal, upload planning). False, with
+/// errno set, when it cannot be read.
+bool read_dir_entries(int dirfd, std::vector<DirEntry>& entries);
+
 } // namespace stirrup::detail
 
 template <>

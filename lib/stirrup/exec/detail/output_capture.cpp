@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-namespace stirrup {
+namespace stirrup::detail {
 
 namespace {
 // Decoding in blocks bounds scratch_ however large one append() is.
@@ -32,18 +32,18 @@ void OutputCapture::finish() {
 void OutputCapture::push(std::string_view utf8) {
     if (head_chars_ < head_limit_) {
         const std::size_t want = head_limit_ - head_chars_;
-        const std::size_t cut = text::code_point_offset(utf8, want);
+        const std::size_t cut = detail::text::code_point_offset(utf8, want);
         const std::string_view taken = utf8.substr(0, cut);
         head_.append(taken);
-        head_chars_ += cut < utf8.size() ? want : text::count_code_points(taken);
+        head_chars_ += cut < utf8.size() ? want : detail::text::count_code_points(taken);
         utf8.remove_prefix(cut);
     }
     if (utf8.empty() || tail_limit_ == 0) return;
 
-    const std::size_t n = text::count_code_points(utf8);
+    const std::size_t n = detail::text::count_code_points(utf8);
     if (n >= tail_limit_) {
         // This chunk alone fills the tail, so nothing older survives.
-        tail_.assign(utf8.substr(text::last_code_points_offset(utf8, tail_limit_)));
+        tail_.assign(utf8.substr(detail::text::last_code_points_offset(utf8, tail_limit_)));
         tail_chars_ = tail_limit_;
         return;
     }
@@ -53,7 +53,7 @@ void OutputCapture::push(std::string_view utf8) {
     // which keeps the cost amortised O(1) per byte. (Written to avoid 2*limit
     // overflowing for a huge limit.)
     if (tail_chars_ > tail_limit_ && tail_chars_ - tail_limit_ > tail_limit_) {
-        tail_.erase(0, text::last_code_points_offset(tail_, tail_limit_));
+        tail_.erase(0, detail::text::last_code_points_offset(tail_, tail_limit_));
         tail_chars_ = tail_limit_;
     }
 }
@@ -62,7 +62,7 @@ std::string OutputCapture::take_text() {
     finish();
     std::string out = std::move(head_);
     // The tail buffer may still hold up to 2x its limit.
-    out.append(std::string_view(tail_).substr(text::last_code_points_offset(tail_, tail_limit_)));
+    out.append(std::string_view(tail_).substr(detail::text::last_code_points_offset(tail_, tail_limit_)));
     head_.clear();
     tail_.clear();
     tail_.shrink_to_fit();
@@ -73,4 +73,4 @@ std::uint64_t OutputCapture::dropped_chars() const noexcept {
     return decoder_.code_points() - head_chars_ - std::min(tail_chars_, tail_limit_);
 }
 
-} // namespace stirrup
+} // namespace stirrup::detail

@@ -11,7 +11,7 @@
 
 #include "stirrup/core/detail/text.hpp"
 
-namespace stirrup {
+namespace stirrup::detail {
 
 /// Memory stays O(head_chars + tail_chars) whatever is appended. The result
 /// reads as if truncated from the full output: for 1 <= n <= 2*min(head_chars,
@@ -39,7 +39,7 @@ private:
 
     std::size_t head_limit_;
     std::size_t tail_limit_;
-    text::Utf8Decoder decoder_;
+    detail::text::Utf8Decoder decoder_;
     std::string head_;
     std::size_t head_chars_ = 0;
     std::string tail_;          // may hold up to ~2x tail_limit_ before trimming
@@ -47,4 +47,4 @@ private:
     std::string scratch_;       // decoder output of one input block
 };
 
-} // namespace stirrup
+} // namespace stirrup::detail

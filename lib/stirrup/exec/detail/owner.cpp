@@ -8,7 +8,7 @@
 #include <charconv>
 #include <cstdio>
 
-namespace stirrup {
+namespace stirrup::detail {
 
 std::string host_name()
 {
@@ -134,4 +134,4 @@ std::optional<ProcessOwner> parse_owner_token(std::string_view token)
     return o;
 }
 
-} // namespace stirrup
+} // namespace stirrup::detail

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace stirrup {
+namespace stirrup::detail {
 
 /// This machine's host name.
 std::string host_name();
@@ -45,4 +45,4 @@ std::optional<ProcessOwner> parse_owner_token(std::string_view token);
 /// The host tag of this machine, as owner_token writes it.
 std::string host_tag(std::string_view host);
 
-} // namespace stirrup
+} // namespace stirrup::detail

@@ -13,6 +13,7 @@
 
 #include "stirrup/core/error.hpp"
 #include "stirrup/exec/detail/file_copy.hpp"
+#include "stirrup/exec/detail/host_tree.hpp"
 #include "stirrup/exec/output_paths.hpp"
 
 namespace stirrup::detail {
@@ -80,21 +81,12 @@ private:
 
     void visit(int dirfd, const std::string& prefix, std::size_t depth)
     {
-        const int fd = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-        DIR* dir = fd >= 0 ? ::fdopendir(fd) : nullptr;
-        if (!dir) {
-            if (fd >= 0)
-                ::close(fd);
+        std::vector<DirEntry> entries;
+        if (!read_dir_entries(dirfd, entries))
             throw SystemError(last_errno(), "cannot list " + (tree_->path() / prefix).string());
-        }
-        ::rewinddir(dir); // the duplicate shares its position with `dirfd`
         std::vector<std::string> names;
-        while (dirent* e = ::readdir(dir)) {
-            const std::string_view n = e->d_name;
-            if (n != "." && n != "..")
-                names.emplace_back(n);
-        }
-        ::closedir(dir);
+        for (auto& e : entries)
+            names.push_back(std::move(e.name));
         std::sort(names.begin(), names.end());
         for (const auto& name : names) {
             const std::string rel = prefix.empty() ? name : prefix + "/" + name;

@@ -3,6 +3,7 @@
 // docker_files.cpp, images in docker_image.cpp.
 
 #include "stirrup/exec/docker/docker.hpp"
+#include "stirrup/exec/docker/detail/client.hpp"
 
 #include <unistd.h>
 
@@ -61,13 +62,13 @@ json::array string_array(const std::vector<std::string>& v)
 // Removal when the provider was destroyed without stop(): on a pool thread
 // with an io_context of its own, since the owner's loop may be gone.
 // The permit, if any, is released once the container is gone.
-void remove_in_background(docker::Endpoint endpoint, std::string container_id, std::optional<fs::path> dir,
+void remove_in_background(detail::docker::Endpoint endpoint, std::string container_id, std::optional<fs::path> dir,
                           std::shared_ptr<CreationPermit> permit)
 {
     if (!container_id.empty()) {
         try {
             boost::asio::io_context io;
-            docker::Client client(io.get_executor(), endpoint);
+            detail::docker::Client client(io.get_executor(), endpoint);
             boost::asio::co_spawn(io, client.container_remove(container_id, true, true), boost::asio::detached);
             io.run();
         } catch (...) {
@@ -90,7 +91,7 @@ bool is_root_user(std::string_view user)
 
 DockerCodeExec::DockerCodeExec(Source source, DockerCodeExecOptions options)
     : CodeExecProvider(options), source_(std::move(source)), docker_options_(std::move(options)),
-      session_id_(random_hex(16))
+      session_id_(detail::random_hex(16))
 {
     docker_options_.working_dir = clean_working_dir(docker_options_.working_dir);
     if (docker_options_.cpus && !(*docker_options_.cpus > 0))
@@ -128,10 +129,10 @@ DockerCodeExec::~DockerCodeExec()
         return;
     warn("DockerCodeExec destroyed while started (stop() was not awaited); removing container " +
          container.value_or("(none)") + " in the background");
-    docker::Endpoint endpoint = endpoint_;
+    detail::docker::Endpoint endpoint = endpoint_ ? *endpoint_ : detail::docker::Endpoint{};
     // Shared: offload_detached takes a copyable function.
     auto permit = std::make_shared<CreationPermit>(std::move(permit_));
-    offload_detached([endpoint = std::move(endpoint), id = container.value_or(""), dir = temp_dir_, permit] {
+    detail::offload_detached([endpoint = std::move(endpoint), id = container.value_or(""), dir = temp_dir_, permit] {
         remove_in_background(endpoint, id, dir, permit);
     });
 }
@@ -158,7 +159,7 @@ json::object DockerCodeExec::container_config(const std::vector<std::string>& en
     json::object labels;
     for (const auto& [k, v] : o.labels)
         labels[k] = v;
-    for (const auto& [k, v] : docker::ownership_labels(session_id_))
+    for (const auto& [k, v] : detail::docker::ownership_labels(session_id_))
         labels[k] = v;
 
     json::object host;
@@ -199,8 +200,8 @@ json::object DockerCodeExec::container_config(const std::vector<std::string>& en
 awaitable<void> DockerCodeExec::do_start()
 {
     const auto ex = co_await boost::asio::this_coro::executor;
-    client_ = docker_options_.client ? docker_options_.client : docker::Client::from_env(ex);
-    endpoint_ = client_->endpoint();
+    client_ = docker_options_.client ? docker_options_.client : detail::docker::Client::from_env(ex);
+    endpoint_ = std::make_shared<const detail::docker::Endpoint>(client_->endpoint());
     bind_mode_ = docker_options_.file_mode == DockerFileMode::bind_mount ||
                  (docker_options_.file_mode == DockerFileMode::automatic && client_->is_local());
 
@@ -208,8 +209,8 @@ awaitable<void> DockerCodeExec::do_start()
     if (!docker_options_.env_vars.empty()) {
         std::map<std::string, std::string> dotenv;
         if (docker_options_.load_dotenv)
-            co_await offload([&] { dotenv = docker::load_dotenv_file(); });
-        auto forwarded = docker::forward_env(docker_options_.env_vars, docker::process_getenv, dotenv);
+            co_await detail::offload([&] { dotenv = detail::docker::load_dotenv_file(); });
+        auto forwarded = detail::docker::forward_env(docker_options_.env_vars, detail::docker::process_getenv, dotenv);
         for (const auto& name : forwarded.missing)
             warn("Requested env var '" + name + "' not found in environment");
         env = std::move(forwarded.entries);
@@ -226,7 +227,7 @@ awaitable<void> DockerCodeExec::do_start()
 
     if (bind_mode_) {
         fs::path dir;
-        co_await offload([&] { dir = make_temp_dir(docker_options_.temp_base_dir); });
+        co_await detail::offload([&] { dir = make_temp_dir(docker_options_.temp_base_dir); });
         temp_dir_ = dir;
         canonical_root_ = fs::canonical(dir);
         // The container names the mount by working_dir; Stirrup also
@@ -241,7 +242,7 @@ awaitable<void> DockerCodeExec::do_start()
     // after the undo looked for it by name (seen in CI). Finished, its ID is
     // known, and the pending cancellation fires at the start below.
     awaitable<std::string> create = client_->container_create(config, "stirrup-" + session_id_);
-    container_id_ = co_await shielded(std::move(create));
+    container_id_ = co_await detail::shielded(std::move(create));
     co_await client_->container_start(*container_id_);
     co_await prepare_owner();
 }
@@ -314,7 +315,7 @@ awaitable<void> DockerCodeExec::do_stop()
         const fs::path dir = *temp_dir_;
         // Never by name: the container could still have swapped symlinks in.
         std::error_code ec;
-        co_await offload([&] { detail::remove_tree(dir, ec); });
+        co_await detail::offload([&] { detail::remove_tree(dir, ec); });
         if (ec)
             warn("removing " + dir.string() + ": " + ec.message());
         temp_dir_.reset();
@@ -337,6 +338,25 @@ std::vector<OutputSourceRoot> DockerCodeExec::output_source_roots() const
     if (bind_mode_ && temp_dir_)
         return {OutputSourceRoot{docker_options_.working_dir, *temp_dir_}};
     return {OutputSourceRoot{docker_options_.working_dir, std::nullopt}};
+}
+
+std::shared_ptr<CodeExecToolProvider> docker_code_exec(std::string image, DockerCodeExecOptions options)
+{
+    return std::make_shared<CodeExecToolProvider>(
+        "DockerCodeExecToolProvider", [image, options]() -> std::unique_ptr<CodeExecProvider> {
+            return DockerCodeExec::from_image(image, options);
+        });
+}
+
+std::shared_ptr<CodeExecToolProvider> docker_code_exec_from_dockerfile(std::filesystem::path dockerfile,
+                                                                       std::optional<std::filesystem::path> context,
+                                                                       std::map<std::string, std::string> build_args,
+                                                                       DockerCodeExecOptions options)
+{
+    return std::make_shared<CodeExecToolProvider>(
+        "DockerCodeExecToolProvider", [dockerfile, context, build_args, options]() -> std::unique_ptr<CodeExecProvider> {
+            return DockerCodeExec::from_dockerfile(dockerfile, context, build_args, options);
+        });
 }
 
 } // namespace stirrup

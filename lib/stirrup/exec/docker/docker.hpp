@@ -6,6 +6,7 @@
 // container is labelled with its owner so that reap_orphans can remove what
 // a crashed process left behind.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -14,9 +15,79 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
+
+#include "stirrup/core/error.hpp"
+#include "stirrup/exec/code_exec_tool_provider.hpp"
 #include "stirrup/exec/creation_gate.hpp"
-#include "stirrup/exec/docker/detail/client.hpp"
 #include "stirrup/exec/provider.hpp"
+
+namespace stirrup::detail::docker {
+class Client;
+struct Endpoint;
+} // namespace stirrup::detail::docker
+
+namespace stirrup::docker {
+
+/// The Docker Engine API client (its calls are internal): share one between
+/// providers through DockerCodeExecOptions::client; make one with
+/// client_from_env.
+using Client = detail::docker::Client;
+
+/// The engine answered with an error status. what() names the call and
+/// quotes the engine's message; a plain-text body is kept as it came.
+class ApiError : public Error {
+public:
+    ApiError(int status, std::string engine_message, const std::string& call);
+    int status() const noexcept { return status_; }
+    /// The engine's {"message"} (or its plain-text body), trimmed.
+    const std::string& engine_message() const noexcept { return engine_message_; }
+
+private:
+    int status_;
+    std::string engine_message_;
+};
+
+/// The engine could not be reached, or the connection to it broke or timed
+/// out mid-call. code() holds the transport's cause.
+class EngineUnavailableError : public SystemError {
+public:
+    using SystemError::SystemError;
+};
+
+/// The engine reported a failure inside a 200 JSON-message stream (a pull
+/// or build that failed), or the stream ended without its final message.
+class StreamFailure : public Error {
+public:
+    using Error::Error;
+};
+
+struct ClientOptions {
+    /// Control calls (ping, inspect, create, start, remove, list, exec create
+    /// and inspect, archive stat), from connecting to the last byte. An
+    /// engine that is paused or hung costs this much per call, so it is short:
+    /// the engine answers these in milliseconds when it is well.
+    std::chrono::milliseconds control_timeout{std::chrono::seconds(30)};
+    /// Archive uploads (their time grows with their size), and the wait for
+    /// a streaming call's headers (exec output, pull, build, archive
+    /// downloads), from connecting to the last byte.
+    std::chrono::milliseconds request_timeout{std::chrono::seconds(120)};
+    std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
+    /// Longest silence inside a pull, build or archive download (exec
+    /// output is bounded by the command's own timeout instead).
+    std::chrono::milliseconds stream_idle_timeout{std::chrono::minutes(30)};
+    /// Highest and lowest API versions spoken.
+    std::string max_api_version = "1.44";
+    std::string min_api_version = "1.40";
+    /// Use this version without asking /_ping (DOCKER_API_VERSION).
+    std::optional<std::string> pinned_api_version;
+};
+
+/// A client for the engine the environment names (DOCKER_HOST,
+/// DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION).
+std::shared_ptr<Client> client_from_env(boost::asio::any_io_executor ex, ClientOptions options = {});
+
+} // namespace stirrup::docker
 
 namespace stirrup {
 
@@ -124,11 +195,7 @@ private:
         std::map<std::string, std::string> build_args;
     };
     /// A path inside the container after following its symlinks.
-    struct ContainerPath {
-        std::string path;
-        std::optional<docker::PathStat> stat; ///< nullopt: does not exist
-        std::string existing_dir;             ///< deepest existing ancestor directory
-    };
+    struct ContainerPath; // defined in files.cpp
 
     DockerCodeExec(Source source, DockerCodeExecOptions options);
 
@@ -153,7 +220,8 @@ private:
     Source source_;
     DockerCodeExecOptions docker_options_;
     std::shared_ptr<docker::Client> client_;
-    docker::Endpoint endpoint_;
+    /// The engine's address (for the destructor's background cleanup).
+    std::shared_ptr<const detail::docker::Endpoint> endpoint_;
     std::string session_id_;
     std::string image_;
     bool bind_mode_ = false;
@@ -191,5 +259,14 @@ struct DockerReapResult {
 /// mode's workspace), removed once the container is gone. reap_orphans
 /// removes them too.
 awaitable<DockerReapResult> reap_orphans_with_directories(docker::Client& client);
+
+/// A provider of Docker containers from an image (Stirrup's
+/// DockerCodeExecToolProvider.from_image): one container per session.
+std::shared_ptr<CodeExecToolProvider> docker_code_exec(std::string image, DockerCodeExecOptions options = {});
+
+/// Same, from a Dockerfile built when a session starts (Stirrup's from_dockerfile).
+std::shared_ptr<CodeExecToolProvider> docker_code_exec_from_dockerfile(
+    std::filesystem::path dockerfile, std::optional<std::filesystem::path> context = std::nullopt,
+    std::map<std::string, std::string> build_args = {}, DockerCodeExecOptions options = {});
 
 } // namespace stirrup

@@ -8,6 +8,7 @@
 // same containment rule.
 
 #include "stirrup/exec/docker/docker.hpp"
+#include "stirrup/exec/docker/detail/client.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -82,8 +83,7 @@ std::string outside_message(const std::string& path) { return "Path is outside e
 
 const detail::HostFiles& DockerCodeExec::bind_files() const
 {
-    if (!files_)
-        throw NotStartedError("ExecutionEnvironment not started.");
+    require_running_for_files(static_cast<bool>(files_));
     return *files_;
 }
 
@@ -91,8 +91,7 @@ const detail::HostFiles& DockerCodeExec::bind_files() const
 
 std::string DockerCodeExec::container_path(const std::string& path) const
 {
-    if (!container_id_)
-        throw NotStartedError("ExecutionEnvironment not started.");
+    require_running_for_files(static_cast<bool>(container_id_));
     const std::string& wd = docker_options_.working_dir;
     if (path.find('\0') != std::string::npos)
         throw PathError(outside_message(path));
@@ -101,6 +100,13 @@ std::string DockerCodeExec::container_path(const std::string& path) const
         throw PathError(outside_message(path));
     return full;
 }
+
+/// A path inside the container after following its symlinks.
+struct DockerCodeExec::ContainerPath {
+    std::string path;
+    std::optional<detail::docker::PathStat> stat; ///< nullopt: does not exist
+    std::string existing_dir;                     ///< deepest existing ancestor directory
+};
 
 awaitable<DockerCodeExec::ContainerPath> DockerCodeExec::resolve_in_container(const std::string& path)
 {
@@ -119,7 +125,7 @@ awaitable<DockerCodeExec::ContainerPath> DockerCodeExec::resolve_in_container(co
         bool followed = false;
         for (std::size_t i = 0; i < parts.size(); ++i) {
             const std::string next = (current == "/" ? "" : current) + "/" + parts[i];
-            std::optional<docker::PathStat> st = co_await client_->archive_stat(*container_id_, next);
+            std::optional<detail::docker::PathStat> st = co_await client_->archive_stat(*container_id_, next);
             if (!st) {
                 // The rest does not exist: `current` is the deepest directory that does.
                 result.existing_dir = current;
@@ -172,10 +178,10 @@ awaitable<std::string> DockerCodeExec::archive_read(const std::string& original,
     std::string data;
     bool first_done = false;
     bool is_file = false;
-    auto sink = [&](const tar::Entry& header, std::string_view piece, bool last) {
+    auto sink = [&](const detail::tar::Entry& header, std::string_view piece, bool last) {
         if (first_done)
             return;
-        is_file = header.type == tar::Entry::Type::file;
+        is_file = header.type == detail::tar::Entry::Type::file;
         if (is_file) {
             if (piece.size() > limit - data.size())
                 throw FileTooLargeError("File grew past the limit of " + std::to_string(limit) +
@@ -205,29 +211,29 @@ awaitable<void> DockerCodeExec::archive_write(const std::string& original, const
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-    std::vector<tar::Entry> entries;
+    std::vector<detail::tar::Entry> entries;
     std::string prefix;
     for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
         prefix += (prefix.empty() ? "" : "/") + parts[i];
-        tar::Entry dir;
+        detail::tar::Entry dir;
         dir.path = prefix;
-        dir.type = tar::Entry::Type::directory;
+        dir.type = detail::tar::Entry::Type::directory;
         dir.mode = 0755;
         dir.mtime = now;
         dir.uid = owner_uid_;
         dir.gid = owner_gid_;
         entries.push_back(std::move(dir));
     }
-    tar::Entry file;
+    detail::tar::Entry file;
     file.path = rel;
-    file.type = tar::Entry::Type::file;
+    file.type = detail::tar::Entry::Type::file;
     file.data = std::move(data);
     file.mode = p.stat ? p.stat->permissions() : 0644;
     file.mtime = now;
     file.uid = owner_uid_;
     file.gid = owner_gid_;
     entries.push_back(std::move(file));
-    co_await client_->archive_put(*container_id_, base, tar::write_archive(entries));
+    co_await client_->archive_put(*container_id_, base, detail::tar::write_archive(entries));
 }
 
 // ---- the contract -------------------------------------------------------
@@ -239,11 +245,10 @@ awaitable<std::string> DockerCodeExec::read_file(std::string path)
         co_return co_await archive_read(path, p);
     }
     const auto files = files_;
-    if (!files)
-        throw NotStartedError("ExecutionEnvironment not started.");
+    require_running_for_files(static_cast<bool>(files));
     std::string data;
     const auto limit = options().transfer_limits.max_file_bytes;
-    co_await offload([&] { data = files->read(path, limit); });
+    co_await detail::offload([&] { data = files->read(path, limit); });
     co_return data;
 }
 
@@ -255,9 +260,8 @@ awaitable<void> DockerCodeExec::write_file(std::string path, std::string data)
         co_return;
     }
     const auto files = files_;
-    if (!files)
-        throw NotStartedError("ExecutionEnvironment not started.");
-    co_await offload([&] { files->write(path, data); });
+    require_running_for_files(static_cast<bool>(files));
+    co_await detail::offload([&] { files->write(path, data); });
 }
 
 awaitable<bool> DockerCodeExec::file_exists(std::string path)
@@ -285,8 +289,8 @@ awaitable<std::vector<std::string>> DockerCodeExec::list_files(std::string dir)
         const ContainerPath p = co_await resolve_in_container(dir);
         if (!p.stat || !p.stat->is_dir())
             co_return files;
-        auto sink = [&](const tar::Entry& header, std::string_view, bool last) {
-            if (!last || header.type != tar::Entry::Type::file)
+        auto sink = [&](const detail::tar::Entry& header, std::string_view, bool last) {
+            if (!last || header.type != detail::tar::Entry::Type::file)
                 return;
             // The archive's root is the directory's basename.
             const auto slash = header.path.find('/');
@@ -299,9 +303,8 @@ awaitable<std::vector<std::string>> DockerCodeExec::list_files(std::string dir)
         co_return files;
     }
     const auto host = files_;
-    if (!host)
-        throw NotStartedError("ExecutionEnvironment not started.");
-    co_await offload([&] { files = host->list(dir); });
+    require_running_for_files(static_cast<bool>(host));
+    co_await detail::offload([&] { files = host->list(dir); });
     co_return files;
 }
 
@@ -334,10 +337,10 @@ awaitable<std::uint64_t> DockerCodeExec::read_file_to(std::string path, FileSink
     std::uint64_t got = 0;
     bool done = false;
     bool is_file = false;
-    auto pieces = [&](const tar::Entry& header, std::string_view piece, bool last) {
+    auto pieces = [&](const detail::tar::Entry& header, std::string_view piece, bool last) {
         if (done)
             return;
-        is_file = header.type == tar::Entry::Type::file;
+        is_file = header.type == detail::tar::Entry::Type::file;
         if (is_file) {
             if (piece.size() > allowed - got)
                 throw FileTooLargeError("File grew past the limit of " + std::to_string(allowed) +
@@ -373,7 +376,7 @@ awaitable<void> DockerCodeExec::upload_host_files(std::span<const detail::Upload
     while (next < items.size()) {
         std::string archive;
         std::vector<std::pair<const detail::UploadItem*, std::uint64_t>> batch;
-        co_await offload([&] {
+        co_await detail::offload([&] {
             std::set<std::string> dirs;
             std::uint64_t bytes = 0;
             for (; next < items.size(); ++next) {
@@ -392,33 +395,33 @@ awaitable<void> DockerCodeExec::upload_host_files(std::span<const detail::Upload
                         const std::string dir = rel.substr(0, slash);
                         if (!dirs.insert(dir).second)
                             continue;
-                        tar::Entry d;
+                        detail::tar::Entry d;
                         d.path = dir;
-                        d.type = tar::Entry::Type::directory;
+                        d.type = detail::tar::Entry::Type::directory;
                         d.mode = 0755 & ~mask;
                         d.mtime = now;
                         d.uid = owner_uid_;
                         d.gid = owner_gid_;
-                        headers += tar::header_blocks(d, 0);
+                        headers += detail::tar::header_blocks(d, 0);
                     }
-                    tar::Entry f;
+                    detail::tar::Entry f;
                     f.path = rel;
-                    f.type = tar::Entry::Type::file;
+                    f.type = detail::tar::Entry::Type::file;
                     f.mode = item.mode & ~mask;
                     f.mtime = now;
                     f.uid = owner_uid_;
                     f.gid = owner_gid_;
                     archive += headers;
-                    archive += tar::header_blocks(f, data.size());
+                    archive += detail::tar::header_blocks(f, data.size());
                     archive += data;
-                    archive += tar::data_padding(data.size());
+                    archive += detail::tar::data_padding(data.size());
                     bytes += data.size();
                     batch.emplace_back(&item, data.size());
                 } catch (const std::exception& e) {
                     result.failed[item.source] = e.what();
                 }
             }
-            archive += tar::end_blocks();
+            archive += detail::tar::end_blocks();
         });
         if (batch.empty())
             continue;

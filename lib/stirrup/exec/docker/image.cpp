@@ -5,6 +5,7 @@
 // as Stirrup does).
 
 #include "stirrup/exec/docker/docker.hpp"
+#include "stirrup/exec/docker/detail/client.hpp"
 
 #include <openssl/evp.h>
 
@@ -135,20 +136,20 @@ std::int64_t mtime_of(const fs::path& p)
 std::string context_archive(const fs::path& context, const std::optional<fs::path>& outside_dockerfile,
                             const std::string& extra_dockerfile_name)
 {
-    std::vector<tar::Entry> entries;
+    std::vector<detail::tar::Entry> entries;
     for (auto it = fs::recursive_directory_iterator(context); it != fs::recursive_directory_iterator(); ++it) {
         const auto status = it->symlink_status();
-        tar::Entry e;
+        detail::tar::Entry e;
         e.path = fs::relative(it->path(), context).generic_string();
         e.mode = static_cast<std::uint32_t>(status.permissions()) & 07777;
         e.mtime = mtime_of(it->path());
         if (fs::is_symlink(status)) {
-            e.type = tar::Entry::Type::symlink;
+            e.type = detail::tar::Entry::Type::symlink;
             e.link_target = fs::read_symlink(it->path()).string();
         } else if (fs::is_directory(status)) {
-            e.type = tar::Entry::Type::directory;
+            e.type = detail::tar::Entry::Type::directory;
         } else if (fs::is_regular_file(status)) {
-            e.type = tar::Entry::Type::file;
+            e.type = detail::tar::Entry::Type::file;
             e.data = read_file_bytes(it->path());
         } else {
             continue; // sockets, fifos, devices: not context material
@@ -156,13 +157,13 @@ std::string context_archive(const fs::path& context, const std::optional<fs::pat
         entries.push_back(std::move(e));
     }
     if (outside_dockerfile) {
-        tar::Entry e;
+        detail::tar::Entry e;
         e.path = extra_dockerfile_name;
         e.data = read_file_bytes(*outside_dockerfile);
         e.mode = 0644;
         entries.push_back(std::move(e));
     }
-    return tar::write_archive(entries);
+    return detail::tar::write_archive(entries);
 }
 
 } // namespace
@@ -182,9 +183,9 @@ awaitable<void> DockerCodeExec::prepare_image()
         std::optional<std::string> pull_error;
         try {
             co_await client_->pull(image_);
-        } catch (const docker::ApiError& e) {
+        } catch (const detail::docker::ApiError& e) {
             pull_error = e.what();
-        } catch (const docker::StreamFailure& e) {
+        } catch (const detail::docker::StreamFailure& e) {
             pull_error = e.what();
         }
         if (co_await client_->image_inspect(image_))
@@ -204,7 +205,7 @@ awaitable<void> DockerCodeExec::prepare_image()
     const std::string tag = dockerfile_image_tag(dockerfile);
     const std::string hash = tag.substr(tag.rfind('-') + 1);
 
-    docker::BuildParams params;
+    detail::docker::BuildParams params;
     params.tags.push_back(tag);
     params.build_args = source_.build_args;
     params.network_mode = docker_options_.network_mode;
@@ -221,13 +222,13 @@ awaitable<void> DockerCodeExec::prepare_image()
     co_await mutex.lock();
     Unlock unlock{mutex};
     std::string archive;
-    co_await offload([&] { archive = context_archive(context, outside, params.dockerfile); });
+    co_await detail::offload([&] { archive = context_archive(context, outside, params.dockerfile); });
     std::optional<std::string> failure;
     try {
         co_await client_->build(std::move(archive), std::move(params));
-    } catch (const docker::ApiError& e) {
+    } catch (const detail::docker::ApiError& e) {
         failure = e.engine_message();
-    } catch (const docker::StreamFailure& e) {
+    } catch (const detail::docker::StreamFailure& e) {
         failure = e.what();
     }
     if (failure)

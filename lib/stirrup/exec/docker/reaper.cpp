@@ -2,6 +2,7 @@
 // (killed, crashed, or exited without stopping its providers).
 
 #include "stirrup/exec/docker/docker.hpp"
+#include "stirrup/exec/docker/detail/client.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -59,18 +60,18 @@ bool removable(const std::filesystem::path& dir)
 
 } // namespace
 
-awaitable<std::vector<std::string>> reap_orphans(docker::Client& client)
+awaitable<std::vector<std::string>> reap_orphans(detail::docker::Client& client)
 {
     auto result = co_await reap_orphans_with_directories(client);
     co_return std::move(result.removed);
 }
 
-awaitable<DockerReapResult> reap_orphans_with_directories(docker::Client& client)
+awaitable<DockerReapResult> reap_orphans_with_directories(detail::docker::Client& client)
 {
-    const std::string library = std::string(docker::label_library) + "=1";
+    const std::string library = std::string(detail::docker::label_library) + "=1";
     std::vector<std::string> wanted{library};
     const json::array containers = co_await client.containers_by_label(std::move(wanted));
-    const std::string here = docker::host_name();
+    const std::string here = detail::docker::host_name();
     std::vector<std::pair<std::string, std::vector<std::filesystem::path>>> orphans;
     for (const auto& c : containers) {
         if (!c.is_object())
@@ -79,13 +80,13 @@ awaitable<DockerReapResult> reap_orphans_with_directories(docker::Client& client
         const json::value* id = o.if_contains("Id");
         if (!id || !id->is_string())
             continue;
-        const auto owner_label = label(o, docker::label_owner);
-        const auto owner = owner_label ? docker::parse_owner(*owner_label) : std::nullopt;
+        const auto owner_label = label(o, detail::docker::label_owner);
+        const auto owner = owner_label ? detail::docker::parse_owner(*owner_label) : std::nullopt;
         // Without a readable owner, or owned from another host, it is not ours to judge.
         if (!owner || owner->host != here)
             continue;
-        const auto started = label(o, docker::label_owner_started);
-        if (docker::owner_alive(*owner, started ? std::optional<std::string_view>(*started) : std::nullopt))
+        const auto started = label(o, detail::docker::label_owner_started);
+        if (detail::docker::owner_alive(*owner, started ? std::optional<std::string_view>(*started) : std::nullopt))
             continue;
         orphans.emplace_back(std::string(id->as_string()), backend_directories(o));
     }
@@ -97,7 +98,7 @@ awaitable<DockerReapResult> reap_orphans_with_directories(docker::Client& client
         for (const auto& dir : dirs) {
             std::error_code ec;
             bool done = false;
-            co_await offload([&] {
+            co_await detail::offload([&] {
                 if (!removable(dir))
                     return;
                 // The container wrote this tree: never followed by name.

@@ -13,15 +13,55 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
+#include "stirrup/core/error.hpp"
+#include "stirrup/exec/code_exec_tool_provider.hpp"
 #include "stirrup/exec/creation_gate.hpp"
-#include "stirrup/exec/e2b/detail/client.hpp"
 #include "stirrup/exec/provider.hpp"
 #include "stirrup/net/http_options.hpp"
 
 namespace stirrup::net {
 class HttpClient;
 }
+
+namespace stirrup::detail::e2b {
+class Envd;
+}
+
+namespace stirrup::e2b {
+
+enum class ErrorCategory {
+    authentication, ///< 401: missing or invalid API key / envd access token
+    not_found,      ///< 404 from the control plane (template, sandbox)
+    rate_limited,   ///< 429 that retries did not get past
+    bad_request,    ///< 400/403/409/...: E2B refused what was asked
+    server,         ///< 5xx from the control plane
+    sandbox_gone,   ///< envd's proxy answered 502 / Connect unavailable: killed or past its lifetime
+    timeout,        ///< a request took longer than the request timeout
+    protocol,       ///< an answer that is not what the protocol allows
+    transport,      ///< the connection failed or dropped
+};
+
+std::string_view to_string(ErrorCategory c) noexcept;
+
+/// Every failure of E2B itself. what() says which call failed and quotes E2B.
+class E2BError : public Error {
+public:
+    E2BError(ErrorCategory category, int status, const std::string& message)
+        : Error(message), category_(category), status_(status)
+    {
+    }
+    ErrorCategory category() const noexcept { return category_; }
+    /// The HTTP status, 0 when there was none.
+    int status() const noexcept { return status_; }
+
+private:
+    ErrorCategory category_;
+    int status_;
+};
+
+} // namespace stirrup::e2b
 
 namespace stirrup {
 
@@ -81,7 +121,7 @@ public:
     /// The sandbox's ID while started.
     const std::optional<std::string>& sandbox_id() const noexcept { return sandbox_id_; }
     /// envd's version as the create reported it.
-    const std::string& envd_version() const noexcept { return info_.envd_version; }
+    const std::string& envd_version() const noexcept;
     /// The stirrup.session metadata value of this provider's sandbox.
     const std::string& session_id() const noexcept { return session_id_; }
     const E2BCodeExecOptions& e2b_options() const noexcept { return e2b_options_; }
@@ -111,7 +151,7 @@ protected:
 private:
     explicit E2BCodeExec(E2BCodeExecOptions options);
 
-    e2b::Envd& envd();
+    detail::e2b::Envd& envd();
     /// Runs a shell command in the sandbox, as execute() does, bypassing the
     /// allowlist: for the backend's own helpers (realpath).
     awaitable<CommandResult> run_shell(std::string command, Milliseconds timeout);
@@ -125,11 +165,16 @@ private:
     E2BCodeExecOptions e2b_options_;
     std::string session_id_;
     std::shared_ptr<net::HttpClient> http_;
-    std::optional<e2b::ControlPlane> control_;
-    std::optional<e2b::Envd> envd_;
-    e2b::SandboxInfo info_;
+    /// The control plane, envd and the create's answer (detail types).
+    struct Remote;
+    std::unique_ptr<Remote> remote_;
     std::optional<std::string> sandbox_id_;
     CreationPermit permit_;
 };
+
+/// A provider of E2B cloud sandboxes (Stirrup's E2BCodeExecToolProvider):
+/// one sandbox per session; give the options a shared creation_gate to keep
+/// many sessions inside an account's limits.
+std::shared_ptr<CodeExecToolProvider> e2b_code_exec(E2BCodeExecOptions options = {});
 
 } // namespace stirrup

@@ -5,9 +5,9 @@
 // itself, because closing the stream does not stop it.
 
 #include "stirrup/exec/e2b/e2b.hpp"
+#include "stirrup/exec/e2b/detail/client.hpp"
 
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -19,14 +19,13 @@
 #include "stirrup/exec/detail/output_capture.hpp"
 #include "stirrup/net/http_client.hpp"
 #include "stirrup/core/detail/random_hex.hpp"
-#include "stirrup/core/detail/timer_limit.hpp"
+#include "stirrup/core/detail/deadline.hpp"
 #include "stirrup/core/detail/cancellation.hpp"
 
 namespace stirrup {
 namespace asio = boost::asio;
-using namespace asio::experimental::awaitable_operators;
-using e2b::E2BError;
-using e2b::ErrorCategory;
+using detail::e2b::E2BError;
+using detail::e2b::ErrorCategory;
 
 namespace {
 
@@ -36,22 +35,21 @@ constexpr std::string_view invalid_argument_advice =
 
 
 struct Capture {
-    OutputCapture out;
-    OutputCapture err;
+    detail::OutputCapture out;
+    detail::OutputCapture err;
     explicit Capture(std::size_t each_side) : out(each_side, each_side), err(each_side, each_side) {}
 };
 
-// Opens the stream and reads it to its end-stream message. Runs to
-// completion and hands back what it threw, so that it can race a timer with
-// || without its failure turning into a wait for the timer.
+// Opens the stream and reads it to its end-stream message; a broken stream
+// fails as an E2BError.
 struct ReadStream {
-    e2b::Envd* envd;
+    detail::e2b::Envd* envd;
     std::string request_json;
     Milliseconds timeout;
-    e2b::StartStreamReader* reader;
+    detail::e2b::StartStreamReader* reader;
     Capture* capture;
 
-    awaitable<std::exception_ptr> operator()() const
+    awaitable<void> operator()() const
     {
         std::exception_ptr failure;
         try {
@@ -79,7 +77,7 @@ struct ReadStream {
                     break;
                 reader->feed(*rest, sink); // throws: data after the end
             }
-        } catch (const e2b::ProtocolError& e) {
+        } catch (const detail::e2b::ProtocolError& e) {
             failure = std::make_exception_ptr(
                 E2BError(ErrorCategory::protocol, 200, std::string("E2B envd sent an invalid process stream: ") + e.what()));
         } catch (const net::HttpTransportError& e) {
@@ -89,7 +87,8 @@ struct ReadStream {
         } catch (...) {
             failure = std::current_exception();
         }
-        co_return failure;
+        if (failure)
+            std::rethrow_exception(failure);
     }
 };
 
@@ -103,7 +102,7 @@ CommandResult timeout_result(Capture& capture, Milliseconds timeout)
     r.stdout_text = capture.out.take_text();
     r.stderr_dropped_chars = capture.err.dropped_chars();
     std::string err = capture.err.take_text();
-    const std::string message = docker::timed_out_message(timeout);
+    const std::string message = detail::docker::timed_out_message(timeout);
     r.stderr_text = err.empty() ? message : err + "\n" + message;
     r.error_kind = "timeout";
     return r;
@@ -117,7 +116,7 @@ awaitable<void> E2BCodeExec::kill_process(std::optional<std::uint32_t> pid, std:
     try {
         // The pid is certain once known; before the start event only the tag
         // names the process (if envd started it at all).
-        const std::string body = pid ? e2b::kill_by_pid_json(*pid) : e2b::kill_by_tag_json(tag);
+        const std::string body = pid ? detail::e2b::kill_by_pid_json(*pid) : detail::e2b::kill_by_tag_json(tag);
         co_await envd().send_signal(body);
     } catch (const E2BError& e) {
         // Gone with its sandbox: nothing left to kill.
@@ -135,35 +134,23 @@ awaitable<void> E2BCodeExec::kill_process(std::optional<std::uint32_t> pid, std:
 awaitable<CommandResult> E2BCodeExec::execute(PreparedCommand cmd, Milliseconds timeout)
 {
     // An allowed argv is re-quoted for the sandbox's shell exactly as Stirrup does.
-    std::string command = cmd.argv ? e2b::quote_argv_for_shell(*cmd.argv) : std::move(cmd.shell);
+    std::string command = cmd.argv ? detail::e2b::quote_argv_for_shell(*cmd.argv) : std::move(cmd.shell);
     co_return co_await run_shell(std::move(command), timeout);
 }
 
 awaitable<CommandResult> E2BCodeExec::run_shell(std::string command, Milliseconds timeout)
 {
-    if (!sandbox_id_)
-        throw NotStartedError(
-            "ExecutionEnvironment not started. Ensure current Agent is equipped with a CodeExecToolProvider.");
-    const std::string tag = "stirrup-" + random_hex(16);
-    e2b::StartStreamReader reader;
+    require_running(static_cast<bool>(sandbox_id_));
+    const std::string tag = "stirrup-" + detail::random_hex(16);
+    detail::e2b::StartStreamReader reader;
     Capture capture(options().capture_chars_each_side);
-    ReadStream op{&envd(), e2b::start_request_json(command, tag), timeout, &reader, &capture};
+    ReadStream op{&envd(), detail::e2b::start_request_json(command, tag), timeout, &reader, &capture};
 
-    asio::steady_timer deadline(co_await asio::this_coro::executor,
-                                clamp_timer(timeout + e2b_options_.command_grace));
-    bool client_timed_out = false;
-    std::exception_ptr failure;
-    try {
-        auto which = co_await (op() || deadline.async_wait(asio::use_awaitable));
-        if (which.index() == 1)
-            client_timed_out = true;
-        else
-            failure = std::get<0>(which);
-    } catch (...) {
-        // Both branches failed: the caller cancelled us.
-        failure = std::current_exception();
-    }
-    const bool cancelled = failure && is_cancellation(failure);
+    awaitable<void> stream = op();
+    const auto raced = co_await detail::race_for(std::move(stream), timeout + e2b_options_.command_grace);
+    const bool client_timed_out = raced.timed_out;
+    const std::exception_ptr failure = raced.failure;
+    const bool cancelled = raced.cancelled;
     const bool running = !reader.end().has_value();
 
     if (cancelled || client_timed_out || (failure && running)) {

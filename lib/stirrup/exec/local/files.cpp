@@ -11,28 +11,25 @@ namespace stirrup {
 
 const detail::HostFiles& LocalCodeExec::files() const
 {
-    if (!files_)
-        throw NotStartedError("ExecutionEnvironment not started.");
+    require_running_for_files(static_cast<bool>(files_));
     return *files_;
 }
 
 awaitable<std::string> LocalCodeExec::read_file(std::string path)
 {
     const auto files = files_;
-    if (!files)
-        throw NotStartedError("ExecutionEnvironment not started.");
+    require_running_for_files(static_cast<bool>(files));
     std::string data;
     const auto limit = options().transfer_limits.max_file_bytes;
-    co_await offload([&] { data = files->read(path, limit); });
+    co_await detail::offload([&] { data = files->read(path, limit); });
     co_return data;
 }
 
 awaitable<void> LocalCodeExec::write_file(std::string path, std::string data)
 {
     const auto files = files_;
-    if (!files)
-        throw NotStartedError("ExecutionEnvironment not started.");
-    co_await offload([&] { files->write(path, data); });
+    require_running_for_files(static_cast<bool>(files));
+    co_await detail::offload([&] { files->write(path, data); });
 }
 
 awaitable<bool> LocalCodeExec::file_exists(std::string path) { co_return files().is_file(path); }
@@ -42,10 +39,9 @@ awaitable<bool> LocalCodeExec::is_directory(std::string path) { co_return files(
 awaitable<std::vector<std::string>> LocalCodeExec::list_files(std::string dir)
 {
     const auto files = files_;
-    if (!files)
-        throw NotStartedError("ExecutionEnvironment not started.");
+    require_running_for_files(static_cast<bool>(files));
     std::vector<std::string> out;
-    co_await offload([&] { out = files->list(dir); });
+    co_await detail::offload([&] { out = files->list(dir); });
     co_return out;
 }
 

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "stirrup/core/detail/text.hpp"
 #include "stirrup/core/error.hpp"
 #include "stirrup/core/detail/offload.hpp"
 #include "stirrup/exec/local/detail/child_process.hpp"
@@ -44,17 +45,6 @@ bool cgroup_wanted(const std::optional<bool>& option)
     return !(env && std::string_view(env) == "0");
 }
 
-// Python prints a timeout as given: 1 -> "1", 0.5 -> "0.5".
-std::string seconds_text(Milliseconds t)
-{
-    if (t.count() % 1000 == 0)
-        return std::to_string(t.count() / 1000);
-    std::string s = std::to_string(static_cast<double>(t.count()) / 1000.0);
-    while (!s.empty() && s.back() == '0')
-        s.pop_back();
-    return s;
-}
-
 CommandResult absolute_path_result()
 {
     CommandResult r;
@@ -69,7 +59,7 @@ CommandResult absolute_path_result()
 }
 
 // What Python's str(OSError) says, as Stirrup puts it in the result.
-std::string python_os_error(const SpawnError& e)
+std::string python_os_error(const detail::SpawnError& e)
 {
     return "[Errno " + std::to_string(e.code().value()) + "] " + e.code().message() + ": '" + e.program() + "'";
 }
@@ -81,7 +71,7 @@ fs::path make_temp_dir(const std::optional<fs::path>& base)
     fs::path parent = base ? *base : fs::temp_directory_path();
     fs::create_directories(parent);
     std::string templ =
-        (parent / (std::string(dir_prefix) + owner_token(this_process_owner()) + "-XXXXXX")).string();
+        (parent / (std::string(dir_prefix) + detail::owner_token(detail::this_process_owner()) + "-XXXXXX")).string();
     if (!::mkdtemp(templ.data()))
         throw SystemError(std::error_code(errno, std::system_category()), "mkdtemp in " + parent.string());
     return fs::path(templ);
@@ -162,7 +152,7 @@ LocalCodeExec::~LocalCodeExec()
     // cgroup, directory) runs in the background.
     if (supervisors_)
         supervisors_->close();
-    offload_detached([supervisors = supervisors_, cgroup = cgroup_, dir = *temp_dir_] {
+    detail::offload_detached([supervisors = supervisors_, cgroup = cgroup_, dir = *temp_dir_] {
         try {
             reclaim(supervisors, cgroup, dir);
         } catch (...) {
@@ -182,7 +172,7 @@ awaitable<void> LocalCodeExec::do_start()
     fs::path dir;
     std::optional<fs::path> cgroup;
     const bool want_cgroup = cgroup_wanted(local_options_.use_cgroup);
-    co_await offload([&] {
+    co_await detail::offload([&] {
         dir = make_temp_dir(local_options_.temp_base_dir);
         // stirrup-local-<owner>-<the dir's suffix>: the reaper finds it by its owner too.
         if (want_cgroup)
@@ -214,15 +204,13 @@ awaitable<void> LocalCodeExec::do_stop()
     const auto supervisors = std::move(supervisors_);
     supervisors_.reset();
     const auto cgroup = std::exchange(cgroup_, std::nullopt);
-    co_await offload([&] { reclaim(supervisors, cgroup, dir); });
+    co_await detail::offload([&] { reclaim(supervisors, cgroup, dir); });
 }
 
 awaitable<CommandResult> LocalCodeExec::execute(PreparedCommand cmd, Milliseconds timeout)
 {
-    if (!temp_dir_)
-        throw NotStartedError(
-            "ExecutionEnvironment not started. Ensure current Agent is equipped with a CodeExecToolProvider.");
-    ChildProcessSpec spec;
+    require_running(static_cast<bool>(temp_dir_));
+    detail::ChildProcessSpec spec;
     if (cmd.argv) {
         for (const auto& word : *cmd.argv)
             if (looks_like_absolute_path(word, false))
@@ -245,10 +233,10 @@ awaitable<CommandResult> LocalCodeExec::execute(PreparedCommand cmd, Millisecond
     const AsyncSemaphore::Permit running = co_await local_options_.command_limiter->acquire();
 
     CommandResult result;
-    ChildProcessResult child;
+    detail::ChildProcessResult child;
     try {
         child = co_await detail::run_supervised(spec, supervisors);
-    } catch (const SpawnError& e) {
+    } catch (const detail::SpawnError& e) {
         result.exit_code = 1;
         result.stderr_text = python_os_error(e);
         result.error_kind = "execution_error";
@@ -257,7 +245,7 @@ awaitable<CommandResult> LocalCodeExec::execute(PreparedCommand cmd, Millisecond
     if (child.timed_out) {
         // Stirrup drops partial output on a local timeout.
         result.exit_code = 1;
-        result.stderr_text = "Command timed out after " + seconds_text(timeout) + " seconds";
+        result.stderr_text = "Command timed out after " + detail::text::seconds_text(timeout) + " seconds";
         result.error_kind = "timeout";
         co_return result;
     }
@@ -267,6 +255,12 @@ awaitable<CommandResult> LocalCodeExec::execute(PreparedCommand cmd, Millisecond
     result.stdout_dropped_chars = child.stdout_dropped_chars;
     result.stderr_dropped_chars = child.stderr_dropped_chars;
     co_return result;
+}
+
+std::shared_ptr<CodeExecToolProvider> local_code_exec(LocalCodeExecOptions options)
+{
+    return std::make_shared<CodeExecToolProvider>(
+        "LocalCodeExecToolProvider", [options]() -> std::unique_ptr<CodeExecProvider> { return LocalCodeExec::make(options); });
 }
 
 } // namespace stirrup

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "stirrup/core/limiter.hpp"
-#include "stirrup/exec/local/detail/child_process.hpp"
+#include "stirrup/exec/code_exec_tool_provider.hpp"
 #include "stirrup/exec/provider.hpp"
 
 namespace stirrup {
@@ -127,5 +127,8 @@ struct LocalReapResult {
 /// temp dir); cgroups are found wherever they are. Blocking work runs off the
 /// event loop.
 awaitable<LocalReapResult> reap_local_orphans(std::optional<std::filesystem::path> temp_base_dir = std::nullopt);
+
+/// A provider of local temp-dir environments (Stirrup's LocalCodeExecToolProvider).
+std::shared_ptr<CodeExecToolProvider> local_code_exec(LocalCodeExecOptions options = {});
 
 } // namespace stirrup

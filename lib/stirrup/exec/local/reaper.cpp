@@ -27,7 +27,7 @@ constexpr std::string_view dir_prefix = "local_exec_env_";
 constexpr std::string_view cgroup_prefix = "stirrup-local-";
 
 // "<owner token>-<suffix>" after the prefix: the owner is all but the last part.
-std::optional<ProcessOwner> owner_of(std::string_view name, std::string_view prefix)
+std::optional<detail::ProcessOwner> owner_of(std::string_view name, std::string_view prefix)
 {
     if (name.substr(0, prefix.size()) != prefix)
         return std::nullopt;
@@ -35,15 +35,15 @@ std::optional<ProcessOwner> owner_of(std::string_view name, std::string_view pre
     const auto last = name.rfind('-');
     if (last == std::string_view::npos || last + 1 == name.size())
         return std::nullopt;
-    return parse_owner_token(name.substr(0, last));
+    return detail::parse_owner_token(name.substr(0, last));
 }
 
 // Ours to judge (this host), and its owner gone.
-bool orphaned(const ProcessOwner& owner, const std::string& here)
+bool orphaned(const detail::ProcessOwner& owner, const std::string& here)
 {
     if (owner.host != here)
         return false;
-    return !process_alive(owner.pid, owner.started ? std::optional<std::uint64_t>(owner.started) : std::nullopt);
+    return !detail::process_alive(owner.pid, owner.started ? std::optional<std::uint64_t>(owner.started) : std::nullopt);
 }
 
 std::optional<std::string> link_target(const std::string& path)
@@ -110,7 +110,7 @@ std::size_t kill_processes_inside(const std::string& dir)
 LocalReapResult reap_blocking(const std::optional<fs::path>& temp_base_dir)
 {
     LocalReapResult result;
-    const std::string here = host_tag(host_name());
+    const std::string here = detail::host_tag(detail::host_name());
 
     // Cgroups first: cgroup.kill takes everything inside at once.
     if (const auto place = detail::find_cgroup_place()) {
@@ -175,7 +175,7 @@ LocalReapResult reap_blocking(const std::optional<fs::path>& temp_base_dir)
 awaitable<LocalReapResult> reap_local_orphans(std::optional<fs::path> temp_base_dir)
 {
     LocalReapResult result;
-    co_await offload([&] { result = reap_blocking(temp_base_dir); });
+    co_await detail::offload([&] { result = reap_blocking(temp_base_dir); });
     co_return result;
 }
 

@@ -15,10 +15,10 @@
 #include "stirrup/core/detail/ascii.hpp"
 #include "stirrup/core/detail/text.hpp"
 #include "stirrup/net/http_client.hpp"
-#include "stirrup/core/detail/timer_limit.hpp"
+#include "stirrup/core/detail/deadline.hpp"
 #include "stirrup/net/detail/url.hpp"
 
-namespace stirrup::docker {
+namespace stirrup::detail::docker {
 namespace json = boost::json;
 
 namespace {
@@ -70,44 +70,39 @@ std::string join_query(const std::vector<std::pair<std::string, std::string>>& p
         q += q.empty() ? '?' : '&';
         q += k;
         q += '=';
-        q += net::percent_encode(v);
+        q += net::detail::percent_encode(v);
     }
     return q;
 }
 
-struct Piece {
-    std::optional<std::string> data;
-    std::exception_ptr error;
-};
-
-// A read that reports its failure as a value, so that it can race a timer
-// with || (which waits for a success) without a failure waiting for the timer.
-awaitable<Piece> read_piece(net::HttpStream& s)
+// A request to the engine, never retried: its POSTs are not idempotent (a
+// retried create makes a second container). `content_type`: none when empty.
+net::HttpRequest engine_request(std::string method, std::string url, Milliseconds timeout,
+                                std::string content_type = {}, std::string body = {})
 {
-    Piece p;
-    try {
-        p.data = co_await s.read_some();
-    } catch (...) {
-        p.error = std::current_exception();
-    }
-    co_return p;
+    net::HttpRequest req;
+    req.method = std::move(method);
+    req.url = std::move(url);
+    if (!content_type.empty())
+        req.headers.emplace_back("Content-Type", std::move(content_type));
+    req.body = std::move(body);
+    req.max_retries = 0;
+    req.timeout = timeout;
+    return req;
 }
 
 // The next piece of a streamed body, or nullopt at its end; throws
 // HttpTransportError(timed_out) when the engine stays silent for `idle`.
 awaitable<std::optional<std::string>> read_within(net::HttpStream& s, Milliseconds idle)
 {
-    using namespace boost::asio::experimental::awaitable_operators;
-    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor,
-                                    clamp_timer(idle));
-    auto which = co_await (read_piece(s) || timer.async_wait(boost::asio::use_awaitable));
-    if (which.index() == 1)
+    awaitable<std::optional<std::string>> read = s.read_some();
+    auto raced = co_await detail::race_for(std::move(read), idle);
+    if (raced.timed_out)
         throw net::HttpTransportError(std::make_error_code(std::errc::timed_out),
                                       "no data for " + std::to_string(idle.count() / 1000) + " s");
-    Piece p = std::get<0>(std::move(which));
-    if (p.error)
-        std::rethrow_exception(p.error);
-    co_return std::move(p.data);
+    if (raced.failure)
+        std::rethrow_exception(raced.failure);
+    co_return std::move(*raced.value);
 }
 
 // The (short) error body of a streamed request.
@@ -126,7 +121,7 @@ awaitable<std::string> read_rest(net::HttpStream& s)
 // "ClientOptions::control_timeout is 30 s": what bounded a call that timed out.
 std::string option_text(const char* option, Milliseconds t)
 {
-    return "ClientOptions::" + std::string(option) + " is " + text::seconds_text(t) + " s";
+    return "ClientOptions::" + std::string(option) + " is " + detail::text::seconds_text(t) + " s";
 }
 
 // `bound` (an option_text), when given, is said for a call that timed out.
@@ -140,12 +135,6 @@ std::string option_text(const char* option, Milliseconds t)
 }
 
 } // namespace
-
-ApiError::ApiError(int status, std::string message, const std::string& call)
-    : Error("Docker engine: " + call + " failed (HTTP " + std::to_string(status) + "): " + message),
-      status_(status), engine_message_(std::move(message))
-{
-}
 
 std::pair<std::string, std::string> split_image_reference(std::string_view image)
 {
@@ -166,7 +155,7 @@ struct Client::Reply {
     std::optional<std::string_view> header(std::string_view name) const
     {
         for (const auto& [k, v] : headers)
-            if (ascii::iequals(k, name))
+            if (detail::ascii::iequals(k, name))
                 return std::string_view(v);
         return std::nullopt;
     }
@@ -225,11 +214,7 @@ std::string Client::url_for(std::string_view versioned_path) const
 
 awaitable<void> Client::ping()
 {
-    net::HttpRequest req;
-    req.method = "GET";
-    req.url = url_for("/_ping");
-    req.max_retries = 0;
-    req.timeout = options_.control_timeout;
+    net::HttpRequest req = engine_request("GET", url_for("/_ping"), options_.control_timeout);
     net::HttpResponse resp;
     try {
         resp = co_await http_->request(std::move(req));
@@ -267,14 +252,8 @@ awaitable<Client::Reply> Client::call(std::string method, std::string path, std:
     const bool transfer = content_type == "application/x-tar";
     const Milliseconds timeout = transfer ? options_.request_timeout : options_.control_timeout;
     const std::string bound = option_text(transfer ? "request_timeout" : "control_timeout", timeout);
-    net::HttpRequest req;
-    req.method = std::move(method);
-    req.url = url_for(api_path(version, path));
-    if (!content_type.empty())
-        req.headers.emplace_back("Content-Type", std::move(content_type));
-    req.body = std::move(body);
-    req.max_retries = 0;
-    req.timeout = timeout;
+    net::HttpRequest req = engine_request(std::move(method), url_for(api_path(version, path)), timeout,
+                                          std::move(content_type), std::move(body));
     Reply reply;
     try {
         net::HttpResponse resp = co_await http_->request(std::move(req));
@@ -303,14 +282,8 @@ awaitable<std::vector<StreamMessage>> Client::json_messages(std::string method, 
                                                             std::function<void(const StreamMessage&)> on_message)
 {
     const std::string version = co_await api_version();
-    net::HttpRequest req;
-    req.method = std::move(method);
-    req.url = url_for(api_path(version, path));
-    if (!content_type.empty())
-        req.headers.emplace_back("Content-Type", std::move(content_type));
-    req.body = std::move(body);
-    req.max_retries = 0;
-    req.timeout = options_.request_timeout;
+    net::HttpRequest req = engine_request(std::move(method), url_for(api_path(version, path)),
+                                          options_.request_timeout, std::move(content_type), std::move(body));
 
     // Only what build_failure needs is kept: step headers and failures.
     std::vector<StreamMessage> kept;
@@ -407,7 +380,7 @@ awaitable<std::string> Client::container_create(json::object config, std::string
 {
     std::string path = "/containers/create";
     if (!name.empty())
-        path += "?name=" + net::percent_encode(name);
+        path += "?name=" + net::detail::percent_encode(name);
     const std::string what = "creating a container";
     Reply r = co_await call("POST", path, json::serialize(config), "application/json", what);
     if (r.status != 201)
@@ -461,7 +434,7 @@ awaitable<json::array> Client::containers_by_label(std::vector<std::string> labe
     json::object filters;
     filters["label"] = std::move(label_filter);
     const std::string what = "listing containers";
-    Reply r = co_await call("GET", "/containers/json?all=1&filters=" + net::percent_encode(json::serialize(filters)), "", "",
+    Reply r = co_await call("GET", "/containers/json?all=1&filters=" + net::detail::percent_encode(json::serialize(filters)), "", "",
                             what);
     if (r.status != 200)
         throw ApiError(r.status, engine_message(r.body), what);
@@ -507,16 +480,13 @@ awaitable<std::string> Client::exec_create(std::string container_id, ExecConfig 
 awaitable<void> Client::exec_start(std::string exec_id, OutputSink sink)
 {
     const std::string version = co_await api_version();
-    net::HttpRequest req;
-    req.method = "POST";
-    req.url = url_for(api_path(version, "/exec/" + exec_id + "/start"));
     // Without Upgrade headers the engine answers 200 and sends the raw
     // multiplexed stream until it closes the connection: an ordinary
-    // close-delimited body that the HTTP client reads as it is.
-    req.headers.emplace_back("Content-Type", "application/json");
-    req.body = R"({"Detach":false,"Tty":false})";
-    req.max_retries = 0;
-    req.timeout = options_.request_timeout; // until the headers: they come before the process runs
+    // close-delimited body that the HTTP client reads as it is. The timeout
+    // runs until the headers: they come before the process runs.
+    net::HttpRequest req = engine_request("POST", url_for(api_path(version, "/exec/" + exec_id + "/start")),
+                                          options_.request_timeout, "application/json",
+                                          R"({"Detach":false,"Tty":false})");
     const std::string what = "running exec " + exec_id;
     FrameDecoder decoder;
     try {
@@ -560,7 +530,7 @@ awaitable<void> Client::archive_put(std::string container_id, std::string dir, s
 {
     const std::string what = "copying files into " + dir + " in container " + container_id;
     Reply r = co_await call("PUT",
-                            "/containers/" + container_id + "/archive?path=" + net::percent_encode(dir) +
+                            "/containers/" + container_id + "/archive?path=" + net::detail::percent_encode(dir) +
                                 "&noOverwriteDirNonDir=true",
                             std::move(tar), "application/x-tar", what);
     if (r.status != 200)
@@ -568,16 +538,14 @@ awaitable<void> Client::archive_put(std::string container_id, std::string dir, s
 }
 
 awaitable<std::optional<PathStat>> Client::archive_get(std::string container_id, std::string path,
-                                                       tar::ArchiveReader::Sink sink)
+                                                       detail::tar::ArchiveReader::Sink sink)
 {
     const std::string version = co_await api_version();
-    net::HttpRequest req;
-    req.method = "GET";
-    req.url = url_for(api_path(version, "/containers/" + container_id + "/archive?path=" + net::percent_encode(path)));
-    req.max_retries = 0;
-    req.timeout = options_.request_timeout;
+    net::HttpRequest req = engine_request(
+        "GET", url_for(api_path(version, "/containers/" + container_id + "/archive?path=" + net::detail::percent_encode(path))),
+        options_.request_timeout);
     const std::string what = "copying " + path + " out of container " + container_id;
-    tar::ArchiveReader reader;
+    detail::tar::ArchiveReader reader;
     std::optional<PathStat> stat;
     try {
         net::HttpStream s = co_await http_->stream(std::move(req));
@@ -600,7 +568,7 @@ awaitable<std::optional<PathStat>> Client::archive_get(std::string container_id,
         throw_unavailable(e, endpoint_, what);
     }
     if (!reader.finished())
-        throw tar::TarError("Docker engine: " + what + ": the archive ended early");
+        throw detail::tar::TarError("Docker engine: " + what + ": the archive ended early");
     if (!stat)
         stat = PathStat{};
     co_return stat;
@@ -609,7 +577,7 @@ awaitable<std::optional<PathStat>> Client::archive_get(std::string container_id,
 awaitable<std::optional<PathStat>> Client::archive_stat(std::string container_id, std::string path)
 {
     const std::string what = "looking up " + path + " in container " + container_id;
-    Reply r = co_await call("HEAD", "/containers/" + container_id + "/archive?path=" + net::percent_encode(path), "", "", what);
+    Reply r = co_await call("HEAD", "/containers/" + container_id + "/archive?path=" + net::detail::percent_encode(path), "", "", what);
     if (r.status == 404)
         co_return std::nullopt;
     if (r.status != 200)
@@ -618,6 +586,21 @@ awaitable<std::optional<PathStat>> Client::archive_stat(std::string container_id
     if (!h)
         throw MessageError("Docker engine: " + what + ": no X-Docker-Container-Path-Stat header");
     co_return decode_path_stat(*h);
+}
+
+} // namespace stirrup::detail::docker
+
+namespace stirrup::docker {
+
+ApiError::ApiError(int status, std::string message, const std::string& call)
+    : Error("Docker engine: " + call + " failed (HTTP " + std::to_string(status) + "): " + message),
+      status_(status), engine_message_(std::move(message))
+{
+}
+
+std::shared_ptr<Client> client_from_env(boost::asio::any_io_executor ex, ClientOptions options)
+{
+    return Client::from_env(std::move(ex), std::move(options));
 }
 
 } // namespace stirrup::docker

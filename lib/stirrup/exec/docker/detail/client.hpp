@@ -22,6 +22,7 @@
 
 #include "stirrup/core/awaitable.hpp"
 #include "stirrup/core/error.hpp"
+#include "stirrup/exec/docker/docker.hpp"
 #include "stirrup/exec/docker/detail/endpoint.hpp"
 #include "stirrup/exec/docker/detail/frames.hpp"
 #include "stirrup/exec/docker/detail/messages.hpp"
@@ -31,58 +32,15 @@ namespace stirrup::net {
 class HttpClient;
 }
 
-namespace stirrup::docker {
+namespace stirrup::detail::docker {
 
 using Milliseconds = std::chrono::milliseconds;
 
-/// The engine answered with an error status. what() names the call and
-/// quotes the engine's message; a plain-text body is kept as it came.
-class ApiError : public Error {
-public:
-    ApiError(int status, std::string engine_message, const std::string& call);
-    int status() const noexcept { return status_; }
-    /// The engine's {"message"} (or its plain-text body), trimmed.
-    const std::string& engine_message() const noexcept { return engine_message_; }
-
-private:
-    int status_;
-    std::string engine_message_;
-};
-
-/// The engine could not be reached, or the connection to it broke or timed
-/// out mid-call. code() holds the transport's cause.
-class EngineUnavailableError : public SystemError {
-public:
-    using SystemError::SystemError;
-};
-
-/// The engine reported a failure inside a 200 JSON-message stream (a pull
-/// or build that failed), or the stream ended without its final message.
-class StreamFailure : public Error {
-public:
-    using Error::Error;
-};
-
-struct ClientOptions {
-    /// Control calls (ping, inspect, create, start, remove, list, exec create
-    /// and inspect, archive stat), from connecting to the last byte. An
-    /// engine that is paused or hung costs this much per call, so it is short:
-    /// the engine answers these in milliseconds when it is well.
-    Milliseconds control_timeout{std::chrono::seconds(30)};
-    /// Archive uploads (their time grows with their size), and the wait for
-    /// a streaming call's headers (exec output, pull, build, archive
-    /// downloads), from connecting to the last byte.
-    Milliseconds request_timeout{std::chrono::seconds(120)};
-    Milliseconds connect_timeout{std::chrono::seconds(10)};
-    /// Longest silence inside a pull, build or archive download (exec
-    /// output is bounded by the command's own timeout instead).
-    Milliseconds stream_idle_timeout{std::chrono::minutes(30)};
-    /// Highest and lowest API versions spoken.
-    std::string max_api_version = "1.44";
-    std::string min_api_version = "1.40";
-    /// Use this version without asking /_ping (DOCKER_API_VERSION).
-    std::optional<std::string> pinned_api_version;
-};
+// The errors and options users see are public (docker.hpp).
+using stirrup::docker::ApiError;
+using stirrup::docker::ClientOptions;
+using stirrup::docker::EngineUnavailableError;
+using stirrup::docker::StreamFailure;
 
 struct ExecConfig {
     std::vector<std::string> cmd;
@@ -182,7 +140,7 @@ public:
     /// the archive's root entry is the path's basename. Nullopt when the path
     /// does not exist, else its stat.
     awaitable<std::optional<PathStat>> archive_get(std::string container_id, std::string path,
-                                                   tar::ArchiveReader::Sink sink);
+                                                   detail::tar::ArchiveReader::Sink sink);
     /// HEAD /containers/{id}/archive?path=PATH; nullopt when it does not
     /// exist. A symlink is reported as such (not followed).
     awaitable<std::optional<PathStat>> archive_stat(std::string container_id, std::string path);
@@ -208,4 +166,4 @@ private:
 /// (tag latest), "repo@sha256:..." (digest, tag empty).
 std::pair<std::string, std::string> split_image_reference(std::string_view image);
 
-} // namespace stirrup::docker
+} // namespace stirrup::detail::docker

@@ -8,7 +8,7 @@
 #include "stirrup/core/error.hpp"
 #include "stirrup/net/detail/url.hpp"
 
-namespace stirrup::docker {
+namespace stirrup::detail::docker {
 namespace {
 
 constexpr std::string_view default_host = "unix:///var/run/docker.sock";
@@ -46,7 +46,7 @@ std::string unix_url(std::string_view host)
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == ':')
             bad_host(host, "control character or ':' in the socket path");
     // net::parse_url reads "unix://PATH:TARGET"; check that it takes ours.
-    (void)net::parse_url(std::string(host) + ":/_ping");
+    (void)net::detail::parse_url(std::string(host) + ":/_ping");
     return std::string(host);
 }
 
@@ -86,14 +86,14 @@ std::string tcp_url(std::string_view host, bool tls)
     }
     if (port.empty() && rest.find(':') != std::string_view::npos && rest.back() == ':')
         bad_host(host, "empty port");
-    if (!port.empty() && !ascii::parse_port(port))
+    if (!port.empty() && !detail::ascii::parse_port(port))
         bad_host(host, "bad port '" + std::string(port) + "'");
     // tcp://:2375 means the local host, as in the docker CLI.
     const std::string host_name = name.empty() ? "localhost" : std::string(name);
     const std::string port_text = port.empty() ? (tls ? "2376" : "2375") : std::string(port);
     std::string url = (tls ? "https://" : "http://") + host_name + ":" + port_text + std::string(base);
     try {
-        (void)net::parse_url(url);
+        (void)net::detail::parse_url(url);
     } catch (const ConfigError& e) {
         bad_host(host, e.what());
     }
@@ -201,4 +201,4 @@ std::string api_path(std::string_view version, std::string_view path)
     return out;
 }
 
-} // namespace stirrup::docker
+} // namespace stirrup::detail::docker

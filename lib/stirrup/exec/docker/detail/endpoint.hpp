@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace stirrup::docker {
+namespace stirrup::detail::docker {
 
 struct Endpoint {
     /// "unix:///var/run/docker.sock", or "http://host:port" / "https://host:port"
@@ -47,4 +47,4 @@ std::string api_version_for(std::string_view server_api_version, std::string_vie
 /// "/v1.41/containers/create". A path without a leading '/' gets one.
 std::string api_path(std::string_view version, std::string_view path);
 
-} // namespace stirrup::docker
+} // namespace stirrup::detail::docker

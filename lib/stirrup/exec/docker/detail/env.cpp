@@ -4,7 +4,7 @@
 #include <fstream>
 #include <iterator>
 
-namespace stirrup::docker {
+namespace stirrup::detail::docker {
 namespace {
 
 bool inline_space(char c) { return c == ' ' || c == '\t' || c == '\f' || c == '\v'; }
@@ -242,4 +242,4 @@ ForwardedEnv forward_env(const std::vector<std::string>& names,
     return out;
 }
 
-} // namespace stirrup::docker
+} // namespace stirrup::detail::docker

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-namespace stirrup::docker {
+namespace stirrup::detail::docker {
 
 /// python-dotenv's parse of a .env text: `KEY=value` lines, optional
 /// `export `, `#` comments, single quotes (literal), double quotes (escapes,
@@ -41,4 +41,4 @@ ForwardedEnv forward_env(const std::vector<std::string>& names,
 /// std::getenv as the functions above take it.
 std::optional<std::string> process_getenv(std::string_view name);
 
-} // namespace stirrup::docker
+} // namespace stirrup::detail::docker

@@ -2,7 +2,7 @@
 
 #include "stirrup/pycompat/detail/shlex.hpp"
 
-namespace stirrup::docker {
+namespace stirrup::detail::docker {
 
 const std::string_view missing_timeout_advice =
     "DockerCodeExecToolProvider wraps every command with coreutils `timeout(1)` to enforce the per-command "
@@ -50,16 +50,6 @@ exit 0
 
 } // namespace
 
-std::string seconds_text(std::chrono::milliseconds t)
-{
-    if (t.count() % 1000 == 0)
-        return std::to_string(t.count() / 1000);
-    std::string s = std::to_string(static_cast<double>(t.count()) / 1000.0);
-    while (!s.empty() && s.back() == '0')
-        s.pop_back();
-    return s;
-}
-
 std::vector<std::string> timeout_wrapped_argv(const PreparedCommand& cmd, std::chrono::milliseconds timeout)
 {
     const std::string t = seconds_text(timeout) + "s";
@@ -68,7 +58,7 @@ std::vector<std::string> timeout_wrapped_argv(const PreparedCommand& cmd, std::c
         argv.insert(argv.end(), cmd.argv->begin(), cmd.argv->end());
         return argv;
     }
-    return {"bash", "-c", "timeout --kill-after=5s " + t + " bash -c " + shell::quote(cmd.shell)};
+    return {"bash", "-c", "timeout --kill-after=5s " + t + " bash -c " + detail::shell::quote(cmd.shell)};
 }
 
 std::vector<std::string> kill_marked_argv(std::string_view marker)
@@ -134,4 +124,4 @@ CommandResult client_timeout_result(std::chrono::milliseconds timeout)
     return r;
 }
 
-} // namespace stirrup::docker
+} // namespace stirrup::detail::docker

@@ -11,17 +11,18 @@
 #include <string_view>
 #include <vector>
 
+#include "stirrup/core/detail/text.hpp"
 #include "stirrup/exec/allowlist.hpp"
 #include "stirrup/exec/command_result.hpp"
 
-namespace stirrup::docker {
+namespace stirrup::detail::docker {
 
 /// Environment variable set on every exec, with a value unique to it: the
 /// kill script finds the exec's processes (and their sessions) by it.
 inline constexpr std::string_view exec_marker_name = "STIRRUP_EXEC_ID";
 
 /// Seconds as Python prints the timeout: 42 -> "42", 1.5 -> "1.5".
-std::string seconds_text(std::chrono::milliseconds t);
+using text::seconds_text;
 
 /// Stirrup's command in the container, wrapped in coreutils timeout:
 ///   argv  -> ["timeout", "--kill-after=5s", "{t}s", argv...]
@@ -65,4 +66,4 @@ CommandResult exec_command_result(int exit_code, std::string stdout_text, std::s
 /// period (Stirrup's outer fail_after): exit 1, the timeout message, no output.
 CommandResult client_timeout_result(std::chrono::milliseconds timeout);
 
-} // namespace stirrup::docker
+} // namespace stirrup::detail::docker

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <limits>
 
-namespace stirrup::docker {
+namespace stirrup::detail::docker {
 namespace {
 
 // stdcopy's stream byte for the engine's own error text.
@@ -111,4 +111,4 @@ std::string encode_frame(StreamId stream, std::string_view payload)
     return out;
 }
 
-} // namespace stirrup::docker
+} // namespace stirrup::detail::docker

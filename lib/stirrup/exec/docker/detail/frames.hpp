@@ -13,7 +13,7 @@
 
 #include "stirrup/core/error.hpp"
 
-namespace stirrup::docker {
+namespace stirrup::detail::docker {
 
 enum class StreamId : std::uint8_t { stdin_stream = 0, stdout_stream = 1, stderr_stream = 2 };
 
@@ -82,4 +82,4 @@ private:
 /// when the payload does not fit a uint32 length.
 std::string encode_frame(StreamId stream, std::string_view payload);
 
-} // namespace stirrup::docker
+} // namespace stirrup::detail::docker

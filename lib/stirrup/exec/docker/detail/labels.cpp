@@ -8,7 +8,7 @@
 #include <chrono>
 #include <ctime>
 
-namespace stirrup::docker {
+namespace stirrup::detail::docker {
 
 std::optional<Owner> parse_owner(std::string_view label)
 {
@@ -55,4 +55,4 @@ bool owner_alive(const Owner& owner, std::optional<std::string_view> started)
     return process_alive(owner.pid, ticks);
 }
 
-} // namespace stirrup::docker
+} // namespace stirrup::detail::docker

@@ -12,7 +12,7 @@
 
 #include "stirrup/exec/detail/owner.hpp"
 
-namespace stirrup::docker {
+namespace stirrup::detail::docker {
 
 inline constexpr std::string_view label_library = "org.stirrup";          ///< always "1"
 inline constexpr std::string_view label_owner = "stirrup.owner";          ///< "<pid>@<hostname>"
@@ -29,8 +29,8 @@ struct Owner {
 std::optional<Owner> parse_owner(std::string_view label);
 
 // Shared with the local backend's reaper (exec/owner.hpp).
-using stirrup::host_name;
-using stirrup::process_start_ticks;
+using stirrup::detail::host_name;
+using stirrup::detail::process_start_ticks;
 
 /// The labels for a new container of this process: org.stirrup, owner,
 /// owner start time, session and creation time.
@@ -40,4 +40,4 @@ std::map<std::string, std::string> ownership_labels(std::string_view session_id)
 /// `started` is given, started at that time.
 bool owner_alive(const Owner& owner, std::optional<std::string_view> started);
 
-} // namespace stirrup::docker
+} // namespace stirrup::detail::docker

@@ -10,7 +10,7 @@
 #include "stirrup/core/detail/ascii.hpp"
 #include "stirrup/core/detail/base64.hpp"
 
-namespace stirrup::docker {
+namespace stirrup::detail::docker {
 namespace json = boost::json;
 namespace {
 
@@ -191,8 +191,8 @@ std::optional<std::string> build_failure(const std::vector<StreamMessage>& msgs)
 
 PathStat decode_path_stat(std::string_view header_value)
 {
-    const std::string_view value = ascii::trim(header_value);
-    const std::optional<std::string> text = base64::decode(value);
+    const std::string_view value = detail::ascii::trim(header_value);
+    const std::optional<std::string> text = detail::base64::decode(value);
     if (!text)
         throw MessageError("X-Docker-Container-Path-Stat is not base64: " + excerpt(value));
     const json::object o = parse_object(*text, "X-Docker-Container-Path-Stat");
@@ -231,4 +231,4 @@ PathStat decode_path_stat(std::string_view header_value)
     return st;
 }
 
-} // namespace stirrup::docker
+} // namespace stirrup::detail::docker

@@ -15,7 +15,7 @@
 
 #include "stirrup/core/error.hpp"
 
-namespace stirrup::docker {
+namespace stirrup::detail::docker {
 
 /// A reply from the engine that does not have the documented shape.
 class MessageError : public Error {
@@ -116,4 +116,4 @@ struct PathStat {
 /// Missing fields keep their defaults.
 PathStat decode_path_stat(std::string_view header_value);
 
-} // namespace stirrup::docker
+} // namespace stirrup::detail::docker

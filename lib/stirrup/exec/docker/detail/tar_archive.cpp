@@ -8,7 +8,7 @@
 #include <optional>
 #include <utility>
 
-namespace stirrup::tar {
+namespace stirrup::detail::tar {
 namespace {
 
 constexpr std::size_t block_size = 512;
@@ -632,4 +632,4 @@ std::vector<Entry> read_archive(std::string_view bytes)
     return entries;
 }
 
-} // namespace stirrup::tar
+} // namespace stirrup::detail::tar

@@ -14,7 +14,7 @@
 
 #include "stirrup/core/error.hpp"
 
-namespace stirrup::tar {
+namespace stirrup::detail::tar {
 
 struct Entry {
     enum class Type { file, directory, symlink, hardlink, other };
@@ -112,4 +112,4 @@ private:
 /// malformed input or when the end-of-archive blocks are missing.
 std::vector<Entry> read_archive(std::string_view bytes);
 
-} // namespace stirrup::tar
+} // namespace stirrup::detail::tar

@@ -16,25 +16,10 @@
 #include "stirrup/core/detail/random_hex.hpp"
 #include "stirrup/net/detail/url.hpp"
 
-namespace stirrup::e2b {
+namespace stirrup::detail::e2b {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-std::string_view to_string(ErrorCategory c) noexcept
-{
-    switch (c) {
-    case ErrorCategory::authentication: return "authentication";
-    case ErrorCategory::not_found: return "not_found";
-    case ErrorCategory::rate_limited: return "rate_limited";
-    case ErrorCategory::bad_request: return "bad_request";
-    case ErrorCategory::server: return "server";
-    case ErrorCategory::sandbox_gone: return "sandbox_gone";
-    case ErrorCategory::timeout: return "timeout";
-    case ErrorCategory::protocol: return "protocol";
-    case ErrorCategory::transport: return "transport";
-    }
-    return "unknown";
-}
 
 namespace {
 
@@ -65,6 +50,23 @@ E2BError transport_error(const net::HttpTransportError& e, const std::string& ca
     const bool timed_out = e.code() == std::errc::timed_out;
     return E2BError(timed_out ? ErrorCategory::timeout : ErrorCategory::transport, 0,
                     "E2B " + call + (timed_out ? " timed out: " : " failed: ") + e.what());
+}
+
+// Awaits a request (or a stream's opening): a transport failure (the HTTP
+// client's error) comes out as an E2BError naming `call`.
+template <class Result>
+awaitable<Result> sent(awaitable<Result> request, std::string call)
+{
+    std::optional<Result> result;
+    std::optional<E2BError> failure;
+    try {
+        result.emplace(co_await std::move(request));
+    } catch (const net::HttpTransportError& e) {
+        failure = transport_error(e, call);
+    }
+    if (failure)
+        throw *failure;
+    co_return std::move(*result);
 }
 
 net::HttpRequest make_request(std::string method, std::string url, const HeaderList& headers,
@@ -121,28 +123,23 @@ awaitable<SandboxInfo> ControlPlane::create(CreateRequest request)
     for (int attempt = 0;; ++attempt) {
         auto req = make_request("POST", endpoints_.api_url + "/sandboxes", headers, options_.request_timeout);
         req.body = body;
-        net::HttpResponse resp;
-        std::optional<E2BError> failure;
-        try {
-            resp = co_await http_->request(std::move(req));
-        } catch (const net::HttpTransportError& e) {
-            // Not retried: the request may have reached E2B and made a sandbox.
-            failure = transport_error(e, "sandbox create");
-        }
-        if (failure)
-            throw *failure;
+        // A transport failure is not retried: the request may have reached
+        // E2B and made a sandbox.
+        const std::string call = "sandbox create";
+        awaitable<net::HttpResponse> sending = http_->request(std::move(req));
+        net::HttpResponse resp = co_await sent(std::move(sending), call);
         if (resp.status == 201 || resp.status == 200)
             co_return parse_sandbox(resp.body);
         const bool busy = resp.status == 502 || resp.status == 503 || resp.status == 504;
         if ((resp.status != 429 && !busy) || attempt >= options_.max_create_retries)
             throw api_error(resp.status, resp.body, "sandbox create");
-        Milliseconds delay = net::backoff_delay(
+        Milliseconds delay = net::detail::backoff_delay(
             net::RetryPolicy{options_.max_create_retries, options_.initial_backoff, std::chrono::seconds(8),
                              options_.max_retry_after},
             attempt, random01());
         if (resp.status == 429) {
             if (auto h = resp.header("retry-after")) {
-                const auto after = net::parse_retry_after(*h, std::chrono::system_clock::now());
+                const auto after = net::detail::parse_retry_after(*h, std::chrono::system_clock::now());
                 if (after && *after > options_.max_retry_after)
                     throw api_error(resp.status, resp.body, "sandbox create");
                 if (after)
@@ -161,15 +158,9 @@ awaitable<bool> ControlPlane::kill(std::string sandbox_id)
                             options_.request_timeout);
     // Killing twice is harmless: let the client retry 5xx and lost connections.
     req.max_retries = 2;
-    net::HttpResponse resp;
-    std::optional<E2BError> failure;
-    try {
-        resp = co_await http_->request(std::move(req));
-    } catch (const net::HttpTransportError& e) {
-        failure = transport_error(e, "kill of sandbox " + sandbox_id);
-    }
-    if (failure)
-        throw *failure;
+    const std::string call = "kill of sandbox " + sandbox_id;
+    awaitable<net::HttpResponse> request = http_->request(std::move(req));
+    net::HttpResponse resp = co_await sent(std::move(request), call);
     if (resp.status == 204 || resp.status == 200)
         co_return true;
     if (resp.status == 404)
@@ -186,15 +177,9 @@ awaitable<void> ControlPlane::set_timeout(std::string sandbox_id, std::int64_t s
     json::object o;
     o["timeout"] = seconds;
     req.body = json::serialize(o);
-    net::HttpResponse resp;
-    std::optional<E2BError> failure;
-    try {
-        resp = co_await http_->request(std::move(req));
-    } catch (const net::HttpTransportError& e) {
-        failure = transport_error(e, "lifetime update of sandbox " + sandbox_id);
-    }
-    if (failure)
-        throw *failure;
+    const std::string call = "lifetime update of sandbox " + sandbox_id;
+    awaitable<net::HttpResponse> request = http_->request(std::move(req));
+    net::HttpResponse resp = co_await sent(std::move(request), call);
     if (resp.status != 204 && resp.status != 200)
         throw api_error(resp.status, resp.body, "lifetime update of sandbox " + sandbox_id);
 }
@@ -217,15 +202,10 @@ awaitable<net::HttpStream> Envd::start_process(std::string request_json, Millise
     // a quiet command's stream inside the HTTP client's idle bound.
     req.headers.emplace_back("Keepalive-Ping-Interval", "50");
     req.body = encode_envelope(request_json);
+    const std::string call = "command start";
+    awaitable<net::HttpStream> opening = http_->stream(std::move(req));
     std::optional<net::HttpStream> stream;
-    std::optional<E2BError> failure;
-    try {
-        stream.emplace(co_await http_->stream(std::move(req)));
-    } catch (const net::HttpTransportError& e) {
-        failure = transport_error(e, "command start");
-    }
-    if (failure)
-        throw *failure;
+    stream.emplace(co_await sent(std::move(opening), call));
     if (stream->status() != 200) {
         // An error answer is short; read it for its message.
         std::string body;
@@ -255,15 +235,9 @@ awaitable<std::string> Envd::unary(std::string method, std::string body, bool* n
     req.headers.emplace_back("Connect-Protocol-Version", "1");
     req.headers.emplace_back("Connect-Timeout-Ms", std::to_string(request_timeout_.count()));
     req.body = std::move(body);
-    net::HttpResponse resp;
-    std::optional<E2BError> failure;
-    try {
-        resp = co_await http_->request(std::move(req));
-    } catch (const net::HttpTransportError& e) {
-        failure = transport_error(e, method);
-    }
-    if (failure)
-        throw *failure;
+    const std::string call = method;
+    awaitable<net::HttpResponse> request = http_->request(std::move(req));
+    net::HttpResponse resp = co_await sent(std::move(request), call);
     if (resp.status == 200)
         co_return std::move(resp.body);
     if (not_found && resp.status != 502) {
@@ -308,22 +282,19 @@ awaitable<std::optional<std::vector<EntryInfo>>> Envd::list_dir(std::string path
 
 awaitable<std::string> Envd::read_file(std::string path, std::uint64_t max_bytes)
 {
-    auto req = make_request("GET", base_url_ + "/files?path=" + net::percent_encode(path), headers_, request_timeout_);
+    auto req = make_request("GET", base_url_ + "/files?path=" + net::detail::percent_encode(path), headers_, request_timeout_);
     req.max_body_bytes = static_cast<std::size_t>(std::min<std::uint64_t>(max_bytes, SIZE_MAX));
+    const std::string call = "read of " + path;
+    awaitable<net::HttpResponse> request = http_->request(std::move(req));
     net::HttpResponse resp;
-    std::optional<E2BError> failure;
     try {
-        resp = co_await http_->request(std::move(req));
-    } catch (const net::HttpTransportError& e) {
-        failure = transport_error(e, "read of " + path);
+        resp = co_await sent(std::move(request), call);
     } catch (const net::HttpResponseTooLarge& e) {
         if (e.status() != 200)
             throw;
         throw FileTooLargeError("File is too large: " + path + " has more than " + std::to_string(max_bytes) +
                                 " bytes (the limit per file)");
     }
-    if (failure)
-        throw *failure;
     if (resp.status == 200)
         co_return std::move(resp.body);
     if (resp.status == 404)
@@ -336,7 +307,7 @@ awaitable<std::string> Envd::read_file(std::string path, std::uint64_t max_bytes
 awaitable<std::uint64_t> Envd::read_file_to(std::string path, std::uint64_t max_bytes,
                                             std::function<void(std::string_view)> data)
 {
-    auto req = make_request("GET", base_url_ + "/files?path=" + net::percent_encode(path), headers_, request_timeout_);
+    auto req = make_request("GET", base_url_ + "/files?path=" + net::detail::percent_encode(path), headers_, request_timeout_);
     std::uint64_t got = 0;
     std::optional<E2BError> failure;
     try {
@@ -376,25 +347,19 @@ awaitable<std::uint64_t> Envd::read_file_to(std::string path, std::uint64_t max_
 
 awaitable<void> Envd::write_file(std::string path, std::string data)
 {
-    auto req = make_request("POST", base_url_ + "/files?path=" + net::percent_encode(path), headers_, request_timeout_);
+    auto req = make_request("POST", base_url_ + "/files?path=" + net::detail::percent_encode(path), headers_, request_timeout_);
     if (supports_octet_stream_upload(envd_version_)) {
         req.headers.emplace_back("Content-Type", "application/octet-stream");
         req.body = std::move(data);
     } else {
-        const std::string boundary = "stirrup" + random_hex(32);
+        const std::string boundary = "stirrup" + detail::random_hex(32);
         auto [content_type, body] = multipart_upload(path, data, boundary);
         req.headers.emplace_back("Content-Type", std::move(content_type));
         req.body = std::move(body);
     }
-    net::HttpResponse resp;
-    std::optional<E2BError> failure;
-    try {
-        resp = co_await http_->request(std::move(req));
-    } catch (const net::HttpTransportError& e) {
-        failure = transport_error(e, "write of " + path);
-    }
-    if (failure)
-        throw *failure;
+    const std::string call = "write of " + path;
+    awaitable<net::HttpResponse> request = http_->request(std::move(req));
+    net::HttpResponse resp = co_await sent(std::move(request), call);
     if (resp.status == 200 || resp.status == 201 || resp.status == 204)
         co_return;
     if (resp.status == 400)
@@ -402,6 +367,26 @@ awaitable<void> Envd::write_file(std::string path, std::string data)
     if (resp.status == 507)
         throw E2BError(ErrorCategory::bad_request, 507, "E2B sandbox has no space left for " + path);
     throw envd_error(resp.status, resp.body, "write of " + path);
+}
+
+} // namespace stirrup::detail::e2b
+
+namespace stirrup::e2b {
+
+std::string_view to_string(ErrorCategory c) noexcept
+{
+    switch (c) {
+    case ErrorCategory::authentication: return "authentication";
+    case ErrorCategory::not_found: return "not_found";
+    case ErrorCategory::rate_limited: return "rate_limited";
+    case ErrorCategory::bad_request: return "bad_request";
+    case ErrorCategory::server: return "server";
+    case ErrorCategory::sandbox_gone: return "sandbox_gone";
+    case ErrorCategory::timeout: return "timeout";
+    case ErrorCategory::protocol: return "protocol";
+    case ErrorCategory::transport: return "transport";
+    }
+    return "unknown";
 }
 
 } // namespace stirrup::e2b

@@ -14,43 +14,19 @@
 #include "stirrup/core/awaitable.hpp"
 #include "stirrup/core/error.hpp"
 #include "stirrup/exec/e2b/detail/rules.hpp"
+#include "stirrup/exec/e2b/e2b.hpp"
 
 namespace stirrup::net {
 class HttpClient;
 class HttpStream;
 } // namespace stirrup::net
 
-namespace stirrup::e2b {
+namespace stirrup::detail::e2b {
 
-enum class ErrorCategory {
-    authentication, ///< 401: missing or invalid API key / envd access token
-    not_found,      ///< 404 from the control plane (template, sandbox)
-    rate_limited,   ///< 429 that retries did not get past
-    bad_request,    ///< 400/403/409/...: E2B refused what was asked
-    server,         ///< 5xx from the control plane
-    sandbox_gone,   ///< envd's proxy answered 502 / Connect unavailable: killed or past its lifetime
-    timeout,        ///< a request took longer than the request timeout
-    protocol,       ///< an answer that is not what the protocol allows
-    transport,      ///< the connection failed or dropped
-};
-
-std::string_view to_string(ErrorCategory c) noexcept;
-
-/// Every failure of E2B itself. what() says which call failed and quotes E2B.
-class E2BError : public Error {
-public:
-    E2BError(ErrorCategory category, int status, const std::string& message)
-        : Error(message), category_(category), status_(status)
-    {
-    }
-    ErrorCategory category() const noexcept { return category_; }
-    /// The HTTP status, 0 when there was none.
-    int status() const noexcept { return status_; }
-
-private:
-    ErrorCategory category_;
-    int status_;
-};
+// The errors users catch are public (e2b.hpp).
+using stirrup::e2b::E2BError;
+using stirrup::e2b::ErrorCategory;
+using stirrup::e2b::to_string;
 
 struct ClientOptions {
     /// Every request but a process stream's body: connect to last byte.
@@ -129,4 +105,4 @@ private:
 /// The E2BError for an envd answer that is not 200 (`what`: the call).
 E2BError envd_error(int status, std::string_view body, std::string_view what);
 
-} // namespace stirrup::e2b
+} // namespace stirrup::detail::e2b

@@ -11,7 +11,7 @@
 #include "stirrup/core/detail/ascii.hpp"
 #include "stirrup/core/detail/base64.hpp"
 
-namespace stirrup::e2b {
+namespace stirrup::detail::e2b {
 namespace json = boost::json;
 
 namespace {
@@ -73,7 +73,7 @@ std::string decode_bytes(const json::value& v)
         else if (c == '_')
             c = '/';
     }
-    auto decoded = base64::decode(s);
+    auto decoded = detail::base64::decode(s);
     if (!decoded)
         throw ProtocolError("a bytes field is not valid base64");
     return std::move(*decoded);
@@ -374,14 +374,14 @@ bool content_type_is(std::string_view ct, std::string_view type)
     std::string_view base = ct.substr(0, semi);
     while (!base.empty() && base.back() == ' ')
         base.remove_suffix(1);
-    if (!ascii::iequals(base, type))
+    if (!detail::ascii::iequals(base, type))
         return false;
     if (semi == std::string_view::npos)
         return true;
     std::string_view params = ct.substr(semi + 1);
     while (!params.empty() && params.front() == ' ')
         params.remove_prefix(1);
-    return ascii::iequals(params, "charset=utf-8") || ascii::iequals(params, "charset=utf8");
+    return detail::ascii::iequals(params, "charset=utf-8") || detail::ascii::iequals(params, "charset=utf8");
 }
 
 } // namespace
@@ -393,4 +393,4 @@ bool is_connect_stream_content_type(std::string_view ct) noexcept
 
 bool is_json_content_type(std::string_view ct) noexcept { return content_type_is(ct, "application/json"); }
 
-} // namespace stirrup::e2b
+} // namespace stirrup::detail::e2b

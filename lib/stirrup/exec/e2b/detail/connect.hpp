@@ -16,7 +16,7 @@
 
 #include "stirrup/core/error.hpp"
 
-namespace stirrup::e2b {
+namespace stirrup::detail::e2b {
 
 /// The bytes are not what the Connect protocol allows (bad flags, a message
 /// over the size limit, invalid JSON, a stream without its end).
@@ -175,4 +175,4 @@ std::string kill_by_tag_json(std::string_view tag);
 bool is_connect_stream_content_type(std::string_view content_type) noexcept;
 bool is_json_content_type(std::string_view content_type) noexcept;
 
-} // namespace stirrup::e2b
+} // namespace stirrup::detail::e2b

@@ -12,7 +12,7 @@
 #include "stirrup/exec/output_paths.hpp"
 #include "stirrup/pycompat/detail/shlex.hpp"
 
-namespace stirrup::e2b {
+namespace stirrup::detail::e2b {
 namespace json = boost::json;
 
 namespace {
@@ -391,7 +391,7 @@ std::string quote_argv_for_shell(const std::vector<std::string>& argv)
     out += "'";
     if (argv.size() > 1) {
         out += ' ';
-        out += shell::join(std::vector<std::string>(argv.begin() + 1, argv.end()));
+        out += detail::shell::join(std::vector<std::string>(argv.begin() + 1, argv.end()));
     }
     return out;
 }
@@ -417,7 +417,7 @@ std::optional<std::string> parse_realpath_output(std::string_view out)
 
 std::string realpath_command(std::string_view path)
 {
-    return "realpath -ze -- " + shell::quote(path);
+    return "realpath -ze -- " + detail::shell::quote(path);
 }
 
-} // namespace stirrup::e2b
+} // namespace stirrup::detail::e2b

@@ -17,7 +17,7 @@
 
 #include "stirrup/core/error.hpp"
 
-namespace stirrup::e2b {
+namespace stirrup::detail::e2b {
 
 using Milliseconds = std::chrono::milliseconds;
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
@@ -153,4 +153,4 @@ std::optional<std::string> parse_realpath_output(std::string_view stdout_bytes);
 /// The command resolve_output_source runs: realpath -ze -- '<path>'.
 std::string realpath_command(std::string_view path);
 
-} // namespace stirrup::e2b
+} // namespace stirrup::detail::e2b

@@ -31,11 +31,11 @@
 #include <boost/process/v2/process.hpp>
 
 #include "stirrup/exec/detail/output_capture.hpp"
-#include "stirrup/core/detail/timer_limit.hpp"
+#include "stirrup/core/detail/deadline.hpp"
 #include "stirrup/exec/local/detail/supervisor.hpp"
 #include "stirrup/exec/local/supervisor/protocol.h"
 
-namespace stirrup {
+namespace stirrup::detail {
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 
@@ -169,23 +169,6 @@ asio::awaitable<void> wait_exited(asio::posix::stream_descriptor& pidfd)
     co_await pidfd.async_wait(asio::posix::stream_descriptor::wait_read, asio::use_awaitable);
 }
 
-// Every branch of an awaitable-operator race failed, as they all do when the
-// caller cancels: the first cause (operation_aborted), not the (nested) wrappers.
-std::exception_ptr first_cause(const asio::multiple_exceptions& e)
-{
-    std::exception_ptr failure = e.first_exception();
-    for (;;) {
-        try {
-            std::rethrow_exception(failure);
-        } catch (const asio::multiple_exceptions& inner) {
-            failure = inner.first_exception();
-            continue;
-        } catch (...) {
-        }
-        return failure;
-    }
-}
-
 int python_returncode(int status)
 {
     if (WIFEXITED(status))
@@ -224,21 +207,11 @@ asio::awaitable<ChildProcessResult> run_child_process(const ChildProcessSpec& sp
     OutputCapture out_capture(spec.capture_chars_each_side, spec.capture_chars_each_side);
     OutputCapture err_capture(spec.capture_chars_each_side, spec.capture_chars_each_side);
 
-    asio::steady_timer timer(ex);
-    // A timeout of hours must not overflow the clock arithmetic.
-    timer.expires_after(clamp_timer(spec.timeout));
-
     ChildProcessResult result;
-    std::exception_ptr failure;
-    try {
-        auto which = co_await ((drain(out_pipe, out_capture) && drain(err_pipe, err_capture) && wait_exited(pidfd))
-                               || timer.async_wait(asio::use_awaitable));
-        result.timed_out = which.index() == 1;
-    } catch (const asio::multiple_exceptions& e) {
-        failure = first_cause(e);
-    } catch (...) {
-        failure = std::current_exception();
-    }
+    asio::awaitable<void> run = (drain(out_pipe, out_capture) && drain(err_pipe, err_capture) && wait_exited(pidfd));
+    const auto raced = co_await detail::race_for(std::move(run), spec.timeout);
+    result.timed_out = raced.timed_out;
+    const std::exception_ptr failure = raced.failure;
 
     if (failure || result.timed_out) {
         ::kill(-pid, SIGKILL);
@@ -260,7 +233,6 @@ asio::awaitable<ChildProcessResult> run_child_process(const ChildProcessSpec& sp
     co_return result;
 }
 
-namespace detail {
 namespace {
 
 // The supervisor's channel is a socket pair, not pipes: a process in the
@@ -414,10 +386,9 @@ asio::awaitable<void> wait_supervisor_exit(SupervisorSet::Entry& entry)
         co_return;
     }
     asio::posix::stream_descriptor pidfd(co_await asio::this_coro::executor, fd.release());
-    asio::steady_timer grace(pidfd.get_executor(), supervisor_grace);
-    auto which = co_await (pidfd.async_wait(asio::posix::stream_descriptor::wait_read, asio::as_tuple(asio::use_awaitable)) ||
-                           grace.async_wait(asio::as_tuple(asio::use_awaitable)));
-    if (which.index() == 0)
+    auto exited = pidfd.async_wait(asio::posix::stream_descriptor::wait_read, asio::as_tuple(asio::use_awaitable));
+    const auto raced = co_await detail::race_for(std::move(exited), supervisor_grace);
+    if (!raced.timed_out)
         co_return;
     entry.force_kill();
     auto [ec] = co_await pidfd.async_wait(asio::posix::stream_descriptor::wait_read, asio::as_tuple(asio::use_awaitable));
@@ -479,22 +450,13 @@ asio::awaitable<ChildProcessResult> run_supervised(const ChildProcessSpec& spec,
     OutputCapture out_capture(spec.capture_chars_each_side, spec.capture_chars_each_side);
     OutputCapture err_capture(spec.capture_chars_each_side, spec.capture_chars_each_side);
 
-    asio::steady_timer timer(ex);
-    timer.expires_after(clamp_timer(spec.timeout));
-
     SupervisorReport report;
     ChildProcessResult result;
-    std::exception_ptr failure;
-    try {
-        auto which = co_await ((drain(out_pipe, out_capture) && drain(err_pipe, err_capture) &&
-                                read_reports(status_pipe, report, spec)) ||
-                               timer.async_wait(asio::use_awaitable));
-        result.timed_out = which.index() == 1;
-    } catch (const asio::multiple_exceptions& e) {
-        failure = first_cause(e);
-    } catch (...) {
-        failure = std::current_exception();
-    }
+    asio::awaitable<void> run =
+        (drain(out_pipe, out_capture) && drain(err_pipe, err_capture) && read_reports(status_pipe, report, spec));
+    const auto raced = co_await detail::race_for(std::move(run), spec.timeout);
+    result.timed_out = raced.timed_out;
+    const std::exception_ptr failure = raced.failure;
 
     // Cleanup runs to the end even though this coroutine was cancelled.
     co_await asio::this_coro::reset_cancellation_state();
@@ -542,6 +504,5 @@ asio::awaitable<ChildProcessResult> run_supervised(const ChildProcessSpec& spec,
     co_return result;
 }
 
-} // namespace detail
 
-} // namespace stirrup
+} // namespace stirrup::detail

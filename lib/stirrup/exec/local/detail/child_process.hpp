@@ -14,7 +14,7 @@
 
 #include "stirrup/core/error.hpp"
 
-namespace stirrup {
+namespace stirrup::detail {
 
 struct ChildProcessSpec {
     std::vector<std::string> argv;       ///< argv[0] is looked up in PATH
@@ -54,4 +54,4 @@ private:
 /// the leader reaped, and operation_aborted rethrown. Throws SpawnError.
 boost::asio::awaitable<ChildProcessResult> run_child_process(const ChildProcessSpec& spec);
 
-} // namespace stirrup
+} // namespace stirrup::detail
