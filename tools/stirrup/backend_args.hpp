@@ -1,44 +1,37 @@
 #pragma once
 // The execution-environment options `stirrup exec` and `stirrup run` share:
-// parsed once, turned into a provider (exec) or a tool provider (run).
+// parsed once, turned into a provider (exec) or a tool provider (run). The
+// options of one backend are in its file under backends/.
 
-#include <map>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "backends/backend.hpp"
 #include "stirrup/exec/code_exec_tool_provider.hpp"
 #include "stirrup/exec/provider.hpp"
 
 namespace stirrup::cli {
 
 struct BackendArgs {
-    std::string backend = "local";
+    BackendArgs();
+
+    std::string backend{default_backend};
     std::vector<std::string> allow;
     std::optional<Milliseconds> shell_timeout;
     std::optional<std::string> temp_base_dir;
     std::optional<std::uint64_t> max_file_bytes;
     std::optional<std::uint64_t> max_output_bytes;
-    // docker
-    std::optional<std::string> image;
-    std::optional<std::string> dockerfile;
-    std::optional<std::string> context;
-    std::map<std::string, std::string> build_args;
+    /// --env: variables to give the environment (backends that take them).
     std::vector<std::string> env_vars;
-    std::optional<std::string> network;
-    std::optional<std::int64_t> memory_bytes;
-    std::optional<double> cpus;
-    std::optional<std::int64_t> pids_limit;
-    std::optional<std::string> user;
-    std::optional<std::string> file_mode;
-    // e2b
-    std::optional<std::string> template_id;
-    std::optional<Milliseconds> lifetime;
+    /// Each backend's own options, in the order of backends().
+    std::vector<std::unique_ptr<BackendOptions>> own;
 };
 
 /// Help lines for the options below, indented as the commands' usage texts.
-extern const char* const backend_usage;
+std::string backend_usage();
 
 /// If args[i] is an environment option, consumes it (and its value, moving
 /// i) into `a` and returns true. Throws UsageError for a bad value.

@@ -75,7 +75,7 @@ json::value optional_text(const std::optional<std::string>& s)
 void print_result(const ExecArgs& a, const CommandResult& r)
 {
     if (!a.json) {
-        std::cout << format_result(r) << '\n';
+        std::cout << detail::format_result(r) << '\n';
         return;
     }
     json::object o;
@@ -168,7 +168,7 @@ files:
 int exec_command(const std::vector<std::string>& args)
 {
     if (!args.empty() && (args[0] == "-h" || args[0] == "--help")) {
-        std::cout << exec_usage_head << backend_usage;
+        std::cout << exec_usage_head << backend_usage();
         return 0;
     }
     ExecArgs parsed;

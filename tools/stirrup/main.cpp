@@ -4,9 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "docker_command.hpp"
+#include "backends/backend.hpp"
 #include "exec_command.hpp"
-#include "local_command.hpp"
 #include "run_command.hpp"
 
 namespace {
@@ -21,10 +20,16 @@ commands:
           stirrup exec [--backend local|docker (--image NAME | --dockerfile PATH)] [--allow REGEX]...
                        [--input PATH]... [--output DIR] [--save PATH]... [--json] -- CMD [CMD...]
                                           (stirrup exec --help lists the options)
-  docker  stirrup docker reap: remove containers (and their host directories) left by processes that died
-  local   stirrup local reap [--temp-dir DIR]: remove local environments (processes, cgroups, temp dirs)
-          left by processes that died
 )";
+
+/// The usage text, with each backend's commands (`stirrup docker reap`, ...).
+std::string full_usage()
+{
+    std::string text = usage;
+    for (const stirrup::cli::Backend* b : stirrup::cli::backends())
+        text += b->command_usage;
+    return text;
+}
 
 } // namespace
 
@@ -32,7 +37,7 @@ int main(int argc, char** argv)
 {
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "-h" || args[0] == "--help") {
-        std::cout << usage;
+        std::cout << full_usage();
         return args.empty() ? 1 : 0;
     }
     const std::string command = args.front();
@@ -41,10 +46,9 @@ int main(int argc, char** argv)
         return stirrup::cli::run_command(args);
     if (command == "exec")
         return stirrup::cli::exec_command(args);
-    if (command == "docker")
-        return stirrup::cli::docker_command(args);
-    if (command == "local")
-        return stirrup::cli::local_command(args);
-    std::cerr << "stirrup: unknown command '" << command << "'\n" << usage;
+    for (const stirrup::cli::Backend* b : stirrup::cli::backends())
+        if (b->command && b->name == command)
+            return b->command(args);
+    std::cerr << "stirrup: unknown command '" << command << "'\n" << full_usage();
     return 1;
 }

@@ -266,7 +266,7 @@ int fail(const std::string& message)
 int run_command(const std::vector<std::string>& args)
 {
     if (!args.empty() && (args[0] == "-h" || args[0] == "--help")) {
-        std::cout << run_usage << backend_usage;
+        std::cout << run_usage << backend_usage();
         return 0;
     }
     RunArgs parsed;

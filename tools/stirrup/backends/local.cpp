@@ -1,5 +1,6 @@
-#include "local_command.hpp"
+// --backend local (the default), and `stirrup local reap`.
 
+#include <filesystem>
 #include <iostream>
 #include <optional>
 
@@ -7,6 +8,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
+#include "../backend_args.hpp"
+#include "../cli_args.hpp"
 #include "stirrup/exec/local/local.hpp"
 
 namespace stirrup::cli {
@@ -14,6 +17,10 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
+
+constexpr const char* command_usage = R"(  local   stirrup local reap [--temp-dir DIR]: remove local environments (processes, cgroups, temp dirs)
+          left by processes that died
+)";
 
 constexpr const char* local_usage = R"(usage: stirrup local reap [--temp-dir DIR] [--json]
 
@@ -33,7 +40,38 @@ Prints the directories removed, one per line. Exits 1 when something could
 not be removed.
 )";
 
-} // namespace
+/// The local backend has no options of its own.
+class LocalOptions final : public BackendOptions {
+public:
+    bool parse_flag(const std::vector<std::string>&, std::size_t&) override { return false; }
+    bool any() const override { return false; }
+
+    void check(const BackendArgs& a) const override
+    {
+        if (!a.env_vars.empty())
+            throw UsageError("--env needs --backend docker or e2b (local commands see this environment)");
+    }
+
+    std::unique_ptr<CodeExecProvider> make_provider(const BackendArgs& a) const override
+    {
+        return LocalCodeExec::make(options(a));
+    }
+
+    std::shared_ptr<CodeExecToolProvider> make_tool_provider(const BackendArgs& a) const override
+    {
+        return local_code_exec(options(a));
+    }
+
+private:
+    static LocalCodeExecOptions options(const BackendArgs& a)
+    {
+        LocalCodeExecOptions o;
+        apply_common(a, o);
+        if (a.temp_base_dir)
+            o.temp_base_dir = *a.temp_base_dir;
+        return o;
+    }
+};
 
 int local_command(const std::vector<std::string>& args)
 {
@@ -103,5 +141,17 @@ int local_command(const std::vector<std::string>& args)
     io.run();
     return status;
 }
+
+} // namespace
+
+extern const Backend local_backend{
+    .name = "local",
+    .summary = "local (a temp dir on this host, the default)",
+    .usage = "",
+    .misplaced_error = "",
+    .options = [] () -> std::unique_ptr<BackendOptions> { return std::make_unique<LocalOptions>(); },
+    .command = local_command,
+    .command_usage = command_usage,
+};
 
 } // namespace stirrup::cli
