@@ -303,7 +303,7 @@ std::size_t last_request_history_bytes(const std::vector<std::vector<ChatMessage
     if (upto > 0)
         --upto;
     sent.insert(sent.end(), live.begin(), live.begin() + static_cast<std::ptrdiff_t>(upto));
-    return stirrup::chat::messages_to_json(sent).size();
+    return stirrup::detail::chat::messages_to_json(sent).size();
 }
 
 // Turn i lasts from its model request to the next one; the last turn to the

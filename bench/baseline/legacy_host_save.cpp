@@ -205,7 +205,7 @@ std::string casefold(std::string_view s) {
             out += s[i++];
             continue;
         }
-        text::append_utf8(out, static_cast<char32_t>(::towlower_l(static_cast<wint_t>(cp), utf8)));
+        detail::text::append_utf8(out, static_cast<char32_t>(::towlower_l(static_cast<wint_t>(cp), utf8)));
         i += len;
     }
     return out;

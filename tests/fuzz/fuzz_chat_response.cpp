@@ -15,7 +15,7 @@
 #include "stirrup/llm/detail/chat_stream_assembler.hpp"
 #include "stirrup/net/detail/sse_parser.hpp"
 
-namespace chat = stirrup::chat;
+namespace chat = stirrup::detail::chat;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 1) return 0;
@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     // The bytes as an SSE body, in two pieces.
     {
-        stirrup::net::SseParser parser;
+        stirrup::net::detail::SseParser parser;
         chat::ChatStreamAssembler assembler(context);
         const std::size_t split = selector % (in.size() + 1);
         try {

@@ -104,9 +104,9 @@ void check_unwind(const std::vector<ChatMessage>& messages)
         if (is_assistant(messages[i]))
             turns.push_back(i);
 
-    UnwoundTurn out;
+    detail::UnwoundTurn out;
     try {
-        out = unwind_latest_turn(messages, 1000);
+        out = detail::unwind_latest_turn(messages, 1000);
     } catch (const ContextOverflowError&) {
         require(turns.size() < 2);
         return;
@@ -125,7 +125,7 @@ void check_unwind(const std::vector<ChatMessage>& messages)
 
 void check_summarized(const std::vector<ChatMessage>& messages, std::string_view summary)
 {
-    const auto out = summarized_conversation(messages, summary);
+    const auto out = detail::summarized_conversation(messages, summary);
     std::size_t prefix = 0;
     while (prefix < messages.size() && !is_assistant(messages[prefix]) && !is_summary(messages[prefix]))
         ++prefix;
@@ -143,7 +143,7 @@ void check_summarized(const std::vector<ChatMessage>& messages, std::string_view
     }
     const auto& s = std::get<UserMessage>(out[out.size() - 2]);
     require(s.kind == UserKind::summary);
-    require(std::get<std::string>(s.content) == summary_bridge(summary));
+    require(std::get<std::string>(s.content) == detail::summary_bridge(summary));
     require(s.replaced_ids == replaced);
     const auto& ack = std::get<UserMessage>(out.back());
     require(ack.kind == UserKind::user);
@@ -161,7 +161,7 @@ void check_images(const std::vector<ChatMessage>& messages)
                 images += std::holds_alternative<ImageBlock>(part);
         }
     }
-    const auto moved = move_images_out_of_tool_results(tools);
+    const auto moved = detail::move_images_out_of_tool_results(tools);
     require(moved.size() == images);
     for (const auto& t : tools)
         for (const auto& part : std::get<std::vector<ContentPart>>(t.content))
@@ -192,7 +192,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_unwind(messages);
     check_summarized(messages, summary);
     check_images(messages);
-    require(count_turns({messages}, messages) ==
+    require(detail::count_turns({messages}, messages) ==
             2 * static_cast<int>(std::count_if(messages.begin(), messages.end(), is_assistant)));
     return 0;
 }

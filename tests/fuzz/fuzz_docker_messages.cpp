@@ -88,7 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto failure = stirrup::docker::build_failure(msgs);
     require(failure.has_value() == any_failed);
 
-    for (const std::string& header : {std::string(in), stirrup::base64::encode(in)}) {
+    for (const std::string& header : {std::string(in), stirrup::detail::base64::encode(in)}) {
         try {
             const auto st = stirrup::docker::decode_path_stat(header);
             require(st.permissions() <= 0777);

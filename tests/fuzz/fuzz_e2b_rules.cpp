@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     (void)inside_home(in);
     (void)sandbox_path(in);
-    const std::string enc = stirrup::net::percent_encode(in);
+    const std::string enc = stirrup::net::detail::percent_encode(in);
     require(enc.size() >= in.size());
 
     // Re-quoting: argv from NUL-separated words.
@@ -68,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             break;
         pos = nul + 1;
     }
-    const auto back = stirrup::shell::split(quote_argv_for_shell(argv));
+    const auto back = stirrup::detail::shell::split(quote_argv_for_shell(argv));
     require(back.has_value());
     require(*back == argv);
     return 0;

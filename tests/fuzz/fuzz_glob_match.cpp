@@ -37,7 +37,7 @@ std::string escape(std::string_view name)
 bool match(std::string_view pattern, std::string_view name)
 {
     try {
-        return stirrup::glob_match_component(pattern, name);
+        return stirrup::detail::glob_match_component(pattern, name);
     } catch (const stirrup::ConfigError&) {
         return false;
     }
@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view name = in.substr(cut);
 
     const bool matched = match(pattern, name);
-    if (!stirrup::is_glob_pattern(pattern)) {
+    if (!stirrup::detail::is_glob_pattern(pattern)) {
         require(matched == (pattern == name));
         require(match(pattern, pattern));
     }

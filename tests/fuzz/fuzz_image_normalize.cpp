@@ -5,11 +5,11 @@
 // which reaches the decoders' error paths far more often than raw bytes.
 //
 // Properties:
-//  - only ImageError escapes normalize_image;
+//  - only detail::ImageError escapes normalize_image;
 //  - a result is an 8-bit RGB PNG (IHDR colour type 2), "image/png";
 //  - anything accepted was sniffed as an allowed type;
 //  - an undamaged synthesised image is always accepted, at exactly
-//    stirrup_target_size(w, h, max_pixels);
+//    detail::stirrup_target_size(w, h, max_pixels);
 //  - stirrup_target_size never enlarges, never gives 0, and leaves images
 //    within the budget alone.
 //
@@ -54,11 +54,11 @@ struct Result {
 Result run(std::string_view bytes, std::size_t max_pixels) {
     stirrup::ImageBlock block;
     try {
-        block = stirrup::normalize_image(bytes, max_pixels);
-    } catch (const stirrup::ImageError&) {
+        block = stirrup::detail::normalize_image(bytes, max_pixels);
+    } catch (const stirrup::detail::ImageError&) {
         return {};
     }
-    require(allowed(stirrup::sniff_image_mime(bytes)));
+    require(allowed(stirrup::detail::sniff_image_mime(bytes)));
     require(block.mime_type == "image/png");
     const std::string& png = block.data;
     require(png.size() > 33 && png.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0 && png.compare(12, 4, "IHDR") == 0);
@@ -67,7 +67,7 @@ Result run(std::string_view bytes, std::size_t max_pixels) {
 }
 
 void check_target_size(std::uint64_t w, std::uint64_t h, std::size_t max_pixels) {
-    const stirrup::ImageSize t = stirrup::stirrup_target_size(w, h, max_pixels);
+    const stirrup::detail::ImageSize t = stirrup::detail::stirrup_target_size(w, h, max_pixels);
     require(t.width >= 1 && t.height >= 1);
     require(t.width <= w && t.height <= h);
     if (w <= max_pixels / h) require(t.width == w && t.height == h);  // w * h <= max, without overflow
@@ -116,7 +116,7 @@ void synthesised(const std::uint8_t* data, std::size_t size, std::size_t max_pix
     if (damage == 0) {
         const Result r = run(file, max_pixels);
         require(r.ok);
-        const stirrup::ImageSize t = stirrup::stirrup_target_size(w, h, max_pixels);
+        const stirrup::detail::ImageSize t = stirrup::detail::stirrup_target_size(w, h, max_pixels);
         require(r.width == t.width && r.height == t.height);
         return;
     }

@@ -107,7 +107,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (ec)
         return 0;
 
-    const std::string text = stirrup::to_json_text(v);
+    const std::string text = stirrup::detail::to_json_text(v);
     const boost::json::value again = boost::json::parse(text, ec);
     require(!ec);
     const auto tokens = number_tokens(text);

@@ -28,7 +28,7 @@ namespace {
 
 using stirrup::fuzz::require;
 
-namespace sh = stirrup::shell;
+namespace sh = stirrup::detail::shell;
 
 bool known_reason(std::string_view r) {
     return r == "empty_command" || r == "no_pattern_match" || r == "shell_syntax" || r == "shell_assignment";

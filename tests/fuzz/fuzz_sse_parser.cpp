@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::uint8_t seed = data[0];
     const std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
 
-    stirrup::net::SseParser one;
+    stirrup::net::detail::SseParser one;
     const auto expected = one.feed(in);
     for (const auto& e : expected) {
         require(!e.type.empty());
@@ -34,8 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
 
     // Pieces of 1..8 bytes (from the seed), then byte by byte.
-    stirrup::net::SseParser pieces;
-    std::vector<stirrup::net::SseEvent> got;
+    stirrup::net::detail::SseParser pieces;
+    std::vector<stirrup::net::detail::SseEvent> got;
     std::size_t pos = 0, step = 0;
     while (pos < in.size()) {
         const std::size_t n = 1 + ((seed >> (step++ % 6)) & 7);
@@ -44,8 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     require(got == expected);
 
-    stirrup::net::SseParser bytes;
-    std::vector<stirrup::net::SseEvent> got_bytes;
+    stirrup::net::detail::SseParser bytes;
+    std::vector<stirrup::net::detail::SseEvent> got_bytes;
     for (char c : in)
         bytes.feed(std::string_view(&c, 1), got_bytes);
     require(got_bytes == expected);

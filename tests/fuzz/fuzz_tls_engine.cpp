@@ -18,7 +18,7 @@
 namespace {
 
 using stirrup::fuzz::require;
-using stirrup::net::TlsEngine;
+using stirrup::net::detail::TlsEngine;
 
 SSL_CTX* context()
 {

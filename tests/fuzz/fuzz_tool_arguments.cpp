@@ -129,12 +129,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (std::isfinite(parsed.ratio)) {
         boost::json::value reread;
         try {
-            reread = stirrup::detail::parse_arguments_text(stirrup::to_json_text(dumped));
+            reread = stirrup::detail::parse_arguments_text(stirrup::detail::to_json_text(dumped));
         } catch (const stirrup::InvalidToolArguments&) {
             std::abort();
         }
         AllKinds again = parse(reread);
-        const std::string digits = stirrup::to_json_text(parsed.ratio);
+        const std::string digits = stirrup::detail::to_json_text(parsed.ratio);
         double exact = 0;
         const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), exact);
         require(ec == std::errc{} && end == digits.data() + digits.size() && exact == parsed.ratio);

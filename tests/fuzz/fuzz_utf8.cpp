@@ -28,7 +28,7 @@
 #include "stirrup/core/detail/text.hpp"
 #include "stirrup/exec/detail/output_capture.hpp"
 
-namespace text = stirrup::text;
+namespace text = stirrup::detail::text;
 
 #define FUZZ_CHECK(cond)                                                        \
     do {                                                                        \

@@ -51,7 +51,7 @@ void make_sample(const TempTree& t)
         t.file(f);
 }
 
-Strings expand(const TempTree& t, const Strings& entries) { return expand_input_files(entries, t.root); }
+Strings expand(const TempTree& t, const Strings& entries) { return detail::expand_input_files(entries, t.root); }
 
 } // namespace
 
@@ -59,93 +59,93 @@ Strings expand(const TempTree& t, const Strings& entries) { return expand_input_
 
 TEST_CASE("glob_match_component: wildcards")
 {
-    CHECK(glob_match_component("*.csv", "a.csv"));
-    CHECK_FALSE(glob_match_component("*.csv", "a.csv.bak"));
-    CHECK(glob_match_component("*.csv", ".csv")); // the hidden rule belongs to the walk
-    CHECK(glob_match_component("*", ""));
-    CHECK(glob_match_component("*", "abc"));
-    CHECK(glob_match_component("?", "a"));
-    CHECK_FALSE(glob_match_component("?", ""));
-    CHECK_FALSE(glob_match_component("?", "ab"));
-    CHECK(glob_match_component("?.md", "\xC3\xA9.md")); // one code point, two bytes
-    CHECK(glob_match_component("a*b*c", "abc"));
-    CHECK(glob_match_component("a*b*c", "aXbYbZc"));
-    CHECK_FALSE(glob_match_component("a*b*c", "aXbYc_"));
-    CHECK(glob_match_component("**", "x"));
-    CHECK(glob_match_component("a**b", "ab"));
-    CHECK_FALSE(glob_match_component("Ab*", "ab"));
-    CHECK(glob_match_component("*\\*", "a\\b")); // no escaping: '\' is literal
-    CHECK(glob_match_component("a?c", "a\nc"));
-    CHECK(glob_match_component("*", "a\nb"));
+    CHECK(detail::glob_match_component("*.csv", "a.csv"));
+    CHECK_FALSE(detail::glob_match_component("*.csv", "a.csv.bak"));
+    CHECK(detail::glob_match_component("*.csv", ".csv")); // the hidden rule belongs to the walk
+    CHECK(detail::glob_match_component("*", ""));
+    CHECK(detail::glob_match_component("*", "abc"));
+    CHECK(detail::glob_match_component("?", "a"));
+    CHECK_FALSE(detail::glob_match_component("?", ""));
+    CHECK_FALSE(detail::glob_match_component("?", "ab"));
+    CHECK(detail::glob_match_component("?.md", "\xC3\xA9.md")); // one code point, two bytes
+    CHECK(detail::glob_match_component("a*b*c", "abc"));
+    CHECK(detail::glob_match_component("a*b*c", "aXbYbZc"));
+    CHECK_FALSE(detail::glob_match_component("a*b*c", "aXbYc_"));
+    CHECK(detail::glob_match_component("**", "x"));
+    CHECK(detail::glob_match_component("a**b", "ab"));
+    CHECK_FALSE(detail::glob_match_component("Ab*", "ab"));
+    CHECK(detail::glob_match_component("*\\*", "a\\b")); // no escaping: '\' is literal
+    CHECK(detail::glob_match_component("a?c", "a\nc"));
+    CHECK(detail::glob_match_component("*", "a\nb"));
 }
 
 TEST_CASE("glob_match_component: sets as fnmatch.translate builds them")
 {
-    CHECK(glob_match_component("[ab].txt", "a.txt"));
-    CHECK_FALSE(glob_match_component("[ab].txt", "c.txt"));
-    CHECK(glob_match_component("[!ab].txt", "c.txt"));
-    CHECK_FALSE(glob_match_component("[!ab].txt", "a.txt"));
-    CHECK(glob_match_component("[a-c]", "b"));
-    CHECK_FALSE(glob_match_component("[a-c]", "d"));
-    CHECK_FALSE(glob_match_component("[c-a]", "b")); // an empty range never matches
-    CHECK(glob_match_component("[!c-a]", "b"));      // ... and negated matches anything
-    CHECK(glob_match_component("[]]", "]"));
-    CHECK(glob_match_component("[]a]", "a"));
-    CHECK_FALSE(glob_match_component("[!]]", "]"));
-    CHECK(glob_match_component("[!]]", "x"));
-    CHECK(glob_match_component("[-a]", "-"));
-    CHECK(glob_match_component("[a-]", "-"));
-    CHECK_FALSE(glob_match_component("[a-]", "b"));
-    CHECK(glob_match_component("[!-a]", "b"));
-    CHECK(glob_match_component("[a-c-e]", "-"));
-    CHECK_FALSE(glob_match_component("[a-c-e]", "d"));
-    CHECK(glob_match_component("[a-c-e]", "e"));
-    CHECK(glob_match_component("[a", "[a")); // unclosed: literal '['
-    CHECK_FALSE(glob_match_component("[a", "a"));
-    CHECK(glob_match_component("[!]", "[!]"));
-    CHECK_FALSE(glob_match_component("[z-a!x]", "x")); // removing z-a leaves "!x": negated
-    CHECK(glob_match_component("[z-a!x]", "y"));
-    CHECK(glob_match_component("[a--b]", "b"));
-    CHECK_FALSE(glob_match_component("[a--b]", "-"));
-    CHECK_FALSE(glob_match_component("[!--z]", "a"));
-    CHECK(glob_match_component("[!--z]", "!"));
-    CHECK(glob_match_component("[\\]", "\\"));
-    CHECK(glob_match_component("[^a]", "^"));
-    CHECK_FALSE(glob_match_component("[^a]", "b"));
-    CHECK(glob_match_component("[[:alpha:]]", "a]"));
-    CHECK(glob_match_component("[&&]", "&"));
-    CHECK(glob_match_component("[|~]", "~"));
-    CHECK(glob_match_component("[\xC3\xA9-\xC3\xAB]", "\xC3\xAA")); // [é-ë] matches ê
-    CHECK_FALSE(glob_match_component("[\xC3\xA9-\xC3\xAB]", "e"));
-    CHECK(glob_match_component("*.[ch]", "x.h"));
-    CHECK(glob_match_component("[.]*", ".x"));
+    CHECK(detail::glob_match_component("[ab].txt", "a.txt"));
+    CHECK_FALSE(detail::glob_match_component("[ab].txt", "c.txt"));
+    CHECK(detail::glob_match_component("[!ab].txt", "c.txt"));
+    CHECK_FALSE(detail::glob_match_component("[!ab].txt", "a.txt"));
+    CHECK(detail::glob_match_component("[a-c]", "b"));
+    CHECK_FALSE(detail::glob_match_component("[a-c]", "d"));
+    CHECK_FALSE(detail::glob_match_component("[c-a]", "b")); // an empty range never matches
+    CHECK(detail::glob_match_component("[!c-a]", "b"));      // ... and negated matches anything
+    CHECK(detail::glob_match_component("[]]", "]"));
+    CHECK(detail::glob_match_component("[]a]", "a"));
+    CHECK_FALSE(detail::glob_match_component("[!]]", "]"));
+    CHECK(detail::glob_match_component("[!]]", "x"));
+    CHECK(detail::glob_match_component("[-a]", "-"));
+    CHECK(detail::glob_match_component("[a-]", "-"));
+    CHECK_FALSE(detail::glob_match_component("[a-]", "b"));
+    CHECK(detail::glob_match_component("[!-a]", "b"));
+    CHECK(detail::glob_match_component("[a-c-e]", "-"));
+    CHECK_FALSE(detail::glob_match_component("[a-c-e]", "d"));
+    CHECK(detail::glob_match_component("[a-c-e]", "e"));
+    CHECK(detail::glob_match_component("[a", "[a")); // unclosed: literal '['
+    CHECK_FALSE(detail::glob_match_component("[a", "a"));
+    CHECK(detail::glob_match_component("[!]", "[!]"));
+    CHECK_FALSE(detail::glob_match_component("[z-a!x]", "x")); // removing z-a leaves "!x": negated
+    CHECK(detail::glob_match_component("[z-a!x]", "y"));
+    CHECK(detail::glob_match_component("[a--b]", "b"));
+    CHECK_FALSE(detail::glob_match_component("[a--b]", "-"));
+    CHECK_FALSE(detail::glob_match_component("[!--z]", "a"));
+    CHECK(detail::glob_match_component("[!--z]", "!"));
+    CHECK(detail::glob_match_component("[\\]", "\\"));
+    CHECK(detail::glob_match_component("[^a]", "^"));
+    CHECK_FALSE(detail::glob_match_component("[^a]", "b"));
+    CHECK(detail::glob_match_component("[[:alpha:]]", "a]"));
+    CHECK(detail::glob_match_component("[&&]", "&"));
+    CHECK(detail::glob_match_component("[|~]", "~"));
+    CHECK(detail::glob_match_component("[\xC3\xA9-\xC3\xAB]", "\xC3\xAA")); // [é-ë] matches ê
+    CHECK_FALSE(detail::glob_match_component("[\xC3\xA9-\xC3\xAB]", "e"));
+    CHECK(detail::glob_match_component("*.[ch]", "x.h"));
+    CHECK(detail::glob_match_component("[.]*", ".x"));
 }
 
 TEST_CASE("glob_match_component: bytes that are not UTF-8 stand for themselves")
 {
-    CHECK(glob_match_component("?.bin", "\xFF.bin"));
-    CHECK(glob_match_component("\xFF*", "\xFF\xFE"));
-    CHECK(glob_match_component("?", "\xC3"));             // a cut sequence is one character...
-    CHECK_FALSE(glob_match_component("?", "\xE2\x82"));   // ... per byte
-    CHECK(glob_match_component("??", "\xE2\x82"));
-    CHECK(glob_match_component("???", "\xED\xA0\x80")); // an encoded surrogate is not UTF-8
+    CHECK(detail::glob_match_component("?.bin", "\xFF.bin"));
+    CHECK(detail::glob_match_component("\xFF*", "\xFF\xFE"));
+    CHECK(detail::glob_match_component("?", "\xC3"));             // a cut sequence is one character...
+    CHECK_FALSE(detail::glob_match_component("?", "\xE2\x82"));   // ... per byte
+    CHECK(detail::glob_match_component("??", "\xE2\x82"));
+    CHECK(detail::glob_match_component("???", "\xED\xA0\x80")); // an encoded surrogate is not UTF-8
 }
 
 TEST_CASE("normalize_path_like_pathlib matches str(PurePosixPath(p))")
 {
-    CHECK(normalize_path_like_pathlib("//a") == "//a");
-    CHECK(normalize_path_like_pathlib("///a") == "/a");
-    CHECK(normalize_path_like_pathlib("/") == "/");
-    CHECK(normalize_path_like_pathlib("//") == "//");
-    CHECK(normalize_path_like_pathlib("a/./b") == "a/b");
-    CHECK(normalize_path_like_pathlib("./") == ".");
-    CHECK(normalize_path_like_pathlib(".") == ".");
-    CHECK(normalize_path_like_pathlib("") == ".");
-    CHECK(normalize_path_like_pathlib("a/..") == "a/..");
-    CHECK(normalize_path_like_pathlib("src/") == "src");
-    CHECK(normalize_path_like_pathlib("a//b/") == "a/b");
-    CHECK(normalize_path_like_pathlib("./data/x.csv") == "data/x.csv");
-    CHECK(normalize_path_like_pathlib("/tmp/./x/") == "/tmp/x");
+    CHECK(detail::normalize_path_like_pathlib("//a") == "//a");
+    CHECK(detail::normalize_path_like_pathlib("///a") == "/a");
+    CHECK(detail::normalize_path_like_pathlib("/") == "/");
+    CHECK(detail::normalize_path_like_pathlib("//") == "//");
+    CHECK(detail::normalize_path_like_pathlib("a/./b") == "a/b");
+    CHECK(detail::normalize_path_like_pathlib("./") == ".");
+    CHECK(detail::normalize_path_like_pathlib(".") == ".");
+    CHECK(detail::normalize_path_like_pathlib("") == ".");
+    CHECK(detail::normalize_path_like_pathlib("a/..") == "a/..");
+    CHECK(detail::normalize_path_like_pathlib("src/") == "src");
+    CHECK(detail::normalize_path_like_pathlib("a//b/") == "a/b");
+    CHECK(detail::normalize_path_like_pathlib("./data/x.csv") == "data/x.csv");
+    CHECK(detail::normalize_path_like_pathlib("/tmp/./x/") == "/tmp/x");
 }
 
 // ------------------------------------------------------------ expansion
@@ -208,9 +208,9 @@ TEST_CASE("expand_input_files: an absolute pattern gives absolute paths")
     TempTree t("glob-abs");
     make_sample(t);
     const std::string root = t.root.string();
-    CHECK(expand_input_files({root + "/data/*.csv"}, "/nonexistent-cwd") ==
+    CHECK(detail::expand_input_files({root + "/data/*.csv"}, "/nonexistent-cwd") ==
           Strings{root + "/data/a.csv", root + "/data/b.csv"});
-    CHECK(expand_input_files({root + "/src/**/*.txt"}, "/") ==
+    CHECK(detail::expand_input_files({root + "/src/**/*.txt"}, "/") ==
           Strings{root + "/src/lib/deep/x.txt", root + "/src/lib/util.txt", root + "/src/main.txt"});
 }
 
@@ -241,8 +241,8 @@ TEST_CASE("expand_input_files: relative patterns use the given cwd, not the proc
     make_sample(t);
     TempTree other("glob-cwd-other");
     other.file("data/z.csv");
-    CHECK(expand_input_files({"data/*.csv"}, other.root) == Strings{"data/z.csv"});
-    CHECK(expand_input_files({"data/*.csv"}, t.root) == Strings{"data/a.csv", "data/b.csv"});
+    CHECK(detail::expand_input_files({"data/*.csv"}, other.root) == Strings{"data/z.csv"});
+    CHECK(detail::expand_input_files({"data/*.csv"}, t.root) == Strings{"data/a.csv", "data/b.csv"});
 }
 
 TEST_CASE("expand_input_files: ** follows symlinked directories but not around a cycle")
@@ -257,8 +257,8 @@ TEST_CASE("expand_input_files: ** follows symlinked directories but not around a
 
     // Python lists linked/e.txt too, and loops through sub/loop until ELOOP;
     // the walk lists sub/loop as a directory once and does not enter it.
-    CHECK(expand_input_files({"**/*.txt"}, cwd) ==
+    CHECK(detail::expand_input_files({"**/*.txt"}, cwd) ==
           Strings{"linked/e.txt", "sub/loop/top.txt", "sub/s.txt", "top.txt"});
-    CHECK(expand_input_files({"**"}, cwd) ==
+    CHECK(detail::expand_input_files({"**"}, cwd) ==
           Strings{"linked", "linked/e.txt", "sub", "sub/loop", "sub/s.txt", "top.txt"});
 }

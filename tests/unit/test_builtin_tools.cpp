@@ -91,52 +91,52 @@ std::int64_t uses(const ToolResult& r)
 
 TEST_CASE("py_repr_str quotes and escapes like CPython")
 {
-    CHECK(py_repr_str("abc") == "'abc'");
-    CHECK(py_repr_str("") == "''");
-    CHECK(py_repr_str("it's") == "\"it's\"");
-    CHECK(py_repr_str("say \"hi\"") == "'say \"hi\"'");
-    CHECK(py_repr_str("it's \"x\"") == "'it\\'s \"x\"'");
-    CHECK(py_repr_str("'\\") == "\"'\\\\\"");
-    CHECK(py_repr_str("a\\b") == "'a\\\\b'");
-    CHECK(py_repr_str("\t\n\r") == "'\\t\\n\\r'");
-    CHECK(py_repr_str(std::string_view("\x00\x1f\x7f", 3)) == "'\\x00\\x1f\\x7f'");
+    CHECK(detail::py_repr_str("abc") == "'abc'");
+    CHECK(detail::py_repr_str("") == "''");
+    CHECK(detail::py_repr_str("it's") == "\"it's\"");
+    CHECK(detail::py_repr_str("say \"hi\"") == "'say \"hi\"'");
+    CHECK(detail::py_repr_str("it's \"x\"") == "'it\\'s \"x\"'");
+    CHECK(detail::py_repr_str("'\\") == "\"'\\\\\"");
+    CHECK(detail::py_repr_str("a\\b") == "'a\\\\b'");
+    CHECK(detail::py_repr_str("\t\n\r") == "'\\t\\n\\r'");
+    CHECK(detail::py_repr_str(std::string_view("\x00\x1f\x7f", 3)) == "'\\x00\\x1f\\x7f'");
 }
 
 TEST_CASE("py_repr_str keeps printable Unicode and escapes the rest")
 {
-    CHECK(py_repr_str("\xc3\xa9") == "'\xc3\xa9'");                                 // é
-    CHECK(py_repr_str("\xe6\x97\xa5\xe6\x9c\xac") == "'\xe6\x97\xa5\xe6\x9c\xac'"); // 日本
-    CHECK(py_repr_str("\xf0\x9f\x98\x80") == "'\xf0\x9f\x98\x80'");                 // U+1F600
-    CHECK(py_repr_str("\xc2\xa0") == "'\\xa0'");                                    // no-break space
-    CHECK(py_repr_str("\xc2\xad") == "'\\xad'");                                    // soft hyphen
-    CHECK(py_repr_str("\xc2\x85") == "'\\x85'");                                    // C1 control
-    CHECK(py_repr_str("\xe2\x80\x8b") == "'\\u200b'");                              // zero-width space
-    CHECK(py_repr_str("\xe2\x80\xa8") == "'\\u2028'");                              // line separator
-    CHECK(py_repr_str("\xef\xbf\xbe") == "'\\ufffe'");                              // noncharacter
-    CHECK(py_repr_str("\xee\x80\x80") == "'\\ue000'");                              // private use
-    CHECK(py_repr_str("\xf3\xa0\x80\x81") == "'\\U000e0001'");                      // language tag
+    CHECK(detail::py_repr_str("\xc3\xa9") == "'\xc3\xa9'");                                 // é
+    CHECK(detail::py_repr_str("\xe6\x97\xa5\xe6\x9c\xac") == "'\xe6\x97\xa5\xe6\x9c\xac'"); // 日本
+    CHECK(detail::py_repr_str("\xf0\x9f\x98\x80") == "'\xf0\x9f\x98\x80'");                 // U+1F600
+    CHECK(detail::py_repr_str("\xc2\xa0") == "'\\xa0'");                                    // no-break space
+    CHECK(detail::py_repr_str("\xc2\xad") == "'\\xad'");                                    // soft hyphen
+    CHECK(detail::py_repr_str("\xc2\x85") == "'\\x85'");                                    // C1 control
+    CHECK(detail::py_repr_str("\xe2\x80\x8b") == "'\\u200b'");                              // zero-width space
+    CHECK(detail::py_repr_str("\xe2\x80\xa8") == "'\\u2028'");                              // line separator
+    CHECK(detail::py_repr_str("\xef\xbf\xbe") == "'\\ufffe'");                              // noncharacter
+    CHECK(detail::py_repr_str("\xee\x80\x80") == "'\\ue000'");                              // private use
+    CHECK(detail::py_repr_str("\xf3\xa0\x80\x81") == "'\\U000e0001'");                      // language tag
 }
 
 TEST_CASE("py_repr_str shows invalid UTF-8 as surrogate escapes")
 {
-    CHECK(py_repr_str("\xff") == "'\\udcff'");
-    CHECK(py_repr_str("ok\xc3") == "'ok\\udcc3'");
-    CHECK(py_repr_str("\xc0\xaf") == "'\\udcc0\\udcaf'");            // overlong
-    CHECK(py_repr_str("\xed\xa0\x80") == "'\\udced\\udca0\\udc80'"); // encoded surrogate
-    CHECK(py_repr_str("\x80\x9f") == "'\\udc80\\udc9f'");
-    CHECK(py_repr_str("\xe6\x97"
+    CHECK(detail::py_repr_str("\xff") == "'\\udcff'");
+    CHECK(detail::py_repr_str("ok\xc3") == "'ok\\udcc3'");
+    CHECK(detail::py_repr_str("\xc0\xaf") == "'\\udcc0\\udcaf'");            // overlong
+    CHECK(detail::py_repr_str("\xed\xa0\x80") == "'\\udced\\udca0\\udc80'"); // encoded surrogate
+    CHECK(detail::py_repr_str("\x80\x9f") == "'\\udc80\\udc9f'");
+    CHECK(detail::py_repr_str("\xe6\x97"
                       "a") == "'\\udce6\\udc97a'");                             // cut short
-    CHECK(py_repr_str("\xf4\x90\x80\x80") == "'\\udcf4\\udc90\\udc80\\udc80'"); // past U+10FFFF
+    CHECK(detail::py_repr_str("\xf4\x90\x80\x80") == "'\\udcf4\\udc90\\udc80\\udc80'"); // past U+10FFFF
 }
 
 TEST_CASE("py_repr of lists and dicts")
 {
-    CHECK(py_repr_list({}) == "[]");
-    CHECK(py_repr_list({"a", "b'c"}) == "['a', \"b'c\"]");
-    CHECK(py_repr_dict(std::vector<std::pair<std::string, std::string>>{}) == "{}");
-    CHECK(py_repr_dict(std::vector<std::pair<std::string, std::string>>{{"k", "v"}, {"a", "b\""}}) ==
+    CHECK(detail::py_repr_list({}) == "[]");
+    CHECK(detail::py_repr_list({"a", "b'c"}) == "['a', \"b'c\"]");
+    CHECK(detail::py_repr_dict(std::vector<std::pair<std::string, std::string>>{}) == "{}");
+    CHECK(detail::py_repr_dict(std::vector<std::pair<std::string, std::string>>{{"k", "v"}, {"a", "b\""}}) ==
           "{'k': 'v', 'a': 'b\"'}");
-    CHECK(py_repr_dict(std::map<std::string, std::string>{{"k", "v"}, {"a", "x\ny"}}) == "{'a': 'x\\ny', 'k': 'v'}");
+    CHECK(detail::py_repr_dict(std::map<std::string, std::string>{{"k", "v"}, {"a", "x\ny"}}) == "{'a': 'x\\ny', 'k': 'v'}");
 }
 
 // ---- what the model sees ---------------------------------------------------

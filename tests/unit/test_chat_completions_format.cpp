@@ -16,7 +16,7 @@
 #include "stirrup/llm/errors.hpp"
 
 using namespace stirrup;
-using namespace stirrup::chat;
+using namespace stirrup::detail::chat;
 
 namespace {
 

@@ -14,7 +14,7 @@
 #include "stirrup/net/detail/sse_parser.hpp"
 
 using namespace stirrup;
-using namespace stirrup::chat;
+using namespace stirrup::detail::chat;
 
 namespace {
 
@@ -61,7 +61,7 @@ AssistantMessage assemble(const std::vector<std::string>& data) {
 }
 
 AssistantMessage assemble_bytes(const std::vector<std::string_view>& pieces) {
-    net::SseParser parser;
+    net::detail::SseParser parser;
     ChatStreamAssembler a(kContext);
     for (const auto piece : pieces)
         for (const auto& event : parser.feed(piece)) a.feed(event.data, event.type);

@@ -18,6 +18,7 @@
 
 using namespace stirrup;
 namespace json = boost::json;
+namespace console = stirrup::detail::console;
 
 namespace {
 
@@ -575,6 +576,30 @@ TEST_CASE("console number formatting follows Python's format specs") {
     // Python's float and str reprs, as the sub-agent result text prints them too.
     CHECK(console::display_value(json::parse(R"([1e16, 1e-5, -0.0, 0.1, "tab\there", "\u0085", "\u00e9"])")) ==
           "[1e+16, 1e-05, -0.0, 0.1, 'tab\\there', '\\x85', '\u00e9']");
+}
+
+TEST_CASE("console display width follows the Unicode tables") {
+    // Wide East Asian: CJK ideographs, Hangul syllables, full-width forms, ideographic space.
+    CHECK(console::display_width("漢字") == 4);
+    CHECK(console::display_width("한국어") == 6);
+    CHECK(console::display_width("ＡＢ") == 4);
+    CHECK(console::display_width("\u3000") == 2);
+    CHECK(console::display_width("𠀀") == 2); // U+20000, CJK extension B
+    // Emoji with emoji presentation are wide, also outside the old table's range.
+    CHECK(console::display_width("😀👍") == 4);
+    CHECK(console::display_width("⌚") == 2); // U+231A
+    CHECK(console::display_width("🔧") == 2);
+    // Combining marks take no column, in any block.
+    CHECK(console::display_width("e\u0301") == 1);
+    CHECK(console::display_width("\u0e01\u0e31") == 1); // Thai ko kai + mai han-akat
+    CHECK(console::display_width("a\u20d7") == 1);       // combining right arrow above
+    // Zero-width: joiner, space, variation selector.
+    CHECK(console::display_width("a\u200d\u200bb") == 2);
+    CHECK(console::display_width("\u2764\ufe0f") == 1); // ❤ is narrow; the selector adds nothing
+    // fit_width never splits a wide character and keeps zero-width ones attached.
+    CHECK(console::fit_width("漢字", 3) == "漢");
+    CHECK(console::fit_width("e\u0301x", 1) == "e\u0301");
+    CHECK(console::fit_width("😀", 1).empty());
 }
 
 TEST_CASE("console text helpers count code points and columns") {

@@ -32,7 +32,7 @@ std::vector<ChatMessage> prompt()
 std::string overflow_message(const std::vector<ChatMessage>& msgs)
 {
     try {
-        unwind_latest_turn(msgs, 1000);
+        detail::unwind_latest_turn(msgs, 1000);
     } catch (const ContextOverflowError& e) {
         return e.what();
     }
@@ -43,20 +43,20 @@ std::string overflow_message(const std::vector<ChatMessage>& msgs)
 
 TEST_CASE("turn warnings start when the remaining turns reach the threshold, never on turn 0")
 {
-    CHECK_FALSE(turn_warning(0, 30, 30));
-    CHECK_FALSE(turn_warning(9, 30, 20));
-    CHECK(*turn_warning(10, 30, 20) ==
+    CHECK_FALSE(detail::turn_warning(0, 30, 30));
+    CHECK_FALSE(detail::turn_warning(9, 30, 20));
+    CHECK(*detail::turn_warning(10, 30, 20) ==
           "You have 20 turns remaining to complete the task. Please continue. Remember you will need a separate turn "
           "to call a finish tool.");
-    CHECK(*turn_warning(29, 30, 20) == "This is the last turn. Please finish the task by calling a finish tool.");
+    CHECK(*detail::turn_warning(29, 30, 20) == "This is the last turn. Please finish the task by calling a finish tool.");
 }
 
 TEST_CASE("the continue prompt follows a turn without tool calls unless a warning comes next")
 {
-    CHECK(needs_continue_prompt(true, false, 1, 30, 5));
-    CHECK_FALSE(needs_continue_prompt(false, false, 1, 30, 5));
-    CHECK_FALSE(needs_continue_prompt(true, true, 1, 30, 5));
-    CHECK_FALSE(needs_continue_prompt(true, false, 25, 30, 5));
+    CHECK(detail::needs_continue_prompt(true, false, 1, 30, 5));
+    CHECK_FALSE(detail::needs_continue_prompt(false, false, 1, 30, 5));
+    CHECK_FALSE(detail::needs_continue_prompt(true, true, 1, 30, 5));
+    CHECK_FALSE(detail::needs_continue_prompt(true, false, 25, 30, 5));
 }
 
 TEST_CASE("turns are counted over every history group")
@@ -66,7 +66,7 @@ TEST_CASE("turns are counted over every history group")
     history[0].emplace_back(assistant("b"));
     auto live = prompt();
     live.emplace_back(assistant("c"));
-    CHECK(count_turns(history, live) == 3);
+    CHECK(detail::count_turns(history, live) == 3);
 }
 
 TEST_CASE("images move out of tool results into user messages, in place of a note")
@@ -76,7 +76,7 @@ TEST_CASE("images move out of tool results into user messages, in place of a not
     tools[0].content = std::string("text only");
     tools[1].tool_call_id = "c2";
     tools[1].content = std::vector<ContentPart>{std::string("Viewing image at path: a.png"), ImageBlock{"PNG", "image/png"}};
-    auto moved = move_images_out_of_tool_results(tools);
+    auto moved = detail::move_images_out_of_tool_results(tools);
     REQUIRE(moved.size() == 1);
     const auto& parts = std::get<std::vector<ContentPart>>(moved[0].content);
     CHECK(std::get<std::string>(parts[0]) == "Here is the image for tool call c2");
@@ -88,7 +88,7 @@ TEST_CASE("images move out of tool results into user messages, in place of a not
 
 TEST_CASE("two finish calls are rejected with Stirrup's message")
 {
-    CHECK(multiple_finish_rejection("finish_a", {"finish_b", "finish_a"}) ==
+    CHECK(detail::multiple_finish_rejection("finish_a", {"finish_b", "finish_a"}) ==
           "Cannot call finish tool 'finish_a': multiple finish tools (['finish_a', 'finish_b']) were called in the "
           "same turn. Only one finish tool may be called per turn \xe2\x80\x94 retry with a single finish tool call.");
 }
@@ -102,7 +102,7 @@ TEST_CASE("unwinding drops the latest turn with its warning and keeps the earlie
     m.emplace_back(assistant("second"));
     m.emplace_back(ToolMessage{std::string("r2"), "c2"});
     m.emplace_back(warning_msg());
-    auto u = unwind_latest_turn(m, 1000);
+    auto u = detail::unwind_latest_turn(m, 1000);
     CHECK(u.dropped_assistant_id == "second");
     REQUIRE(u.kept.size() == 4);
     CHECK(std::get<AssistantMessage>(u.kept[2]).id == "first");
@@ -131,22 +131,22 @@ TEST_CASE("the summarized conversation keeps the task context and chains replace
     m.emplace_back(UserMessage{std::string("Got it, thanks!")});
     m.emplace_back(assistant("c"));
     m.emplace_back(ToolMessage{std::string("r"), "c1"});
-    auto s = summarized_conversation(m, "S");
+    auto s = detail::summarized_conversation(m, "S");
     REQUIRE(s.size() == 4);
     const auto& summary = std::get<UserMessage>(s[2]);
     CHECK(summary.kind == UserKind::summary);
     CHECK(summary.replaced_ids == std::vector<std::string>{"a", "b", "c"});
-    CHECK(std::get<std::string>(summary.content) == summary_bridge("S"));
-    CHECK(summary_bridge("S").find("---\n\nS\n\n---") != std::string::npos);
+    CHECK(std::get<std::string>(summary.content) == detail::summary_bridge("S"));
+    CHECK(detail::summary_bridge("S").find("---\n\nS\n\n---") != std::string::npos);
     CHECK(std::get<std::string>(std::get<UserMessage>(s[3]).content) == "Got it, thanks!");
 }
 
 TEST_CASE("the summarizer prompt escalates, then lists the withheld tools")
 {
     std::vector<ToolDefinition> tools{{"code_exec", "Run.", std::nullopt}, {"finish", "End.", std::nullopt}};
-    auto p0 = summarizer_prompt(0, tools);
-    auto p1 = summarizer_prompt(1, tools);
-    auto p2 = summarizer_prompt(2, tools);
+    auto p0 = detail::summarizer_prompt(0, tools);
+    auto p1 = detail::summarizer_prompt(1, tools);
+    auto p2 = detail::summarizer_prompt(2, tools);
     CHECK(p0.back() == '\n');
     CHECK(p1.substr(0, p0.size()) == p0);
     CHECK(p1.substr(p0.size(), 12) == "\n\nIMPORTANT:");

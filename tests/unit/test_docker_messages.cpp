@@ -277,29 +277,29 @@ TEST_CASE("docker messages: the captured path-stat header of a directory")
 
 TEST_CASE("docker messages: path-stat of a symlink and a regular file")
 {
-    const auto link = decode_path_stat(stirrup::base64::encode(
+    const auto link = decode_path_stat(stirrup::detail::base64::encode(
         R"({"name":"sh","size":7,"mode":134218239,"mtime":"2026-11-26T02:02:56Z","linkTarget":"/bin/busybox"})"));
     CHECK(link.is_symlink());
     CHECK_FALSE(link.is_dir());
     CHECK(link.link_target == "/bin/busybox");
     CHECK(link.permissions() == 0777);
-    const auto file = decode_path_stat(" " + stirrup::base64::encode(
+    const auto file = decode_path_stat(" " + stirrup::detail::base64::encode(
         R"({"name":"busybox","size":1982256,"mode":493,"mtime":"2026-11-26T02:02:56Z","linkTarget":""})") + "\t");
     CHECK(file.is_regular());
     CHECK(file.size == 1982256);
     CHECK(file.permissions() == 0755);
     // A FIFO is neither a directory, a symlink nor regular.
-    const auto fifo = decode_path_stat(stirrup::base64::encode(R"({"name":"p","mode":33554816})")); // 1<<25 | 0600
+    const auto fifo = decode_path_stat(stirrup::detail::base64::encode(R"({"name":"p","mode":33554816})")); // 1<<25 | 0600
     CHECK_FALSE(fifo.is_regular());
     CHECK(fifo.mtime.empty()); // missing fields keep their defaults
     CHECK(fifo.size == 0);
     // The largest mode.
-    CHECK(decode_path_stat(stirrup::base64::encode(R"({"mode":4294967295})")).mode == 4294967295u);
+    CHECK(decode_path_stat(stirrup::detail::base64::encode(R"({"mode":4294967295})")).mode == 4294967295u);
 }
 
 TEST_CASE("docker messages: malformed path-stat headers")
 {
-    using stirrup::base64::encode;
+    using stirrup::detail::base64::encode;
     CHECK(contains(error_of<MessageError>([] { decode_path_stat("not base64!"); }), "not base64"));
     CHECK(contains(error_of<MessageError>([] { decode_path_stat(encode("{\"name\":")); }), "not valid JSON"));
     CHECK_THROWS_AS(decode_path_stat(encode("[]")), MessageError);

@@ -18,11 +18,11 @@
 
 #include "stirrup/tools/detail/image_normalize.hpp"
 
-using stirrup::ImageError;
-using stirrup::ImageSize;
-using stirrup::normalize_image;
-using stirrup::sniff_image_mime;
-using stirrup::stirrup_target_size;
+using stirrup::detail::ImageError;
+using stirrup::detail::ImageSize;
+using stirrup::detail::normalize_image;
+using stirrup::detail::sniff_image_mime;
+using stirrup::detail::stirrup_target_size;
 
 namespace {
 
@@ -426,7 +426,7 @@ TEST_CASE("tiny and thin images follow Stirrup's size rules") {
 }
 
 TEST_CASE("decompression bombs are refused from the header, at PIL's limit") {
-    CHECK(stirrup::kMaxImagePixels == 178956970);
+    CHECK(stirrup::detail::kMaxImagePixels == 178956970);
     // 13380 * 13375 = 178957500: just over, refused before any decoding.
     CHECK(error_of(lying_png(13380, 13375)) ==
           "Image size (178957500 pixels) exceeds limit of 178956970 pixels, could be decompression bomb DOS attack.");

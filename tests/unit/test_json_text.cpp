@@ -12,7 +12,7 @@
 
 #include "stirrup/pycompat/detail/json_dumps.hpp"
 
-using stirrup::to_json_text;
+using stirrup::detail::to_json_text;
 namespace json = boost::json;
 
 TEST_CASE("doubles are written as Python's repr writes them")

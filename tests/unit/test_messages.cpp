@@ -4,10 +4,20 @@
 
 #include <set>
 #include <string>
+#include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include "stirrup/core/detail/base64.hpp"
+#include "stirrup/core/error.hpp"
 #include "stirrup/core/messages.hpp"
+#include "stirrup/core/tool.hpp"
+#include "stirrup/exec/docker/docker.hpp"
+#include "stirrup/llm/errors.hpp"
+#include "stirrup/net/detail/sse_parser.hpp"
+#include "stirrup/net/http_client.hpp"
+#include "stirrup/pycompat/detail/python_expression.hpp"
+#include "stirrup/tools/detail/image_normalize.hpp"
 
 using namespace stirrup;
 
@@ -25,7 +35,7 @@ bool is_hex32(const std::string& s) {
 TEST_CASE("uuid4_hex gives 32 lowercase hex digits, version 4, all different") {
     std::set<std::string> seen;
     for (int i = 0; i < 200; ++i) {
-        const std::string id = uuid4_hex();
+        const std::string id = detail::uuid4_hex();
         CHECK(is_hex32(id));
         CHECK(id[12] == '4');
         CHECK(std::string("89ab").find(id[16]) != std::string::npos);
@@ -125,13 +135,13 @@ TEST_CASE("base64 encodes and decodes the RFC 4648 vectors") {
         {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
         {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
     for (const auto& [plain, encoded] : vectors) {
-        CHECK(base64::encode(plain) == encoded);
-        REQUIRE(base64::decode(encoded).has_value());
-        CHECK(*base64::decode(encoded) == plain);
+        CHECK(detail::base64::encode(plain) == encoded);
+        REQUIRE(detail::base64::decode(encoded).has_value());
+        CHECK(*detail::base64::decode(encoded) == plain);
     }
-    CHECK(base64::encode(std::string("\x00\xff\xfe\x80", 4)) == "AP/+gA==");
-    CHECK(*base64::decode("AP/+gA") == std::string("\x00\xff\xfe\x80", 4));
-    CHECK(*base64::decode("Zg") == "f");
+    CHECK(detail::base64::encode(std::string("\x00\xff\xfe\x80", 4)) == "AP/+gA==");
+    CHECK(*detail::base64::decode("AP/+gA") == std::string("\x00\xff\xfe\x80", 4));
+    CHECK(*detail::base64::decode("Zg") == "f");
 }
 
 TEST_CASE("base64 round-trips every byte value and length") {
@@ -139,11 +149,61 @@ TEST_CASE("base64 round-trips every byte value and length") {
     for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
     for (std::size_t n = 0; n <= all.size(); n += 7) {
         const auto s = all.substr(0, n);
-        CHECK(base64::decode(base64::encode(s)) == s);
+        CHECK(detail::base64::decode(detail::base64::encode(s)) == s);
     }
 }
 
 TEST_CASE("base64 rejects malformed input") {
     for (const char* bad : {"Z", "Zg=", "Zh==", "Zm9=", "Zm 9v", "Zm9v\n", "====", "Zg==Zg==", "Z===", "Zm9v*A=="})
-        CHECK_MESSAGE(!base64::decode(bad).has_value(), bad);
+        CHECK_MESSAGE(!detail::base64::decode(bad).has_value(), bad);
+}
+
+// One exception root (issue 14): whatever the library throws is caught as
+// stirrup::Error. The exec backends' internal types are checked with them.
+TEST_CASE("every exception type the library throws is a stirrup::Error") {
+    static_assert(std::is_base_of_v<std::exception, Error>);
+    static_assert(std::is_base_of_v<Error, NotStartedError>);
+    static_assert(std::is_base_of_v<Error, PathError>);
+    static_assert(std::is_base_of_v<Error, FileNotFoundError>);
+    static_assert(std::is_base_of_v<Error, FileTooLargeError>);
+    static_assert(std::is_base_of_v<Error, ConfigError>);
+    static_assert(std::is_base_of_v<Error, SystemError>);
+    static_assert(std::is_base_of_v<Error, InvalidToolArguments>);
+    static_assert(std::is_base_of_v<Error, ContextOverflowError>);
+    static_assert(std::is_base_of_v<Error, OutputTokenLimitError>);
+    static_assert(std::is_base_of_v<Error, LlmApiError>);
+    static_assert(std::is_base_of_v<Error, PassbackError>);
+    static_assert(std::is_base_of_v<Error, net::HttpTransportError>);
+    static_assert(std::is_base_of_v<Error, net::HttpCertificateRefused>);
+    static_assert(std::is_base_of_v<Error, net::HttpResponseTooLarge>);
+    static_assert(std::is_base_of_v<Error, net::detail::SseEventTooLarge>);
+    static_assert(std::is_base_of_v<Error, docker::ApiError>);
+    static_assert(std::is_base_of_v<Error, docker::EngineUnavailableError>);
+    static_assert(std::is_base_of_v<Error, docker::StreamFailure>);
+    static_assert(std::is_base_of_v<Error, detail::PythonExpressionError>);
+    static_assert(std::is_base_of_v<Error, detail::WorkLimitError>);
+    static_assert(std::is_base_of_v<Error, detail::ImageError>);
+
+    const std::error_code ec = std::make_error_code(std::errc::permission_denied);
+    try {
+        throw SystemError(ec, "cannot open /x");
+    } catch (const Error& e) {
+        // Reads as std::system_error did, and keeps its cause.
+        CHECK(std::string(e.what()) == "cannot open /x: " + ec.message());
+        const auto* system = dynamic_cast<const SystemError*>(&e);
+        REQUIRE(system != nullptr);
+        CHECK(system->code() == ec);
+    }
+    try {
+        throw net::HttpTransportError(std::make_error_code(std::errc::connection_refused), "connect");
+    } catch (const Error& e) {
+        CHECK(std::string(e.what()).rfind("connect: ", 0) == 0);
+    }
+    try {
+        net::detail::SseParser parser({.max_event_size = 4});
+        (void)parser.feed("data: 0123456789\n");
+        FAIL("no exception");
+    } catch (const Error& e) {
+        CHECK(std::string(e.what()).find("too") != std::string::npos);
+    }
 }

@@ -9,6 +9,7 @@
 
 using namespace stirrup;
 using namespace stirrup::net;
+using namespace stirrup::net::detail;
 
 namespace {
 

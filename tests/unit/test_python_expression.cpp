@@ -872,20 +872,20 @@ TEST_CASE("calculator answers as CPython 3.11 eval")
 {
     for (const auto& c : kCases) {
         CAPTURE(c.expr);
-        const auto r = stirrup::calculator_result(c.expr);
+        const auto r = stirrup::detail::calculator_result(c.expr);
         CHECK(r.text == expected_text(c));
         CHECK(r.success == c.success);
-        CHECK(stirrup::calculator_result_text(c.expr) == r.text);
+        CHECK(stirrup::detail::calculator_result_text(c.expr) == r.text);
     }
 }
 
 TEST_CASE("evaluate_python_expression returns str(result) or throws with Python's class")
 {
-    CHECK(stirrup::evaluate_python_expression("2 + 2 * 3") == "8");
+    CHECK(stirrup::detail::evaluate_python_expression("2 + 2 * 3") == "8");
     auto type_of = [](const char* expr) {
         try {
-            (void)stirrup::evaluate_python_expression(expr);
-        } catch (const stirrup::PythonExpressionError& e) {
+            (void)stirrup::detail::evaluate_python_expression(expr);
+        } catch (const stirrup::detail::PythonExpressionError& e) {
             return e.python_type();
         }
         return std::string("no error");
@@ -899,53 +899,53 @@ TEST_CASE("evaluate_python_expression returns str(result) or throws with Python'
     CHECK(type_of("1 << -1") == "ValueError");
     CHECK(type_of("[][0]") == "IndexError");
     CHECK(type_of("1j") == "NotImplementedError");
-    CHECK_THROWS_AS(stirrup::evaluate_python_expression("(1"), stirrup::Error);
+    CHECK_THROWS_AS(stirrup::detail::evaluate_python_expression("(1"), stirrup::Error);
 }
 
 TEST_CASE("integer literals and results at Python's 4300-digit str() limit")
 {
     const std::string d4300(4300, '9');
     const std::string d4301(4301, '9');
-    CHECK(stirrup::calculator_result_text(d4300) == "Result: " + d4300);
-    CHECK(stirrup::calculator_result_text("-" + d4300) == "Result: -" + d4300);
-    CHECK(stirrup::calculator_result_text(d4301) ==
+    CHECK(stirrup::detail::calculator_result_text(d4300) == "Result: " + d4300);
+    CHECK(stirrup::detail::calculator_result_text("-" + d4300) == "Result: -" + d4300);
+    CHECK(stirrup::detail::calculator_result_text(d4301) ==
           "Error evaluating expression: Exceeds the limit (4300 digits) for integer string conversion: value has "
           "4301 digits; use sys.set_int_max_str_digits() to increase the limit - Consider hexadecimal for huge "
           "integer literals to avoid decimal conversion limits. (<string>, line 1)");
-    CHECK(stirrup::calculator_result_text(d4300 + "9 // 10") == stirrup::calculator_result_text(d4301));
-    CHECK(stirrup::calculator_result_text("10**4299") == "Result: 1" + std::string(4299, '0'));
-    CHECK(stirrup::calculator_result_text("10**4300") ==
+    CHECK(stirrup::detail::calculator_result_text(d4300 + "9 // 10") == stirrup::detail::calculator_result_text(d4301));
+    CHECK(stirrup::detail::calculator_result_text("10**4299") == "Result: 1" + std::string(4299, '0'));
+    CHECK(stirrup::detail::calculator_result_text("10**4300") ==
           "Error evaluating expression: Exceeds the limit (4300 digits) for integer string conversion; use "
           "sys.set_int_max_str_digits() to increase the limit");
-    CHECK(stirrup::calculator_result_text("0x" + std::string(5000, 'f') + " >> 19990") == "Result: 1023");
+    CHECK(stirrup::detail::calculator_result_text("0x" + std::string(5000, 'f') + " >> 19990") == "Result: 1023");
 }
 
 TEST_CASE("nesting: Python's 200-bracket limit, and no stack overflow on deep input")
 {
-    CHECK(stirrup::calculator_result_text(std::string(200, '(') + "1" + std::string(200, ')')) == "Result: 1");
-    CHECK(stirrup::calculator_result_text(std::string(201, '(') + "1" + std::string(201, ')')) ==
+    CHECK(stirrup::detail::calculator_result_text(std::string(200, '(') + "1" + std::string(200, ')')) == "Result: 1");
+    CHECK(stirrup::detail::calculator_result_text(std::string(201, '(') + "1" + std::string(201, ')')) ==
           "Error evaluating expression: too many nested parentheses (<string>, line 1)");
-    CHECK(stirrup::calculator_result_text(std::string(200, '[') + "1" + std::string(200, ']')) ==
+    CHECK(stirrup::detail::calculator_result_text(std::string(200, '[') + "1" + std::string(200, ']')) ==
           "Result: " + std::string(200, '[') + "1" + std::string(200, ']'));
     const std::string recursion = "Error evaluating expression: maximum recursion depth exceeded during compilation";
-    CHECK(stirrup::calculator_result_text(std::string(100000, '-') + "1") == recursion);
+    CHECK(stirrup::detail::calculator_result_text(std::string(100000, '-') + "1") == recursion);
     std::string nots;
     for (int i = 0; i < 5000; ++i)
         nots += "not ";
-    CHECK(stirrup::calculator_result_text(nots + "1") == recursion);
+    CHECK(stirrup::detail::calculator_result_text(nots + "1") == recursion);
     std::string pows;
     for (int i = 0; i < 5000; ++i)
         pows += "1**";
-    CHECK(stirrup::calculator_result_text(pows + "1") == recursion);
+    CHECK(stirrup::detail::calculator_result_text(pows + "1") == recursion);
     std::string ternary;
     for (int i = 0; i < 5000; ++i)
         ternary += "1 if 1 else ";
-    CHECK(stirrup::calculator_result_text(ternary + "1") == recursion);
+    CHECK(stirrup::detail::calculator_result_text(ternary + "1") == recursion);
     // Flat chains are not nesting: a long column of numbers adds up.
     std::string sum = "1";
     for (int i = 0; i < 20000; ++i)
         sum += " + 1";
-    CHECK(stirrup::calculator_result_text(sum) == "Result: 20001");
+    CHECK(stirrup::detail::calculator_result_text(sum) == "Result: 20001");
 }
 
 // Where the calculator refuses on purpose (see python_expression.cpp).
@@ -953,47 +953,47 @@ TEST_CASE("deliberate differences from Python")
 {
     const std::string err = "Error evaluating expression: ";
     // Python would compute these (slowly, or into gigabytes).
-    CHECK(stirrup::calculator_result_text("2 ** 10**6 % 3") ==
+    CHECK(stirrup::detail::calculator_result_text("2 ** 10**6 % 3") ==
           err + "integer too large for the calculator (over 100000 digits)");
-    CHECK(stirrup::calculator_result_text("1 << 10**30") ==
+    CHECK(stirrup::detail::calculator_result_text("1 << 10**30") ==
           err + "integer too large for the calculator (over 100000 digits)");
-    CHECK(stirrup::calculator_result_text("0x1" + std::string(90000, '0')) ==
+    CHECK(stirrup::detail::calculator_result_text("0x1" + std::string(90000, '0')) ==
           err + "integer too large for the calculator (over 100000 digits)");
-    CHECK(stirrup::calculator_result_text("[0] * 10**6") ==
+    CHECK(stirrup::detail::calculator_result_text("[0] * 10**6") ==
           err + "sequence too long for the calculator (over 100000 items)");
-    CHECK(stirrup::calculator_result_text("[[0] * 100000] * 100000") ==
+    CHECK(stirrup::detail::calculator_result_text("[[0] * 100000] * 100000") ==
           err + "result too long for the calculator (over 4000000 characters)");
-    CHECK(stirrup::calculator_result_text("[[0] * 100000] * 100000 == [[0] * 100000] * 100000") ==
+    CHECK(stirrup::detail::calculator_result_text("[[0] * 100000] * 100000 == [[0] * 100000] * 100000") ==
           err + "expression too expensive to evaluate (calculator work limit reached)");
     // Still cheap enough: the largest allowed integers.
-    CHECK(stirrup::calculator_result_text("10**99999 % 9") == "Result: 1");
-    CHECK(stirrup::calculator_result_text("2 ** 332000 % 7") == "Result: 4");
+    CHECK(stirrup::detail::calculator_result_text("10**99999 % 9") == "Result: 1");
+    CHECK(stirrup::detail::calculator_result_text("2 ** 332000 % 7") == "Result: 4");
     // Recognised but not evaluated; operands still run first.
-    CHECK(stirrup::calculator_result_text("'a' + 'b'") == err + "string literals are not supported by the calculator");
-    CHECK(stirrup::calculator_result_text("x + 'b'") == err + "name 'x' is not defined");
-    CHECK(stirrup::calculator_result_text("1j") == err + "complex numbers are not supported by the calculator");
-    CHECK(stirrup::calculator_result_text("(-8) ** (1/3)") ==
+    CHECK(stirrup::detail::calculator_result_text("'a' + 'b'") == err + "string literals are not supported by the calculator");
+    CHECK(stirrup::detail::calculator_result_text("x + 'b'") == err + "name 'x' is not defined");
+    CHECK(stirrup::detail::calculator_result_text("1j") == err + "complex numbers are not supported by the calculator");
+    CHECK(stirrup::detail::calculator_result_text("(-8) ** (1/3)") ==
           err + "complex numbers are not supported by the calculator");
-    CHECK(stirrup::calculator_result_text("lambda: 1") == err + "lambda is not supported by the calculator");
-    CHECK(stirrup::calculator_result_text("[x for x in (1, 2)]") ==
+    CHECK(stirrup::detail::calculator_result_text("lambda: 1") == err + "lambda is not supported by the calculator");
+    CHECK(stirrup::detail::calculator_result_text("[x for x in (1, 2)]") ==
           err + "comprehensions are not supported by the calculator");
-    CHECK(stirrup::calculator_result_text("{}") == err + "dict and set displays are not supported by the calculator");
-    CHECK(stirrup::calculator_result_text("[1, 2][0:1]") == err + "slicing is not supported by the calculator");
-    CHECK(stirrup::calculator_result_text("(1).real") == err + "attribute access is not supported by the calculator");
-    CHECK(stirrup::calculator_result_text("(x := 5)") ==
+    CHECK(stirrup::detail::calculator_result_text("{}") == err + "dict and set displays are not supported by the calculator");
+    CHECK(stirrup::detail::calculator_result_text("[1, 2][0:1]") == err + "slicing is not supported by the calculator");
+    CHECK(stirrup::detail::calculator_result_text("(1).real") == err + "attribute access is not supported by the calculator");
+    CHECK(stirrup::detail::calculator_result_text("(x := 5)") ==
           err + "assignment expressions are not supported by the calculator");
     // CPython gives RecursionError from about 3000 levels; flat sums of any length work here.
     std::string sum = "1";
     for (int i = 0; i < 5000; ++i)
         sum += "+1";
-    CHECK(stirrup::calculator_result_text(sum) == "Result: 5001");
+    CHECK(stirrup::detail::calculator_result_text(sum) == "Result: 5001");
 }
 
 TEST_CASE("input that is not UTF-8 is a SyntaxError, not a crash")
 {
-    CHECK(stirrup::calculator_result_text("1 + \xff") ==
+    CHECK(stirrup::detail::calculator_result_text("1 + \xff") ==
           "Error evaluating expression: (unicode error) 'utf-8' codec can't decode byte 0xff (<string>, line 1)");
-    CHECK(stirrup::calculator_result_text(std::string("1\0", 2)) ==
+    CHECK(stirrup::detail::calculator_result_text(std::string("1\0", 2)) ==
           "Error evaluating expression: source code string cannot contain null bytes");
 }
 
@@ -1002,26 +1002,26 @@ TEST_CASE("input that is not UTF-8 is a SyntaxError, not a crash")
 // decline without answering.
 TEST_CASE("quick_calculator_result agrees with calculator_result, or declines")
 {
-    constexpr std::uint64_t small = stirrup::pyexpr::kWorkBudget / 200;
+    constexpr std::uint64_t small = stirrup::detail::pyexpr::kWorkBudget / 200;
     for (const auto& c : kCases) {
         CAPTURE(c.expr);
-        const auto quick = stirrup::quick_calculator_result(c.expr, 1'000'000, stirrup::pyexpr::kWorkBudget);
+        const auto quick = stirrup::detail::quick_calculator_result(c.expr, 1'000'000, stirrup::detail::pyexpr::kWorkBudget);
         REQUIRE(quick);
         CHECK(quick->text == expected_text(c));
         CHECK(quick->success == c.success);
     }
     // Too long: declined whatever it costs.
-    CHECK_FALSE(stirrup::quick_calculator_result("1 + 1", 4, small));
-    CHECK(stirrup::quick_calculator_result("1 + 1", 5, small)->text == "Result: 2");
+    CHECK_FALSE(stirrup::detail::quick_calculator_result("1 + 1", 4, small));
+    CHECK(stirrup::detail::quick_calculator_result("1 + 1", 5, small)->text == "Result: 2");
     // Too expensive for the small budget, fine for the full one.
-    CHECK_FALSE(stirrup::quick_calculator_result("2 ** 332000 % 7", 128, small));
-    CHECK(stirrup::calculator_result_text("2 ** 332000 % 7") == "Result: 4");
+    CHECK_FALSE(stirrup::detail::quick_calculator_result("2 ** 332000 % 7", 128, small));
+    CHECK(stirrup::detail::calculator_result_text("2 ** 332000 % 7") == "Result: 4");
     // Errors other than the budget are answers.
-    const auto zero = stirrup::quick_calculator_result("1/0", 128, small);
+    const auto zero = stirrup::detail::quick_calculator_result("1/0", 128, small);
     REQUIRE(zero);
     CHECK_FALSE(zero->success);
     CHECK(zero->text == "Error evaluating expression: division by zero");
     // The full budget's refusal is still the model's answer, as before.
-    CHECK(stirrup::calculator_result_text("[[0] * 100000] * 100000 == [[0] * 100000] * 100000") ==
+    CHECK(stirrup::detail::calculator_result_text("[[0] * 100000] * 100000 == [[0] * 100000] * 100000") ==
           "Error evaluating expression: expression too expensive to evaluate (calculator work limit reached)");
 }

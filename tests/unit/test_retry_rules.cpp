@@ -7,6 +7,7 @@
 #include "stirrup/net/detail/retry_rules.hpp"
 
 using namespace stirrup::net;
+using namespace stirrup::net::detail;
 using namespace std::chrono_literals;
 
 namespace {

@@ -1,4 +1,4 @@
-// shell::split / quote / join must agree with Python's shlex exactly: the
+// detail::shell::split / quote / join must agree with Python's shlex exactly: the
 // allowlist matches patterns against shlex.join(shlex.split(cmd)), so any
 // divergence changes which commands Stirrup's patterns let through. Expected
 // values were produced by CPython 3.11's shlex and pasted in as literals.
@@ -12,7 +12,7 @@
 
 #include "stirrup/pycompat/detail/shlex.hpp"
 
-namespace sh = stirrup::shell;
+namespace sh = stirrup::detail::shell;
 
 namespace {
 

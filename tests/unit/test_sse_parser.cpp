@@ -9,8 +9,8 @@
 
 #include "stirrup/net/detail/sse_parser.hpp"
 
-using stirrup::net::SseEvent;
-using stirrup::net::SseParser;
+using stirrup::net::detail::SseEvent;
+using stirrup::net::detail::SseParser;
 
 namespace {
 
@@ -188,7 +188,7 @@ TEST_CASE("sse: OpenAI-style stream")
 TEST_CASE("sse: overlong line is an error, not unbounded memory")
 {
     SseParser p({.max_event_size = 16});
-    CHECK_THROWS_AS(p.feed("data: 0123456789abcdef"), std::length_error);
+    CHECK_THROWS_AS(p.feed("data: 0123456789abcdef"), stirrup::net::detail::SseEventTooLarge);
     SseParser q({.max_event_size = 16});
-    CHECK_THROWS_AS(q.feed("data: 0123456789\ndata: 0123456789\n"), std::length_error);
+    CHECK_THROWS_AS(q.feed("data: 0123456789\ndata: 0123456789\n"), stirrup::net::detail::SseEventTooLarge);
 }

@@ -11,7 +11,7 @@
 
 #include "stirrup/core/detail/text.hpp"
 
-using namespace stirrup::text;
+using namespace stirrup::detail::text;
 
 namespace {
 

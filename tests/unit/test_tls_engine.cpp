@@ -27,7 +27,7 @@
 #include "stirrup/net/detail/tls_context.hpp"
 #include "stirrup/net/detail/tls_engine.hpp"
 
-using stirrup::net::TlsEngine;
+using stirrup::net::detail::TlsEngine;
 namespace asio = boost::asio;
 
 namespace {
@@ -119,7 +119,7 @@ struct Pair {
         SSL_set_bio(server, server_in, server_out);
         SSL_set_accept_state(server);
         client.emplace(client_ctx);
-        stirrup::net::configure_tls_connection(client->native_handle(), expected_host, true);
+        stirrup::net::detail::configure_tls_connection(client->native_handle(), expected_host, true);
     }
     ~Pair()
     {

@@ -17,6 +17,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "stirrup/core/tool_params.hpp"
+#include "stirrup/pycompat/detail/json_dumps.hpp"
 #include "stirrup/tools/finish_tool.hpp"
 
 using namespace stirrup;
@@ -104,7 +105,7 @@ struct Scale {
 TEST_CASE("a float default prints as Python's json does")
 {
     CHECK(
-        to_json_text(params_schema<Scale>()) ==
+        detail::to_json_text(params_schema<Scale>()) ==
         R"js({"properties":{"factor":{"default":0.5,"title":"Factor","type":"number"}},"title":"Scale","type":"object"})js");
 }
 

@@ -25,10 +25,10 @@ std::vector<ToolDefinition> tools(const std::string& schema)
 
 TEST_CASE("tools JSON cache: written once per distinct set, as tools_to_json writes it")
 {
-    ToolsJsonCache cache(2);
+    detail::ToolsJsonCache cache(2);
     const auto a = tools(R"({"type": "object", "properties": {"x": {"default": 0.7}}})");
     const auto first = cache.get(a);
-    CHECK(*first == chat::tools_to_json(a));
+    CHECK(*first == detail::chat::tools_to_json(a));
     CHECK(*first == R"([{"type":"function","function":{"name":"calc","description":"Calculate","parameters":{"type":"object","properties":{"x":{"default":0.7}}}}},{"type":"function","function":{"name":"ping","description":"No args"}}])");
     CHECK(cache.get(a) == first); // the same text, not written again
     CHECK(cache.size() == 1);
@@ -43,7 +43,7 @@ TEST_CASE("tools JSON cache: written once per distinct set, as tools_to_json wri
     for (const auto* other : {&renamed, &described, &schemaless}) {
         const auto text = cache.get(*other);
         CHECK(text != first);
-        CHECK(*text == chat::tools_to_json(*other));
+        CHECK(*text == detail::chat::tools_to_json(*other));
     }
     // Capacity 2: the set used least recently is gone, and written again.
     CHECK(cache.size() == 2);
@@ -54,7 +54,7 @@ TEST_CASE("tools JSON cache: written once per distinct set, as tools_to_json wri
 
 TEST_CASE("tools JSON cache: a bad schema throws every time and is not kept")
 {
-    ToolsJsonCache cache;
+    detail::ToolsJsonCache cache;
     const std::vector<ToolDefinition> bad{{"t", "d", std::string("[]")}};
     CHECK_THROWS_WITH_AS(cache.get(bad), "tool 't': parameters schema is not a JSON object", ConfigError);
     CHECK_THROWS_AS(cache.get(bad), ConfigError);
@@ -63,7 +63,7 @@ TEST_CASE("tools JSON cache: a bad schema throws every time and is not kept")
 
 TEST_CASE("tools JSON cache: shared by threads")
 {
-    ToolsJsonCache cache(4);
+    detail::ToolsJsonCache cache(4);
     std::vector<std::vector<ToolDefinition>> sets;
     for (int i = 0; i < 6; ++i)
         sets.push_back(tools(R"({"type":"object","title":")" + std::to_string(i) + "\"}"));
@@ -73,7 +73,7 @@ TEST_CASE("tools JSON cache: shared by threads")
         threads.emplace_back([&, t] {
             for (int i = 0; i < 2000; ++i) {
                 const auto& set = sets[static_cast<std::size_t>((i + t) % 6)];
-                if (*cache.get(set) != chat::tools_to_json(set))
+                if (*cache.get(set) != detail::chat::tools_to_json(set))
                     ++wrong[static_cast<std::size_t>(t)];
             }
         });

@@ -7,6 +7,7 @@
 
 using namespace stirrup;
 using namespace stirrup::net;
+using namespace stirrup::net::detail;
 
 TEST_CASE("url: https with defaults")
 {

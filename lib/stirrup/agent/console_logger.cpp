@@ -11,13 +11,15 @@
 
 #include "stirrup/agent/detail/console_format.hpp"
 #include "stirrup/agent/detail/console_summary.hpp"
+#include "stirrup/core/detail/cancellation.hpp"
 #include "stirrup/core/detail/text.hpp"
 
 namespace stirrup {
 
 namespace {
 
-using console::Painter;
+using detail::console::Painter;
+namespace console = detail::console;
 namespace sgr = console::sgr;
 
 // Stirrup indents everything of a sub-agent by 8 spaces per level.
@@ -41,22 +43,11 @@ bool colour_wanted(std::FILE* out)
     return is_terminal(out);
 }
 
-std::string describe(const std::exception_ptr& error)
-{
-    try {
-        std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-        return e.what();
-    } catch (...) {
-        return "unknown error";
-    }
-}
-
 // Model and tool text: valid UTF-8, at most `max_chars` code points, safe
 // for the terminal, wrapped to the panel.
 std::vector<std::string> body_text(std::string_view raw, std::size_t max_chars, const Painter& painter)
 {
-    return console::wrap(console::visible(console::cut(text::sanitize_utf8(raw), max_chars)), painter.body_width());
+    return console::wrap(console::visible(console::cut(detail::text::sanitize_utf8(raw), max_chars)), painter.body_width());
 }
 
 // Segments of the progress line and their colours.
@@ -68,7 +59,7 @@ Segments progress_segments(const LogScope& scope, const StepProgress& p, std::si
     std::string steps = "step " + console::with_thousands(p.step);
     if (scope.max_turns > 0) steps += "/" + console::with_thousands(scope.max_turns);
     Segments segments{
-        {"Running " + console::visible(text::sanitize_utf8(scope.agent_name)), "1;32"},
+        {"Running " + console::visible(detail::text::sanitize_utf8(scope.agent_name)), "1;32"},
         {sep, sgr::dim},
         {steps, sgr::cyan},
         {sep, sgr::dim},
@@ -210,8 +201,8 @@ bool ConsoleLogger::live() const noexcept { return impl_->live; }
 void ConsoleLogger::session_start(const LogScope& scope)
 {
     const Painter p = impl_->painter(scope);
-    const std::string name = console::visible(text::sanitize_utf8(scope.agent_name));
-    const std::string model = scope.model.empty() ? "" : " (" + console::visible(text::sanitize_utf8(scope.model)) + ")";
+    const std::string name = console::visible(detail::text::sanitize_utf8(scope.agent_name));
+    const std::string model = scope.model.empty() ? "" : " (" + console::visible(detail::text::sanitize_utf8(scope.model)) + ")";
     const std::string title = scope.depth == 0 ? "▶ " + name + model
                                                : "▶ " + name + ": Level " + std::to_string(scope.depth) + model;
     const std::string text = p.rule(title, "1;36", sgr::cyan) + "\n";
@@ -228,12 +219,12 @@ void ConsoleLogger::session_start(const LogScope& scope)
 void ConsoleLogger::session_end(const LogScope& scope, const SessionReport& report)
 {
     const Painter p = impl_->painter(scope);
-    const std::string name = console::visible(text::sanitize_utf8(scope.agent_name));
+    const std::string name = console::visible(detail::text::sanitize_utf8(scope.agent_name));
     const bool finished = report.finish != nullptr && report.finish->has_value();
     std::string status;
     if (report.error)
         status = "✗ " + name + " - Error: " +
-                 console::visible(console::cut(console::collapse_whitespace(text::sanitize_utf8(describe(report.error))), 500));
+                 console::visible(console::cut(console::collapse_whitespace(detail::text::sanitize_utf8(detail::error_text(report.error))), 500));
     else if (!finished)
         status = "✗ " + name + " - Failed";
     else
@@ -256,7 +247,7 @@ void ConsoleLogger::task(const LogScope& scope, std::string_view text)
     if (!impl_->panels_enabled()) return;
     const Painter p = impl_->painter(scope);
     std::string out = p.line(p.paint(scope.depth > 0 ? "Sub Agent Task:" : "Agent Task:", sgr::bold)) + "\n";
-    const std::string collapsed = console::collapse_whitespace(text::sanitize_utf8(text));
+    const std::string collapsed = console::collapse_whitespace(detail::text::sanitize_utf8(text));
     for (const auto& line : console::wrap(console::visible(collapsed), p.usable_width())) out += p.line(line);
     impl_->print(out + "\n");
 }
@@ -267,7 +258,7 @@ void ConsoleLogger::warnings(const LogScope& scope, const std::vector<std::strin
     const Painter p = impl_->painter(scope);
     std::string out = p.line(p.paint("Warnings", "1;38;5;214")) + "\n";
     for (const auto& warning : warnings) {
-        const auto lines = console::wrap(console::visible(text::sanitize_utf8("⚠ " + warning)), p.usable_width());
+        const auto lines = console::wrap(console::visible(detail::text::sanitize_utf8("⚠ " + warning)), p.usable_width());
         for (const auto& line : lines) out += p.line(p.paint(line, sgr::orange));
         out += "\n";
     }
@@ -286,18 +277,18 @@ void ConsoleLogger::assistant_message(const LogScope& scope, int turn, int max_t
         if (!body.empty()) body.emplace_back();
         body.push_back(p.paint("Tool Calls:", "1;35"));
         for (const auto& call : calls) {
-            body.push_back(p.paint("  🔧 " + console::visible(text::sanitize_utf8(call.name)), sgr::magenta));
+            body.push_back(p.paint("  🔧 " + console::visible(detail::text::sanitize_utf8(call.name)), sgr::magenta));
             if (console::collapse_whitespace(call.arguments).empty()) continue;
             // Stirrup's logger json.loads the arguments and crashes the run on
             // invalid JSON; here they are shown as the model wrote them, and
             // the tool call itself reports the error to the model.
-            const std::string args = text::sanitize_utf8(call.arguments);
+            const std::string args = detail::text::sanitize_utf8(call.arguments);
             const std::string shown = console::pretty_json(args).value_or(args);
             const Painter args_painter{p.color, p.width, p.indent + 4};
             for (const auto& line : body_text(shown, 1000, args_painter)) body.push_back(p.paint("    " + line, sgr::dim));
         }
     }
-    const std::string title = "AssistantMessage │ " + console::visible(text::sanitize_utf8(scope.agent_name)) +
+    const std::string title = "AssistantMessage │ " + console::visible(detail::text::sanitize_utf8(scope.agent_name)) +
                               " │ Turn " + std::to_string(turn) + "/" + std::to_string(max_turns);
     impl_->print(p.panel(title, sgr::bold, sgr::yellow, body));
 }
@@ -306,7 +297,7 @@ void ConsoleLogger::user_message(const LogScope& scope, const UserMessage& messa
 {
     if (!impl_->panels_enabled()) return;
     const Painter p = impl_->painter(scope);
-    const std::string title = "UserMessage │ " + console::visible(text::sanitize_utf8(scope.agent_name));
+    const std::string title = "UserMessage │ " + console::visible(detail::text::sanitize_utf8(scope.agent_name));
     impl_->print(p.panel(title, sgr::bold, sgr::blue, body_text(console::content_display(message.content), 500, p)));
 }
 
@@ -316,10 +307,10 @@ void ConsoleLogger::tool_result(const LogScope& scope, const ToolMessage& messag
     const Painter p = impl_->painter(scope);
     const bool ok = message.args_was_valid && message.success;
     const std::string title = std::string(ok ? "✓" : "✗") + " ToolResult │ " +
-                              console::visible(text::sanitize_utf8(scope.agent_name)) + " │ " +
-                              console::visible(text::sanitize_utf8(message.name.value_or("unknown")));
+                              console::visible(detail::text::sanitize_utf8(scope.agent_name)) + " │ " +
+                              console::visible(detail::text::sanitize_utf8(message.name.value_or("unknown")));
     const std::string result =
-        text::truncate_msg(console::html_unescape(console::content_display(message.content)), 1000);
+        detail::text::truncate_msg(console::html_unescape(console::content_display(message.content)), 1000);
     const auto body = console::wrap(console::visible(result), p.body_width());
     impl_->print(p.panel(title, ok ? "1;32" : "1;31", ok ? sgr::green : sgr::red, body));
 }
@@ -389,7 +380,7 @@ void ConsoleLogger::message(const LogScope& scope, LogLevel level, std::string_v
         break;
     }
     std::string out;
-    for (const auto& line : console::wrap(console::visible(prefix + text::sanitize_utf8(text)), p.usable_width()))
+    for (const auto& line : console::wrap(console::visible(prefix + detail::text::sanitize_utf8(text)), p.usable_width()))
         out += p.line(p.paint(line, code));
     impl_->print(out);
 }

@@ -92,7 +92,7 @@ using detail::SessionState;
 
 std::string upload_failure_message(const std::map<std::string, std::string>& failed)
 {
-    return "Failed to upload files: " + py_repr_dict(failed);
+    return "Failed to upload files: " + detail::py_repr_dict(failed);
 }
 
 const SessionState* parent_state(const SessionState& s) { return s.parent.state; }
@@ -129,7 +129,7 @@ awaitable<void> start_tools(SessionState& s)
     if (!collisions.empty()) {
         std::sort(collisions.begin(), collisions.end());
         std::vector<std::string> finish(cfg.finish_names.begin(), cfg.finish_names.end());
-        throw ConfigError("Session-resolved tool name(s) " + py_repr_list(collisions) +
+        throw ConfigError("Session-resolved tool name(s) " + detail::py_repr_list(collisions) +
                           " collide with finish tool name(s). Tool names must be unique across `tools` and "
                           "`finish_tool`.");
     }
@@ -169,7 +169,7 @@ awaitable<void> upload_inputs(SessionState& s, const std::vector<std::string>& e
         co_return;
     }
     std::vector<std::string> paths;
-    co_await offload([&] { paths = expand_input_files(entries); });
+    co_await detail::offload([&] { paths = detail::expand_input_files(entries); });
     auto result = co_await s.env->upload_files(paths);
     warn_skipped(s, result);
     if (!result.failed.empty())
@@ -203,7 +203,7 @@ awaitable<void> load_skills(SessionState& s, const std::optional<std::filesystem
     }
     auto logger = s.logger;
     auto scope = s.scope;
-    co_await offload([&] {
+    co_await detail::offload([&] {
         s.skills = load_skills_metadata(*skills_dir, [&](std::string_view w) {
             logger->message(scope, LogLevel::warning, w);
         });

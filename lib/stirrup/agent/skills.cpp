@@ -207,7 +207,7 @@ std::vector<SkillInfo> load_skills_metadata(const fs::path& dir, std::function<v
             continue;
         }
         // Python reads SKILL.md as strict UTF-8 and fails on anything else.
-        if (text::sanitize_utf8(*raw) != *raw) {
+        if (detail::text::sanitize_utf8(*raw) != *raw) {
             say("Failed to load skill " + subdir + ": SKILL.md is not valid UTF-8");
             continue;
         }

@@ -45,17 +45,17 @@ std::string sub_agent_result_text(const RunResult& run, const std::optional<Save
                 }
             }
     if (run.finish && !run.finish->params.empty())
-        parts.push_back("Finish params: " + agent_detail::py_repr_json(run.finish->params));
+        parts.push_back("Finish params: " + detail::py_repr_json(run.finish->params));
     if (files && !files->saved.empty()) {
         std::vector<std::string> available;
         for (const auto& f : files->saved)
             available.push_back(f.output_path);
-        parts.push_back("Files available in your environment: " + py_repr_list(available));
+        parts.push_back("Files available in your environment: " + detail::py_repr_list(available));
     }
     if (files && !files->failed.empty())
         parts.push_back("Files that FAILED to transfer to your environment (referencing them will yield missing or "
                         "wrong data): " +
-                        py_repr_dict(files->failed));
+                        detail::py_repr_dict(files->failed));
     if (parts.empty())
         return "<sub_agent_result>\n<error>No assistant message or finish params found</error>\n</sub_agent_result>";
     std::string joined;
@@ -93,15 +93,7 @@ struct SubAgentCall {
         }
         if (failure) {
             auto cs = co_await boost::asio::this_coro::cancellation_state;
-            if (is_cancellation(failure) || cs.cancelled() != boost::asio::cancellation_type::none)
-                std::rethrow_exception(failure);
-            std::string what = "unknown error";
-            try {
-                std::rethrow_exception(failure);
-            } catch (const std::exception& e) {
-                what = e.what();
-            } catch (...) {
-            }
+            const std::string what = detail::tool_failure_text(failure, cs.cancelled());
             ToolMetadata md;
             md.sub_agent = std::make_shared<SubAgentMetadata>();
             co_return ToolResult{"<sub_agent_result>\n<error>" + what + "</error>\n</sub_agent_result>", false,

@@ -9,7 +9,9 @@
 
 namespace stirrup {
 
-/// Base of every error the library throws that is not a std::system_error.
+/// Base of every error the library throws: catching `const stirrup::Error&`
+/// catches them all. (Cancellation is not an error: it arrives as Asio's
+/// boost::system::system_error(operation_aborted).)
 class Error : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
@@ -46,9 +48,20 @@ public:
 };
 
 /// An operating-system or network failure, with its cause as an error_code.
-class SystemError : public std::system_error {
+/// what() reads as std::system_error's: "what_arg: message".
+class SystemError : public Error {
 public:
-    using std::system_error::system_error;
+    SystemError(std::error_code ec, const std::string& what_arg)
+        : Error(what_arg + ": " + ec.message()), code_(ec) {}
+    SystemError(std::error_code ec, const char* what_arg) : SystemError(ec, std::string(what_arg)) {}
+    explicit SystemError(std::error_code ec) : Error(ec.message()), code_(ec) {}
+    SystemError(int ev, const std::error_category& category, const std::string& what_arg)
+        : SystemError(std::error_code(ev, category), what_arg) {}
+
+    const std::error_code& code() const noexcept { return code_; }
+
+private:
+    std::error_code code_;
 };
 
 } // namespace stirrup

@@ -27,7 +27,7 @@ ToolCall ToolCall::from_provider(std::optional<std::string> provider_id, std::st
         call.tool_call_id = std::move(*provider_id);
         call.has_provider_tool_call_id = true;
     } else {
-        call.tool_call_id = uuid4_hex();
+        call.tool_call_id = detail::uuid4_hex();
         call.has_provider_tool_call_id = false;
     }
     return call;

@@ -10,9 +10,13 @@
 #include <variant>
 #include <vector>
 
-#include "stirrup/core/detail/random_hex.hpp" // uuid4_hex, for message IDs
-
 namespace stirrup {
+
+namespace detail {
+/// 32 hex digits as Python's uuid.uuid4().hex: message and tool call IDs
+/// (defined in core/detail/random_hex.cpp).
+std::string uuid4_hex();
+} // namespace detail
 
 /// Seconds on the steady clock (Python's perf_counter): only differences mean anything.
 double steady_clock_seconds();
@@ -116,7 +120,7 @@ struct UserMessage {
 };
 
 struct AssistantMessage {
-    std::string id = uuid4_hex();
+    std::string id = detail::uuid4_hex();
     std::optional<std::string> provider_response_id;
     std::vector<AssistantBlock> blocks;
     TokenUsage token_usage;

@@ -8,6 +8,8 @@
 
 #include <boost/json/parse.hpp>
 
+#include "stirrup/pycompat/detail/json_dumps.hpp"
+
 namespace stirrup {
 
 ToolMetadata ToolMetadata::use_count(std::int64_t n)
@@ -107,6 +109,8 @@ bool lax_boolean(const boost::json::value& v)
     }
     throw InvalidToolArguments("Input should be a valid boolean");
 }
+
+std::string schema_text(const boost::json::value& schema) { return detail::to_json_text(schema); }
 
 std::string field_title(std::string_view name)
 {

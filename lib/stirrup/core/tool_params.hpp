@@ -34,7 +34,6 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
-#include "stirrup/pycompat/detail/json_dumps.hpp"
 #include "stirrup/core/tool.hpp"
 
 namespace stirrup {
@@ -54,6 +53,8 @@ bool lax_boolean(const boost::json::value& v);
 std::string field_title(std::string_view name);
 /// Sorts an object's keys (pydantic sorts schema keys; `properties` keeps field order).
 boost::json::object sorted(const boost::json::object& o);
+/// `schema` as compact JSON text, as Python's json.dumps writes it.
+std::string schema_text(const boost::json::value& schema);
 /// Parses text as JSON; empty or whitespace-only text counts as "{}" (Stirrup).
 boost::json::value parse_arguments_text(std::string_view text);
 
@@ -314,7 +315,7 @@ Tool make_tool(std::string name, std::string description, TypedExecutor<P> execu
     Tool tool;
     tool.name = std::move(name);
     tool.description = std::move(description);
-    tool.parameters_schema = to_json_text(params_schema<P>());
+    tool.parameters_schema = detail::schema_text(params_schema<P>());
     tool.parse_arguments = [](const boost::json::value& arguments) { return params_to_json(parse_params<P>(arguments)); };
     tool.execute = [execute = std::move(execute)](boost::json::object arguments, ToolContext& context) {
         return execute(parse_params<P>(arguments), context);

@@ -5,7 +5,9 @@
 #include <utility>
 
 #include "stirrup/core/error.hpp"
+#include "stirrup/llm/detail/chat_completions_format.hpp"
 #include "stirrup/llm/detail/chat_stream_assembler.hpp"
+#include "stirrup/llm/detail/tools_json_cache.hpp"
 #include "stirrup/llm/errors.hpp"
 #include "stirrup/net/http_client.hpp"
 #include "stirrup/net/detail/sse_parser.hpp"
@@ -40,7 +42,7 @@ ChatCompletionsOptions validated(ChatCompletionsOptions o) {
         throw ConfigError("idle_timeout must be positive, got " + std::to_string(o.idle_timeout->count()) + " ms");
     if (o.model.empty()) throw ConfigError("model is required");
     if (!o.limiter) o.limiter = ModelRequestLimiter::process_default();
-    chat::validate_extra_fields(o.extra_request_fields);
+    detail::chat::validate_extra_fields(o.extra_request_fields);
     return o;
 }
 
@@ -73,7 +75,8 @@ bool is_success(int status) { return status >= 200 && status < 300; }
 } // namespace
 
 ChatCompletionsClient::ChatCompletionsClient(std::shared_ptr<net::HttpClient> http, ChatCompletionsOptions options)
-    : http_(std::move(http)), options_(validated(std::move(options))) {
+    : http_(std::move(http)), options_(validated(std::move(options))),
+      tools_json_(std::make_unique<detail::ToolsJsonCache>()) {
     if (!http_) throw ConfigError("ChatCompletionsClient needs an HTTP client");
     api_key_ = resolve_api_key(options_.api_key);
     url_ = endpoint(options_.base_url);
@@ -92,7 +95,7 @@ boost::asio::awaitable<AssistantMessage> ChatCompletionsClient::generate(const s
     ModelRequestLimiter::Admission admission = co_await options_.limiter->admit(url_);
     const double start = steady_clock_seconds();
 
-    chat::RequestOptions request_options;
+    detail::chat::RequestOptions request_options;
     request_options.model = options_.model;
     request_options.max_completion_tokens = static_cast<std::uint64_t>(options_.max_tokens);
     request_options.reasoning_effort = options_.reasoning_effort;
@@ -100,8 +103,8 @@ boost::asio::awaitable<AssistantMessage> ChatCompletionsClient::generate(const s
     request_options.stream = options_.stream;
     std::shared_ptr<const std::string> tools_json;
     if (!tools.empty())
-        tools_json = tools_json_.get(tools);
-    std::string body = chat::build_request_body_with_tools_json(
+        tools_json = tools_json_->get(tools);
+    std::string body = detail::chat::build_request_body_with_tools_json(
         request_options, messages, tools_json ? std::string_view(*tools_json) : std::string_view());
 
     if (options_.stream) {
@@ -119,10 +122,10 @@ boost::asio::awaitable<AssistantMessage> ChatCompletionsClient::generate(const s
         throw_too_large(e.status(), e.limit());
     }
     const double end = steady_clock_seconds();
-    if (!is_success(response.status)) chat::throw_http_error(response.status, response.body);
+    if (!is_success(response.status)) detail::chat::throw_http_error(response.status, response.body);
 
-    chat::ResponseContext context{options_.model, static_cast<std::uint64_t>(options_.max_tokens)};
-    AssistantMessage message = chat::parse_response(response.body, context);
+    detail::chat::ResponseContext context{options_.model, static_cast<std::uint64_t>(options_.max_tokens)};
+    AssistantMessage message = detail::chat::parse_response(response.body, context);
     message.request_start_time = start;
     message.request_end_time = end;
     co_return message;
@@ -145,7 +148,7 @@ net::HttpRequest ChatCompletionsClient::make_request(std::string body, std::stri
 boost::asio::awaitable<AssistantMessage> ChatCompletionsClient::generate_streamed(std::string body, double start) {
     net::HttpRequest req = make_request(std::move(body), "text/event-stream");
 
-    chat::ResponseContext context{options_.model, static_cast<std::uint64_t>(options_.max_tokens)};
+    detail::chat::ResponseContext context{options_.model, static_cast<std::uint64_t>(options_.max_tokens)};
     net::HttpStream stream = co_await http_->stream(std::move(req));
 
     const auto content_type = stream.header("Content-Type");
@@ -165,16 +168,16 @@ boost::asio::awaitable<AssistantMessage> ChatCompletionsClient::generate_streame
             if (whole.size() > kMaxErrorBody && !is_success(stream.status())) break;
         }
         const double end = steady_clock_seconds();
-        if (!is_success(stream.status())) chat::throw_http_error(stream.status(), whole);
-        AssistantMessage message = chat::parse_response(whole, context);
+        if (!is_success(stream.status())) detail::chat::throw_http_error(stream.status(), whole);
+        AssistantMessage message = detail::chat::parse_response(whole, context);
         message.request_start_time = start;
         message.request_end_time = end;
         co_return message;
     }
 
-    net::SseParser parser;
-    chat::ChatStreamAssembler assembler(context);
-    std::vector<net::SseEvent> events;
+    net::detail::SseParser parser;
+    detail::chat::ChatStreamAssembler assembler(context);
+    std::vector<net::detail::SseEvent> events;
     // The assembled answer grows with every delta: a server that streams
     // without end is cut off at the same limit as a whole body.
     const std::size_t limit = http_->options().limits.max_body_bytes;
@@ -190,7 +193,7 @@ boost::asio::awaitable<AssistantMessage> ChatCompletionsClient::generate_streame
         events.clear();
         try {
             parser.feed(*piece, events);
-        } catch (const std::length_error&) {
+        } catch (const net::detail::SseEventTooLarge&) {
             throw LlmApiError(stream.status(), std::string("invalid_response"),
                               "invalid chat completion stream: an event exceeds the size limit", "");
         }

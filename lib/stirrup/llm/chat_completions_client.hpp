@@ -13,10 +13,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
-#include "stirrup/llm/detail/chat_completions_format.hpp"
 #include "stirrup/llm/llm_client.hpp"
 #include "stirrup/llm/request_limiter.hpp"
-#include "stirrup/llm/detail/tools_json_cache.hpp"
 
 namespace stirrup::net {
 class HttpClient;
@@ -24,6 +22,10 @@ struct HttpRequest;
 }
 
 namespace stirrup {
+
+namespace detail {
+class ToolsJsonCache;
+}
 
 struct ChatCompletionsOptions {
     std::string model;
@@ -87,7 +89,8 @@ private:
     ChatCompletionsOptions options_;
     std::string url_;
     std::string api_key_;
-    ToolsJsonCache tools_json_;
+    /// Held by pointer to keep the header free of internals; one per client.
+    std::unique_ptr<detail::ToolsJsonCache> tools_json_;
 };
 
 } // namespace stirrup

@@ -22,7 +22,7 @@
 #include "stirrup/core/detail/ascii.hpp"
 
 namespace stirrup::net {
-using ascii::iequals;
+using stirrup::detail::ascii::iequals;
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -93,10 +93,10 @@ HttpResponseTooLarge::HttpResponseTooLarge(HttpErrc which, int status, std::size
 
 // A request ready to send: parsed once, written again on each attempt.
 struct Prepared {
-    Url url;
-    std::optional<ProxyEndpoint> proxy;
+    detail::Url url;
+    std::optional<detail::ProxyEndpoint> proxy;
     std::string pool_key;
-    RequestMessage message;
+    detail::RequestMessage message;
     bool head = false;
     Milliseconds timeout{};
     Milliseconds idle{};
@@ -106,37 +106,37 @@ struct Prepared {
 
 struct HttpClient::Impl {
     Impl(asio::any_io_executor ex, HttpClientOptions o)
-        : executor(std::move(ex)), options(std::move(o)), pool(std::make_shared<ConnectionPool>(executor, options.pool))
+        : executor(std::move(ex)), options(std::move(o)), pool(std::make_shared<detail::ConnectionPool>(executor, options.pool))
     {
         if (options.use_env_proxy)
-            proxies = ProxySettings::from_env(process_env());
-        tls = make_tls_context(options.tls);
+            proxies = detail::ProxySettings::from_env(detail::process_env());
+        tls = detail::make_tls_context(options.tls);
     }
 
     Prepared prepare(HttpRequest& req);
-    asio::awaitable<void> send(Prepared& p, ConnectionPool::Lease& lease, std::unique_ptr<ResponseParser>& parser,
-                               SteadyTime deadline);
+    asio::awaitable<void> send(Prepared& p, detail::ConnectionPool::Lease& lease, std::unique_ptr<detail::ResponseParser>& parser,
+                               detail::SteadyTime deadline);
     asio::awaitable<void> sleep(Milliseconds d);
     /// After an attempt that failed (`failure`) or asked to be retried
     /// (`decision`): rethrows what must not be retried, else counts the retry
     /// and waits out its delay.
-    asio::awaitable<void> before_retry(std::exception_ptr failure, RetryDecision decision, int retries,
+    asio::awaitable<void> before_retry(std::exception_ptr failure, detail::RetryDecision decision, int retries,
                                        int max_retries, const asio::cancellation_state& cs);
     double random01();
 
     asio::any_io_executor executor;
     HttpClientOptions options;
-    ProxySettings proxies;
+    detail::ProxySettings proxies;
     std::shared_ptr<asio::ssl::context> tls;
-    std::shared_ptr<ConnectionPool> pool;
-    ClientCounters counters;
+    std::shared_ptr<detail::ConnectionPool> pool;
+    detail::ClientCounters counters;
     std::mutex rng_mutex;
     std::minstd_rand rng{std::random_device{}()};
 };
 
 struct HttpStream::Impl {
-    ConnectionPool::Lease lease;
-    std::unique_ptr<ResponseParser> parser;
+    detail::ConnectionPool::Lease lease;
+    std::unique_ptr<detail::ResponseParser> parser;
     int status = 0;
     Headers headers;
     Milliseconds idle{};
@@ -153,7 +153,7 @@ double HttpClient::Impl::random01()
 Prepared HttpClient::Impl::prepare(HttpRequest& req)
 {
     Prepared p;
-    p.url = parse_url(req.url);
+    p.url = detail::parse_url(req.url);
     p.proxy = proxies.select(p.url);
     p.pool_key = std::string(to_string(p.url.scheme)) + "://" + p.url.authority() + p.url.socket_path;
     if (p.proxy)
@@ -172,16 +172,16 @@ Prepared HttpClient::Impl::prepare(HttpRequest& req)
         m.method(verb);
     p.head = verb == http::verb::head;
     // A plain-HTTP proxy forwards absolute-form targets (RFC 9112 3.2.2).
-    m.target(p.proxy && p.url.scheme == Scheme::http ? p.url.absolute_target() : p.url.target);
-    const bool default_port = (p.url.scheme == Scheme::https && p.url.port == 443)
-                              || (p.url.scheme == Scheme::http && p.url.port == 80);
-    if (p.url.scheme == Scheme::unix_socket)
+    m.target(p.proxy && p.url.scheme == detail::Scheme::http ? p.url.absolute_target() : p.url.target);
+    const bool default_port = (p.url.scheme == detail::Scheme::https && p.url.port == 443)
+                              || (p.url.scheme == detail::Scheme::http && p.url.port == 80);
+    if (p.url.scheme == detail::Scheme::unix_socket)
         m.set(http::field::host, "localhost");
     else if (default_port)
         m.set(http::field::host, p.url.host.find(':') != std::string::npos ? "[" + p.url.host + "]" : p.url.host);
     else
         m.set(http::field::host, p.url.authority());
-    if (p.proxy && p.url.scheme == Scheme::http && !p.proxy->authorization.empty())
+    if (p.proxy && p.url.scheme == detail::Scheme::http && !p.proxy->authorization.empty())
         m.set(http::field::proxy_authorization, p.proxy->authorization);
     bool has_user_agent = false;
     for (auto& [name, value] : req.headers) {
@@ -199,11 +199,11 @@ Prepared HttpClient::Impl::prepare(HttpRequest& req)
     return p;
 }
 
-asio::awaitable<void> HttpClient::Impl::send(Prepared& p, ConnectionPool::Lease& lease,
-                                             std::unique_ptr<ResponseParser>& parser, SteadyTime deadline)
+asio::awaitable<void> HttpClient::Impl::send(Prepared& p, detail::ConnectionPool::Lease& lease,
+                                             std::unique_ptr<detail::ResponseParser>& parser, detail::SteadyTime deadline)
 {
     lease = co_await pool->acquire(p.pool_key, deadline);
-    const ConnectSettings settings{&p.url, &p.proxy, tls.get(), options.tls.verify, &options.timeouts, &counters};
+    const detail::ConnectSettings settings{&p.url, &p.proxy, tls.get(), options.tls.verify, &options.timeouts, &counters};
     // Only a reused connection is resent, and only once: a server may close
     // an idle keep-alive connection just as we write to it.
     for (bool may_resend = true;; may_resend = false) {
@@ -211,9 +211,9 @@ asio::awaitable<void> HttpClient::Impl::send(Prepared& p, ConnectionPool::Lease&
         if (!reused) {
             // Held until the connection is open (or failed to open).
             const auto opening = co_await pool->admit_opening(p.pool_key, deadline);
-            lease.connection = co_await Connection::open(executor, settings, deadline);
+            lease.connection = co_await detail::Connection::open(executor, settings, deadline);
         }
-        parser = std::make_unique<ResponseParser>();
+        parser = std::make_unique<detail::ResponseParser>();
         parser->body_limit(boost::none);
         parser->header_limit(static_cast<std::uint32_t>(
             std::min<std::size_t>(options.limits.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
@@ -248,11 +248,11 @@ asio::awaitable<void> HttpClient::Impl::sleep(Milliseconds d)
     if (d.count() <= 0)
         co_return;
     asio::steady_timer timer(co_await asio::this_coro::executor);
-    timer.expires_at(deadline_after(d));
+    timer.expires_at(detail::deadline_after(d));
     co_await timer.async_wait(asio::use_awaitable);
 }
 
-asio::awaitable<void> HttpClient::Impl::before_retry(std::exception_ptr failure, RetryDecision decision, int retries,
+asio::awaitable<void> HttpClient::Impl::before_retry(std::exception_ptr failure, detail::RetryDecision decision, int retries,
                                                      int max_retries, const asio::cancellation_state& cs)
 {
     if (cancelled(cs))
@@ -264,7 +264,7 @@ asio::awaitable<void> HttpClient::Impl::before_retry(std::exception_ptr failure,
             throw; // the next handshake would meet the same certificate
         } catch (...) {
         }
-        decision = decide_retry_after_error(options.retry, retries, max_retries, random01());
+        decision = detail::decide_retry_after_error(options.retry, retries, max_retries, random01());
         if (!decision.retry)
             std::rethrow_exception(failure);
     }
@@ -274,7 +274,7 @@ asio::awaitable<void> HttpClient::Impl::before_retry(std::exception_ptr failure,
 
 namespace {
 
-ResponseRetryInfo retry_info(const http::response_header<>& h)
+detail::ResponseRetryInfo retry_info(const http::response_header<>& h)
 {
     auto get = [&](std::string_view name) -> std::optional<std::string_view> {
         auto it = h.find(name);
@@ -285,7 +285,7 @@ ResponseRetryInfo retry_info(const http::response_header<>& h)
     return {static_cast<int>(h.result_int()), get("x-should-retry"), get("retry-after"), get("retry-after-ms")};
 }
 
-[[noreturn]] void throw_body_too_large(const Connection& c, const ResponseParser& parser, std::size_t limit)
+[[noreturn]] void throw_body_too_large(const detail::Connection& c, const detail::ResponseParser& parser, std::size_t limit)
 {
     throw HttpResponseTooLarge(HttpErrc::body_too_large, static_cast<int>(parser.get().result_int()), limit,
                                c.origin + ": the response body exceeds the limit of " + std::to_string(limit) +
@@ -296,7 +296,7 @@ ResponseRetryInfo retry_info(const http::response_header<>& h)
 // refusing to collect more than `limit` bytes: a declared length past it
 // fails before a byte is read, a chunked or close-delimited body as soon as
 // it grows past it.
-asio::awaitable<void> read_body(Connection& c, ResponseParser& parser, std::string* out, SteadyTime deadline,
+asio::awaitable<void> read_body(detail::Connection& c, detail::ResponseParser& parser, std::string* out, detail::SteadyTime deadline,
                                 Milliseconds idle, std::size_t limit)
 {
     std::optional<std::uint64_t> length;
@@ -355,13 +355,13 @@ asio::awaitable<HttpResponse> HttpClient::request(HttpRequest req)
     const auto cs = co_await asio::this_coro::cancellation_state;
     Prepared p = impl->prepare(req);
     for (int retries = 0;; ++retries) {
-        RetryDecision decision;
+        detail::RetryDecision decision;
         std::exception_ptr failure;
         {
-            ConnectionPool::Lease lease;
-            std::unique_ptr<ResponseParser> parser;
+            detail::ConnectionPool::Lease lease;
+            std::unique_ptr<detail::ResponseParser> parser;
             try {
-                const SteadyTime deadline = deadline_after(p.timeout);
+                const detail::SteadyTime deadline = detail::deadline_after(p.timeout);
                 co_await impl->send(p, lease, parser, deadline);
                 HttpResponse resp;
                 // Too large throws past the retry below; the lease, without
@@ -372,7 +372,7 @@ asio::awaitable<HttpResponse> HttpClient::request(HttpRequest req)
                 resp.status = static_cast<int>(h.result_int());
                 resp.headers = copy_headers(h);
                 resp.attempts = retries + 1;
-                decision = decide_retry(impl->options.retry, retries, p.max_retries, retry_info(h),
+                decision = detail::decide_retry(impl->options.retry, retries, p.max_retries, retry_info(h),
                                         std::chrono::system_clock::now(), impl->random01());
                 if (!decision.retry)
                     co_return resp;
@@ -390,15 +390,15 @@ asio::awaitable<HttpStream> HttpClient::stream(HttpRequest req)
     const auto cs = co_await asio::this_coro::cancellation_state;
     Prepared p = impl->prepare(req);
     for (int retries = 0;; ++retries) {
-        RetryDecision decision;
+        detail::RetryDecision decision;
         std::exception_ptr failure;
         {
             auto s = std::make_unique<HttpStream::Impl>();
             try {
-                const SteadyTime deadline = deadline_after(p.timeout);
+                const detail::SteadyTime deadline = detail::deadline_after(p.timeout);
                 co_await impl->send(p, s->lease, s->parser, deadline);
                 const auto& h = s->parser->get();
-                decision = decide_retry(impl->options.retry, retries, p.max_retries, retry_info(h),
+                decision = detail::decide_retry(impl->options.retry, retries, p.max_retries, retry_info(h),
                                         std::chrono::system_clock::now(), impl->random01());
                 if (!decision.retry) {
                     s->status = static_cast<int>(h.result_int());
@@ -446,7 +446,7 @@ asio::awaitable<std::optional<std::string>> HttpStream::read_some()
         parser.get().body().size = s.buffer.size();
         bool failed = false;
         try {
-            co_await s.lease.connection->read_some(parser, SteadyTime::max(), s.idle);
+            co_await s.lease.connection->read_some(parser, detail::SteadyTime::max(), s.idle);
         } catch (const HttpTransportError&) {
             failed = true;
             s.lease.connection.reset();

@@ -23,7 +23,7 @@ awaitable<ToolResult> finish(FinishParams params, ToolContext& context)
                 missing.push_back(path);
         }
         if (!missing.empty())
-            co_return ToolResult{"ERROR: Files do not exist: " + py_repr_list(missing) +
+            co_return ToolResult{"ERROR: Files do not exist: " + detail::py_repr_list(missing) +
                                      ". Verify paths and ensure files were saved.",
                                  false, ToolMetadata::use_count(1)};
     }

@@ -19,7 +19,7 @@ awaitable<ToolResult> view_image(CodeExecProvider* env, std::size_t max_pixels, 
         // Decoding and resampling untrusted images is CPU work of unbounded
         // length: keep it off the event loop.
         ImageBlock png;
-        co_await offload([&] { png = normalize_image(file.data, max_pixels); });
+        co_await detail::offload([&] { png = detail::normalize_image(file.data, max_pixels); });
         std::vector<ContentPart> content;
         content.emplace_back("Viewing image at path: " + params.path);
         content.emplace_back(std::move(png));
@@ -29,7 +29,7 @@ awaitable<ToolResult> view_image(CodeExecProvider* env, std::size_t max_pixels, 
     } catch (const PathError& e) {
         // Outside the environment, a directory, or not an image by its bytes.
         error = e.what();
-    } catch (const ImageError& e) {
+    } catch (const detail::ImageError& e) {
         // Corrupt, truncated, or too many pixels to decode.
         error = e.what();
     }

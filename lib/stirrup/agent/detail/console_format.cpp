@@ -1,5 +1,6 @@
 #include "stirrup/agent/detail/console_format.hpp"
 
+#include "stirrup/pycompat/detail/json_dumps.hpp"
 #include "stirrup/pycompat/detail/py_repr_json.hpp"
 
 #include <algorithm>
@@ -12,7 +13,7 @@
 #include "stirrup/core/detail/text.hpp"
 #include "stirrup/pycompat/detail/py_float.hpp"
 
-namespace stirrup::console {
+namespace stirrup::detail::console {
 
 namespace json = boost::json;
 
@@ -42,37 +43,11 @@ std::size_t code_point_width(char32_t cp)
     return wide ? 2 : 1;
 }
 
-// Python's json.dumps string escaping with ensure_ascii=False.
-void append_json_string(std::string& out, std::string_view s)
-{
-    out += '"';
-    for (const char c : s) {
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                char buf[8];
-                std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-                out += buf;
-            } else {
-                out += c;
-            }
-        }
-    }
-    out += '"';
-}
-
 std::string number_text(const json::value& v)
 {
     if (v.is_int64()) return std::to_string(v.get_int64());
     if (v.is_uint64()) return std::to_string(v.get_uint64());
-    return pyexpr::float_repr(v.get_double());
+    return detail::pyexpr::float_repr(v.get_double());
 }
 
 void dump_indented(std::string& out, const json::value& v, std::size_t level)
@@ -92,7 +67,7 @@ void dump_indented(std::string& out, const json::value& v, std::size_t level)
             if (!first) out += ",\n";
             first = false;
             out += pad;
-            append_json_string(out, key);
+            detail::append_json_string(out, key);
             out += ": ";
             dump_indented(out, item, level + 1);
         }
@@ -116,7 +91,7 @@ void dump_indented(std::string& out, const json::value& v, std::size_t level)
         out += "\n" + close_pad + "]";
         return;
     }
-    case json::kind::string: append_json_string(out, v.get_string()); return;
+    case json::kind::string: detail::append_json_string(out, v.get_string()); return;
     case json::kind::bool_: out += v.get_bool() ? "true" : "false"; return;
     case json::kind::null: out += "null"; return;
     default: out += number_text(v); return;
@@ -187,14 +162,14 @@ std::optional<std::string> pretty_json(std::string_view text)
 std::string display_value(const json::value& value)
 {
     if (value.is_string()) return std::string(value.get_string());
-    return agent_detail::py_repr_json(value);
+    return detail::py_repr_json(value);
 }
 
 // ---- text ----------------------------------------------------------------
 
 std::string cut(std::string_view utf8, std::size_t max_chars)
 {
-    const std::size_t end = text::code_point_offset(utf8, max_chars);
+    const std::size_t end = detail::text::code_point_offset(utf8, max_chars);
     if (end >= utf8.size()) return std::string(utf8);
     return std::string(utf8.substr(0, end)) + "...";
 }
@@ -217,17 +192,17 @@ std::string collapse_whitespace(std::string_view text)
 
 std::string content_display(const Content& content)
 {
-    if (const auto* s = std::get_if<std::string>(&content)) return text::sanitize_utf8(*s);
+    if (const auto* s = std::get_if<std::string>(&content)) return detail::text::sanitize_utf8(*s);
     std::string out;
     bool first = true;
     for (const auto& part : std::get<std::vector<ContentPart>>(content)) {
         if (!first) out += '\n';
         first = false;
         if (const auto* s = std::get_if<std::string>(&part)) {
-            out += text::sanitize_utf8(*s);
+            out += detail::text::sanitize_utf8(*s);
         } else {
             const auto& image = std::get<ImageBlock>(part);
-            out += "[image " + text::sanitize_utf8(image.mime_type) + ", " + human_size(image.data.size()) + "]";
+            out += "[image " + detail::text::sanitize_utf8(image.mime_type) + ", " + human_size(image.data.size()) + "]";
         }
     }
     return out;
@@ -273,7 +248,7 @@ std::string html_unescape(std::string_view text)
             if (digits > 0 && j < rest.size() && rest[j] == ';') {
                 // As html.unescape: NUL, surrogates and out-of-range become U+FFFD.
                 if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
-                text::append_utf8(out, cp);
+                detail::text::append_utf8(out, cp);
                 i += 1 + j + 1;
                 replaced = true;
             }
@@ -299,16 +274,16 @@ std::string visible(std::string_view utf8)
             out.append(spaces, ' ');
             column += spaces;
         } else if (cp < 0x20) {
-            text::append_utf8(out, 0x2400 + cp);
+            detail::text::append_utf8(out, 0x2400 + cp);
             ++column;
         } else if (cp == 0x7F) {
-            text::append_utf8(out, 0x2421);
+            detail::text::append_utf8(out, 0x2421);
             ++column;
         } else if (cp >= 0x80 && cp <= 0x9F) {
-            text::append_utf8(out, 0xFFFD);
+            detail::text::append_utf8(out, 0xFFFD);
             ++column;
         } else {
-            text::append_utf8(out, cp);
+            detail::text::append_utf8(out, cp);
             column += code_point_width(cp);
         }
     }
@@ -446,4 +421,4 @@ std::vector<std::string> render_tree(const TreeNode& root, const Painter& painte
     return out;
 }
 
-} // namespace stirrup::console
+} // namespace stirrup::detail::console

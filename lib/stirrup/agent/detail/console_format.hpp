@@ -14,7 +14,7 @@
 
 #include "stirrup/core/messages.hpp"
 
-namespace stirrup::console {
+namespace stirrup::detail::console {
 
 // ---- values --------------------------------------------------------------
 
@@ -114,4 +114,4 @@ struct TreeNode {
 /// The tree's lines, the root's label first, guides dimmed.
 std::vector<std::string> render_tree(const TreeNode& root, const Painter& painter);
 
-} // namespace stirrup::console
+} // namespace stirrup::detail::console

@@ -10,7 +10,7 @@
 
 #include "stirrup/core/detail/text.hpp"
 
-namespace stirrup::console {
+namespace stirrup::detail::console {
 
 namespace {
 
@@ -20,7 +20,7 @@ namespace json = boost::json;
 // Metadata values are tool-made text: bounded and made safe for a terminal.
 std::string safe(std::string_view text, std::size_t max_chars)
 {
-    return visible(cut(text::sanitize_utf8(text), max_chars));
+    return visible(cut(detail::text::sanitize_utf8(text), max_chars));
 }
 
 std::optional<std::int64_t> integer(const json::value* v)
@@ -204,7 +204,7 @@ std::string session_summary(const LogScope& scope, const SessionReport& report, 
         const auto* reason = finish->params.if_contains("reason");
         std::vector<std::string> lines;
         if (reason != nullptr && reason->is_string() && !reason->get_string().empty())
-            lines = wrap(visible(text::sanitize_utf8(reason->get_string())), painter.body_width());
+            lines = wrap(visible(detail::text::sanitize_utf8(reason->get_string())), painter.body_width());
         else
             lines.push_back(painter.paint("No reason provided", sgr::dim));
         out += painter.panel("Reason", sgr::bold, sgr::cyan, lines);
@@ -254,4 +254,4 @@ std::string session_summary(const LogScope& scope, const SessionReport& report, 
     return out;
 }
 
-} // namespace stirrup::console
+} // namespace stirrup::detail::console

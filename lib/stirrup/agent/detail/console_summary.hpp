@@ -8,10 +8,10 @@
 #include "stirrup/agent/detail/console_format.hpp"
 #include "stirrup/agent/logger.hpp"
 
-namespace stirrup::console {
+namespace stirrup::detail::console {
 
 /// The text printed after a root session's status line. `report` is read
 /// during the call only.
 std::string session_summary(const LogScope& scope, const SessionReport& report, const Painter& painter);
 
-} // namespace stirrup::console
+} // namespace stirrup::detail::console

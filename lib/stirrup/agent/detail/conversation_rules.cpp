@@ -6,7 +6,7 @@
 #include "stirrup/pycompat/detail/py_repr.hpp"
 #include "stirrup/llm/errors.hpp"
 
-namespace stirrup {
+namespace stirrup::detail {
 
 namespace {
 
@@ -206,4 +206,4 @@ std::vector<ChatMessage> summarized_conversation(const std::vector<ChatMessage>&
     return out;
 }
 
-} // namespace stirrup
+} // namespace stirrup::detail

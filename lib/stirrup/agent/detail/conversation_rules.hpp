@@ -12,7 +12,7 @@
 
 #include "stirrup/core/messages.hpp"
 
-namespace stirrup {
+namespace stirrup::detail {
 
 inline constexpr std::string_view continue_prompt_text = "Please continue the task";
 inline constexpr std::string_view summary_ack_text = "Got it, thanks!";
@@ -58,4 +58,4 @@ std::string summary_bridge(std::string_view summary);
 /// earlier summaries) and the acknowledgement.
 std::vector<ChatMessage> summarized_conversation(const std::vector<ChatMessage>& messages, std::string_view summary);
 
-} // namespace stirrup
+} // namespace stirrup::detail

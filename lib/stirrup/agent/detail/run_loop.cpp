@@ -39,17 +39,6 @@ struct StepResult {
     std::optional<FinishCall> finish;
 };
 
-std::string describe(const std::exception_ptr& e)
-{
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        return ex.what();
-    } catch (...) {
-        return "unknown error";
-    }
-}
-
 /// Stirrup's run_tool, except that an exception inside a tool becomes a
 /// failed result instead of ending the run (cancellation still propagates).
 awaitable<ToolMessage> run_tool(SessionState& state, const ToolCall& call, TurnMetadata& metadata)
@@ -86,12 +75,10 @@ awaitable<ToolMessage> run_tool(SessionState& state, const ToolCall& call, TurnM
                 failure = std::current_exception();
             }
             if (failure) {
-                // Whatever a cancelled tool threw, the run is being cancelled.
                 auto cs = co_await boost::asio::this_coro::cancellation_state;
-                if (is_cancellation(failure) || cs.cancelled() != boost::asio::cancellation_type::none)
-                    std::rethrow_exception(failure);
-                result = ToolResult{"Error executing tool " + call.name + ": " + describe(failure), false,
-                                    std::nullopt};
+                result = ToolResult{"Error executing tool " + call.name + ": " +
+                                        detail::tool_failure_text(failure, cs.cancelled()),
+                                    false, std::nullopt};
             }
             if (result.metadata)
                 metadata[call.name].push_back(std::move(*result.metadata));
@@ -138,7 +125,7 @@ awaitable<StepResult> step(SessionState& state, const std::vector<ChatMessage>& 
     for (const auto& call : calls) {
         ToolMessage msg;
         if (reject_finish && state.is_finish(call.name)) {
-            msg.content = multiple_finish_rejection(call.name, finish_names);
+            msg.content = detail::multiple_finish_rejection(call.name, finish_names);
             msg.tool_call_id = call.tool_call_id;
             msg.name = call.name;
             msg.success = false;
@@ -169,7 +156,7 @@ summarize(SessionState& state, std::vector<ChatMessage> messages, MetadataByTurn
             auto definitions = state.tool_definitions();
             for (int attempt = 0; attempt < 3 && !summary; ++attempt) {
                 auto request = messages;
-                request.push_back(UserMessage{summarizer_prompt(attempt, definitions)});
+                request.push_back(UserMessage{detail::summarizer_prompt(attempt, definitions)});
                 std::vector<ToolDefinition> tools;
                 if (attempt < 2)
                     tools = definitions;
@@ -185,15 +172,15 @@ summarize(SessionState& state, std::vector<ChatMessage> messages, MetadataByTurn
         if (overflowed) {
             if (!cfg.options.recover_from_context_overflow)
                 throw ContextOverflowError("Context overflow recovery is disabled");
-            auto unwound = unwind_latest_turn(messages, cfg.client->context_window_tokens());
+            auto unwound = detail::unwind_latest_turn(messages, cfg.client->context_window_tokens());
             messages = std::move(unwound.kept);
             by_turn.erase(unwound.dropped_assistant_id);
             continue;
         }
         if (!summary)
             throw Error("Summarizer response contained no text blocks; cannot summarize context");
-        auto fresh = summarized_conversation(messages, *summary);
-        state.logger->summarization_end(state.scope, *summary, summary_bridge(*summary));
+        auto fresh = detail::summarized_conversation(messages, *summary);
+        state.logger->summarization_end(state.scope, *summary, detail::summary_bridge(*summary));
         co_return std::make_pair(std::move(messages), std::move(fresh));
     }
 }
@@ -278,9 +265,9 @@ awaitable<RunResult> run_loop(SessionState& state, std::vector<ChatMessage> init
     std::optional<FinishCall> finish;
     const std::uint64_t window = cfg.client->context_window_tokens();
 
-    while (count_turns(history, msgs) < opt.max_turns) {
-        const int turn = count_turns(history, msgs);
-        if (auto warning = turn_warning(turn, opt.max_turns, opt.turns_remaining_warning_threshold)) {
+    while (detail::count_turns(history, msgs) < opt.max_turns) {
+        const int turn = detail::count_turns(history, msgs);
+        if (auto warning = detail::turn_warning(turn, opt.max_turns, opt.turns_remaining_warning_threshold)) {
             UserMessage w{std::move(*warning), UserKind::turn_warning};
             state.logger->user_message(state.scope, w);
             msgs.emplace_back(std::move(w));
@@ -292,7 +279,7 @@ awaitable<RunResult> run_loop(SessionState& state, std::vector<ChatMessage> init
             turn_metadata.clear();
             bool overflowed = false;
             try {
-                result = co_await step(state, msgs, turn_metadata, count_turns(history, msgs) + 1, opt.max_turns,
+                result = co_await step(state, msgs, turn_metadata, detail::count_turns(history, msgs) + 1, opt.max_turns,
                                        queue_wait);
             } catch (const ContextOverflowError&) {
                 overflowed = true;
@@ -300,14 +287,14 @@ awaitable<RunResult> run_loop(SessionState& state, std::vector<ChatMessage> init
             if (overflowed) {
                 if (!opt.recover_from_context_overflow)
                     throw ContextOverflowError("Context overflow recovery is disabled");
-                auto unwound = unwind_latest_turn(msgs, window);
+                auto unwound = detail::unwind_latest_turn(msgs, window);
                 msgs = std::move(unwound.kept);
                 by_turn.erase(unwound.dropped_assistant_id);
             }
         }
 
         by_turn.turns.emplace_back(result->assistant.id, std::move(turn_metadata));
-        const int accepted_turn = count_turns(history, msgs) + 1;
+        const int accepted_turn = detail::count_turns(history, msgs) + 1;
         progress.step = accepted_turn;
         progress.tool_calls += static_cast<std::int64_t>(result->tool_messages.size());
         progress.input_tokens += result->assistant.token_usage.input;
@@ -316,7 +303,7 @@ awaitable<RunResult> run_loop(SessionState& state, std::vector<ChatMessage> init
 
         std::vector<UserMessage> user_messages;
         if (opt.text_only_tool_responses)
-            user_messages = move_images_out_of_tool_results(result->tool_messages);
+            user_messages = detail::move_images_out_of_tool_results(result->tool_messages);
         for (const auto& u : user_messages)
             state.logger->user_message(state.scope, u);
 
@@ -341,9 +328,9 @@ awaitable<RunResult> run_loop(SessionState& state, std::vector<ChatMessage> init
             msgs = std::move(fresh);
         }
 
-        if (needs_continue_prompt(opt.block_successive_assistant_messages, had_messages, accepted_turn, opt.max_turns,
+        if (detail::needs_continue_prompt(opt.block_successive_assistant_messages, had_messages, accepted_turn, opt.max_turns,
                                   opt.turns_remaining_warning_threshold))
-            msgs.emplace_back(UserMessage{std::string(continue_prompt_text)});
+            msgs.emplace_back(UserMessage{std::string(detail::continue_prompt_text)});
     }
 
     if (!finish)
@@ -356,7 +343,7 @@ awaitable<RunResult> run_loop(SessionState& state, std::vector<ChatMessage> init
     RunResult out;
     out.metadata = build_run_metadata(by_turn, history, cfg.client->model_slug());
     out.metadata.model_queue_wait = queue_wait;
-    out.turns = count_turns(history, {});
+    out.turns = detail::count_turns(history, {});
     out.finish = finish;
     out.history = std::move(history);
     state.finish = std::move(finish);

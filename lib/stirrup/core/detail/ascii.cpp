@@ -1,6 +1,6 @@
 #include "stirrup/core/detail/ascii.hpp"
 
-namespace stirrup::ascii {
+namespace stirrup::detail::ascii {
 
 char to_lower(char c) noexcept
 {
@@ -49,4 +49,4 @@ std::optional<std::uint16_t> parse_port(std::string_view s) noexcept
     return static_cast<std::uint16_t>(v);
 }
 
-} // namespace stirrup::ascii
+} // namespace stirrup::detail::ascii

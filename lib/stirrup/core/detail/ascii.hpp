@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace stirrup::ascii {
+namespace stirrup::detail::ascii {
 
 char to_lower(char c) noexcept;
 std::string to_lower(std::string_view s);
@@ -19,4 +19,4 @@ std::string_view trim(std::string_view s) noexcept;
 /// wraps values past 65535).
 std::optional<std::uint16_t> parse_port(std::string_view s) noexcept;
 
-} // namespace stirrup::ascii
+} // namespace stirrup::detail::ascii

@@ -3,7 +3,7 @@
 #include <array>
 #include <cstdint>
 
-namespace stirrup::base64 {
+namespace stirrup::detail::base64 {
 
 namespace {
 
@@ -77,4 +77,4 @@ std::optional<std::string> decode(std::string_view text) {
     return out;
 }
 
-} // namespace stirrup::base64
+} // namespace stirrup::detail::base64

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace stirrup::base64 {
+namespace stirrup::detail::base64 {
 
 std::string encode(std::string_view bytes);
 
@@ -15,4 +15,4 @@ std::string encode(std::string_view bytes);
 /// accepted.
 std::optional<std::string> decode(std::string_view text);
 
-} // namespace stirrup::base64
+} // namespace stirrup::detail::base64

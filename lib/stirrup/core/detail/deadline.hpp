@@ -110,7 +110,7 @@ boost::asio::awaitable<DeadlineRace<T>> race_until(boost::asio::awaitable<T> op,
     }
     if (r.failure) {
         r.failure = first_cause(r.failure);
-        r.cancelled = is_cancellation(r.failure);
+        r.cancelled = detail::is_cancellation(r.failure);
     }
     co_return r;
 }
@@ -120,7 +120,7 @@ boost::asio::awaitable<DeadlineRace<T>> race_until(boost::asio::awaitable<T> op,
 template <class T>
 boost::asio::awaitable<DeadlineRace<T>> race_for(boost::asio::awaitable<T> op, std::chrono::milliseconds timeout)
 {
-    return race_until(std::move(op), std::chrono::steady_clock::now() + clamp_timer(timeout));
+    return race_until(std::move(op), std::chrono::steady_clock::now() + detail::clamp_timer(timeout));
 }
 
 } // namespace stirrup::detail

@@ -2,7 +2,7 @@
 
 #include <cstdint>
 
-namespace stirrup {
+namespace stirrup::detail {
 
 namespace {
 
@@ -90,4 +90,4 @@ bool is_supported_image_mime(std::string_view mime) noexcept
     return false;
 }
 
-} // namespace stirrup
+} // namespace stirrup::detail

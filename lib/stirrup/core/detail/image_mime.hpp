@@ -4,7 +4,7 @@
 
 #include <string_view>
 
-namespace stirrup {
+namespace stirrup::detail {
 
 /// The MIME type `filetype` would report for `bytes` (image matchers only, in
 /// its order; looks at the first 8192 bytes like filetype.guess), or "" when
@@ -16,4 +16,4 @@ std::string_view sniff_image_mime(std::string_view bytes);
 /// gif, bmp, tiff, psd.
 bool is_supported_image_mime(std::string_view mime) noexcept;
 
-} // namespace stirrup
+} // namespace stirrup::detail

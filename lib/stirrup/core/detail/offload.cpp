@@ -8,7 +8,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-namespace stirrup {
+namespace stirrup::detail {
 namespace asio = boost::asio;
 namespace {
 
@@ -51,4 +51,4 @@ void offload_detached(std::function<void()> fn)
     asio::post(blocking_pool(), std::move(fn));
 }
 
-} // namespace stirrup
+} // namespace stirrup::detail

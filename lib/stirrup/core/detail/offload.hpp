@@ -7,7 +7,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
-namespace stirrup {
+namespace stirrup::detail {
 
 /// Runs `fn` on the blocking pool; rethrows what it throws.
 boost::asio::awaitable<void> offload(std::function<void()> fn);
@@ -15,4 +15,4 @@ boost::asio::awaitable<void> offload(std::function<void()> fn);
 /// Fire-and-forget form for destructors: `fn` must not throw.
 void offload_detached(std::function<void()> fn);
 
-} // namespace stirrup
+} // namespace stirrup::detail

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <random>
 
-namespace stirrup {
+namespace stirrup::detail {
 
 namespace {
 
@@ -52,4 +52,4 @@ std::string uuid4_hex()
     return out;
 }
 
-} // namespace stirrup
+} // namespace stirrup::detail

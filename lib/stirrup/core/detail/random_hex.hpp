@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <string>
 
-namespace stirrup {
+namespace stirrup::detail {
 
 std::string random_hex(std::size_t digits);
 
@@ -15,4 +15,4 @@ std::string random_hex(std::size_t digits);
 /// variant).
 std::string uuid4_hex();
 
-} // namespace stirrup
+} // namespace stirrup::detail

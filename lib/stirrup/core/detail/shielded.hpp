@@ -19,7 +19,7 @@
 
 #include "stirrup/core/awaitable.hpp"
 
-namespace stirrup {
+namespace stirrup::detail {
 
 template <class T>
 awaitable<T> shielded(awaitable<T> op)
@@ -36,4 +36,4 @@ awaitable<T> shielded(awaitable<T> op)
     co_return std::move(std::get<1>(done));
 }
 
-} // namespace stirrup
+} // namespace stirrup::detail

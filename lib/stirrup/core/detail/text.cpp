@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-namespace stirrup::text {
+namespace stirrup::detail::text {
 
 namespace {
 
@@ -221,4 +221,4 @@ std::string seconds_text(std::chrono::milliseconds t)
     return s;
 }
 
-} // namespace stirrup::text
+} // namespace stirrup::detail::text

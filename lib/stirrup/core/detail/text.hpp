@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace stirrup::text {
+namespace stirrup::detail::text {
 
 /// Incremental UTF-8 decoder: bytes in, valid UTF-8 out. Invalid input is
 /// replaced by U+FFFD exactly as CPython's bytes.decode("utf-8", "replace")
@@ -64,4 +64,4 @@ std::string truncate_msg(std::string_view utf8, std::size_t max_chars,
 /// 1500 ms -> "1.5", 100 ms -> "0.1" (for messages that name a timeout).
 std::string seconds_text(std::chrono::milliseconds t);
 
-} // namespace stirrup::text
+} // namespace stirrup::detail::text

@@ -6,11 +6,11 @@
 #include <algorithm>
 #include <chrono>
 
-namespace stirrup {
+namespace stirrup::detail {
 
 inline std::chrono::milliseconds clamp_timer(std::chrono::milliseconds d)
 {
     return std::min<std::chrono::milliseconds>(d, std::chrono::hours(24 * 365));
 }
 
-} // namespace stirrup
+} // namespace stirrup::detail

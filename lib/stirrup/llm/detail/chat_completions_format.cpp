@@ -19,7 +19,7 @@
 
 namespace json = boost::json;
 
-namespace stirrup::chat {
+namespace stirrup::detail::chat {
 
 namespace {
 
@@ -34,9 +34,9 @@ namespace {
 void put_wire(std::string& out, std::string_view s) {
     const bool ascii = std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
     if (ascii)
-        append_json_string(out, s);
+        detail::append_json_string(out, s);
     else
-        append_json_string(out, text::sanitize_utf8(s));
+        detail::append_json_string(out, detail::text::sanitize_utf8(s));
 }
 
 // ---- messages ----------------------------------------------------------------
@@ -49,7 +49,7 @@ void put_text_part(std::string& out, std::string_view text) {
 
 void put_image_part(std::string& out, const ImageBlock& image) {
     out += R"({"type":"image_url","image_url":{"url":)";
-    put_wire(out, "data:" + image.mime_type + ";base64," + base64::encode(image.data));
+    put_wire(out, "data:" + image.mime_type + ";base64," + detail::base64::encode(image.data));
     out += "}}";
 }
 
@@ -199,7 +199,7 @@ void put_tools(std::string& out, const std::vector<ToolDefinition>& tools) {
                 throw ConfigError("tool '" + t.name + "': parameters schema is not a JSON object" +
                                   (ec ? " (" + ec.message() + ")" : std::string()));
             out += R"(,"parameters":)";
-            append_json_text(out, schema);
+            detail::append_json_text(out, schema);
         }
         out += "}}";
     }
@@ -220,7 +220,7 @@ json::object parse_extra_fields(std::string_view text) {
 constexpr std::size_t kMaxQuotedBody = 2000;
 
 std::string quoted_body(std::string_view body) {
-    std::string s = text::sanitize_utf8(body.substr(0, std::min(body.size(), kMaxQuotedBody)));
+    std::string s = detail::text::sanitize_utf8(body.substr(0, std::min(body.size(), kMaxQuotedBody)));
     if (body.size() > kMaxQuotedBody) s += "...";
     return s;
 }
@@ -350,12 +350,12 @@ std::string build_request_body_with_tools_json(const RequestOptions& options,
     out += '{';
     for (std::size_t i = 0; i < fields.size(); ++i) {
         if (i) out += ',';
-        append_json_string(out, fields[i].key);
+        detail::append_json_string(out, fields[i].key);
         out += ':';
         if (const auto* text = std::get_if<std::string>(&fields[i].value))
             out += *text;
         else
-            append_json_text(out, std::get<json::value>(fields[i].value));
+            detail::append_json_text(out, std::get<json::value>(fields[i].value));
     }
     out += '}';
     return out;
@@ -430,7 +430,7 @@ AssistantMessage parse_response(std::string_view body, const ResponseContext& co
             rc.name = std::string(name->get_string());
             if (const auto* args = member(*function, "arguments")) {
                 // Some servers send the arguments as a JSON object instead of its text.
-                rc.arguments = args->is_string() ? std::string(args->get_string()) : to_json_text(*args);
+                rc.arguments = args->is_string() ? std::string(args->get_string()) : detail::to_json_text(*args);
             }
             raw.tool_calls.push_back(std::move(rc));
         }
@@ -486,7 +486,7 @@ namespace {
             if (c->is_string())
                 code = std::string(c->get_string());
             else if (c->is_int64() || c->is_uint64())
-                code = to_json_text(*c);
+                code = detail::to_json_text(*c);
         }
         if (const auto* m = member(*data, "message"); m && m->is_string()) message = std::string(m->get_string());
     }
@@ -494,7 +494,7 @@ namespace {
     if (is_context_overflow(status, code.value_or(""), body) ||
         is_context_overflow(status, code.value_or(""), message))
         throw ContextOverflowError("Error code: " + std::to_string(status) + " - " + quoted_body(body));
-    throw LlmApiError(status, std::move(code), text::sanitize_utf8(message), std::string(body));
+    throw LlmApiError(status, std::move(code), detail::text::sanitize_utf8(message), std::string(body));
 }
 
 } // namespace
@@ -511,4 +511,4 @@ void throw_http_error(int http_status, std::string_view body) {
     throw_error_value(http_status, v, body);
 }
 
-} // namespace stirrup::chat
+} // namespace stirrup::detail::chat

@@ -11,7 +11,7 @@
 
 #include "stirrup/core/messages.hpp"
 
-namespace stirrup::chat {
+namespace stirrup::detail::chat {
 
 struct RequestOptions {
     std::string model;
@@ -96,4 +96,4 @@ bool is_context_overflow(int http_status, std::string_view code, std::string_vie
 /// LlmApiError with the provider's code and message.
 [[noreturn]] void throw_http_error(int http_status, std::string_view body);
 
-} // namespace stirrup::chat
+} // namespace stirrup::detail::chat

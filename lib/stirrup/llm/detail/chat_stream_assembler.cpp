@@ -10,7 +10,7 @@
 
 namespace json = boost::json;
 
-namespace stirrup::chat {
+namespace stirrup::detail::chat {
 
 namespace {
 
@@ -147,4 +147,4 @@ AssistantMessage ChatStreamAssembler::finish() {
     return to_assistant_message(std::move(raw), context_);
 }
 
-} // namespace stirrup::chat
+} // namespace stirrup::detail::chat

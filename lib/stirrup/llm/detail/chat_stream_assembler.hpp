@@ -12,7 +12,7 @@
 #include "stirrup/core/messages.hpp"
 #include "stirrup/llm/detail/chat_completions_format.hpp"
 
-namespace stirrup::chat {
+namespace stirrup::detail::chat {
 
 class ChatStreamAssembler {
 public:
@@ -49,4 +49,4 @@ private:
     bool done_ = false;
 };
 
-} // namespace stirrup::chat
+} // namespace stirrup::detail::chat

@@ -4,7 +4,7 @@
 
 #include "stirrup/llm/detail/chat_completions_format.hpp"
 
-namespace stirrup {
+namespace stirrup::detail {
 
 namespace {
 
@@ -31,7 +31,7 @@ std::shared_ptr<const std::string> ToolsJsonCache::get(const std::vector<ToolDef
         }
     }
     // Written outside the lock: two threads may both write a new set once.
-    auto json = std::make_shared<const std::string>(chat::tools_to_json(tools));
+    auto json = std::make_shared<const std::string>(detail::chat::tools_to_json(tools));
     std::lock_guard lock(mutex_);
     entries_.push_front(Entry{tools, json});
     if (entries_.size() > capacity_)
@@ -45,4 +45,4 @@ std::size_t ToolsJsonCache::size() const
     return entries_.size();
 }
 
-} // namespace stirrup
+} // namespace stirrup::detail

@@ -13,13 +13,13 @@
 
 #include "stirrup/core/messages.hpp"
 
-namespace stirrup {
+namespace stirrup::detail {
 
 class ToolsJsonCache {
 public:
     explicit ToolsJsonCache(std::size_t capacity = 16);
 
-    /// chat::tools_to_json(tools); equal definitions share one text. Throws
+    /// detail::chat::tools_to_json(tools); equal definitions share one text. Throws
     /// what tools_to_json throws (a failure is not kept). Thread-safe.
     std::shared_ptr<const std::string> get(const std::vector<ToolDefinition>& tools);
 
@@ -35,4 +35,4 @@ private:
     std::list<Entry> entries_; ///< most recently used first
 };
 
-} // namespace stirrup
+} // namespace stirrup::detail

@@ -18,7 +18,7 @@
 #include "stirrup/net/http_client.hpp"
 #include "stirrup/net/detail/tls_context.hpp"
 
-namespace stirrup::net {
+namespace stirrup::net::detail {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -201,7 +201,7 @@ public:
         if (ec != beast::error::timeout)
             return phase;
         if (idle_bound_)
-            return phase + ": no data from the server for " + text::seconds_text(idle_) + " s (the idle timeout)";
+            return phase + ": no data from the server for " + stirrup::detail::text::seconds_text(idle_) + " s (the idle timeout)";
         return phase + ": the request timeout ran out";
     }
 
@@ -287,4 +287,4 @@ bool Connection::peer_closed_while_idle() const noexcept
     return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
 }
 
-} // namespace stirrup::net
+} // namespace stirrup::net::detail

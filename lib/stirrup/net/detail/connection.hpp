@@ -27,7 +27,7 @@
 #include "stirrup/net/detail/tls_stream.hpp"
 #include "stirrup/net/detail/url.hpp"
 
-namespace stirrup::net {
+namespace stirrup::net::detail {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 using RequestMessage = boost::beast::http::request<boost::beast::http::string_body>;
@@ -95,4 +95,4 @@ private:
     std::variant<boost::beast::tcp_stream, TlsStream, UnixStream> stream_;
 };
 
-} // namespace stirrup::net
+} // namespace stirrup::net::detail

@@ -15,7 +15,7 @@
 
 #include "stirrup/net/http_client.hpp"
 
-namespace stirrup::net {
+namespace stirrup::net::detail {
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 using Handler = asio::any_completion_handler<void(boost::system::error_code)>;
@@ -262,4 +262,4 @@ LimiterStats ConnectionPool::opening_stats() const
     return opening_ ? opening_->stats() : LimiterStats{};
 }
 
-} // namespace stirrup::net
+} // namespace stirrup::net::detail

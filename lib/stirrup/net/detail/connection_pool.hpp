@@ -23,7 +23,7 @@
 #include "stirrup/core/limiter.hpp"
 #include "stirrup/net/detail/connection.hpp"
 
-namespace stirrup::net {
+namespace stirrup::net::detail {
 
 class ConnectionPool : public std::enable_shared_from_this<ConnectionPool> {
 public:
@@ -90,4 +90,4 @@ private:
     std::unordered_map<std::string, Host> hosts_;
 };
 
-} // namespace stirrup::net
+} // namespace stirrup::net::detail

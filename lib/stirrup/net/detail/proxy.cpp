@@ -9,9 +9,9 @@
 #include "stirrup/core/detail/ascii.hpp"
 #include "stirrup/core/error.hpp"
 
-namespace stirrup::net {
-using ascii::parse_port;
-using ascii::trim;
+namespace stirrup::net::detail {
+using stirrup::detail::ascii::parse_port;
+using stirrup::detail::ascii::trim;
 namespace {
 
 
@@ -117,7 +117,7 @@ ProxyEndpoint parse_proxy_url(std::string_view text)
     if (v.host().empty())
         throw ConfigError("invalid proxy URL '" + std::string(text) + "': no host");
     ProxyEndpoint p;
-    p.host = v.host_type() == boost::urls::host_type::ipv6 ? std::string(v.host_address()) : ascii::to_lower(v.host());
+    p.host = v.host_type() == boost::urls::host_type::ipv6 ? std::string(v.host_address()) : stirrup::detail::ascii::to_lower(v.host());
     if (v.has_port()) {
         const auto port = parse_port(v.port());
         if (!port)
@@ -153,7 +153,7 @@ std::optional<ProxyEndpoint> ProxySettings::select(const Url& target) const
 
 bool no_proxy_matches(std::string_view no_proxy, std::string_view host_in, std::uint16_t port)
 {
-    const std::string host = ascii::to_lower(host_in);
+    const std::string host = stirrup::detail::ascii::to_lower(host_in);
     std::size_t pos = 0;
     while (pos <= no_proxy.size()) {
         auto end = no_proxy.find_first_of(", ", pos);
@@ -177,7 +177,7 @@ bool no_proxy_matches(std::string_view no_proxy, std::string_view host_in, std::
             entry_host.remove_suffix(1);
         if (entry_host.empty())
             continue;
-        const std::string e = ascii::to_lower(entry_host);
+        const std::string e = stirrup::detail::ascii::to_lower(entry_host);
         if (host == e)
             return true;
         if (host.size() > e.size() && host.compare(host.size() - e.size(), e.size(), e) == 0
@@ -187,4 +187,4 @@ bool no_proxy_matches(std::string_view no_proxy, std::string_view host_in, std::
     return false;
 }
 
-} // namespace stirrup::net
+} // namespace stirrup::net::detail

@@ -11,7 +11,7 @@
 
 #include "stirrup/net/detail/url.hpp"
 
-namespace stirrup::net {
+namespace stirrup::net::detail {
 
 /// Returns an environment variable's value, or nullopt when unset.
 using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
@@ -53,4 +53,4 @@ bool no_proxy_matches(std::string_view no_proxy, std::string_view host, std::uin
 /// Python's urllib assumes). Throws ConfigError.
 ProxyEndpoint parse_proxy_url(std::string_view text);
 
-} // namespace stirrup::net
+} // namespace stirrup::net::detail

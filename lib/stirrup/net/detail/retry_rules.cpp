@@ -8,9 +8,9 @@
 
 #include "stirrup/core/detail/ascii.hpp"
 
-namespace stirrup::net {
-using ascii::iequals;
-using ascii::trim;
+namespace stirrup::net::detail {
+using stirrup::detail::ascii::iequals;
+using stirrup::detail::ascii::trim;
 namespace {
 
 
@@ -219,4 +219,4 @@ RetryDecision decide_retry_after_error(const RetryPolicy& policy, int retries_do
     return {true, backoff_delay(policy, retries_done, random01)};
 }
 
-} // namespace stirrup::net
+} // namespace stirrup::net::detail

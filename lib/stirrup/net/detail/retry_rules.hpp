@@ -10,7 +10,7 @@
 
 #include "stirrup/net/http_options.hpp"
 
-namespace stirrup::net {
+namespace stirrup::net::detail {
 
 /// 408, 409, 429 and 5xx.
 bool is_retryable_status(int status) noexcept;
@@ -59,4 +59,4 @@ RetryDecision decide_retry(const RetryPolicy& policy, int retries_done, int max_
 RetryDecision decide_retry_after_error(const RetryPolicy& policy, int retries_done, int max_retries,
                                        double random01) noexcept;
 
-} // namespace stirrup::net
+} // namespace stirrup::net::detail

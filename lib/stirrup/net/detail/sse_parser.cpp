@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-namespace stirrup::net {
+namespace stirrup::net::detail {
 namespace {
 
 constexpr std::string_view bom = "\xEF\xBB\xBF";
@@ -38,7 +38,7 @@ void SseParser::feed(std::string_view bytes, std::vector<SseEvent>& out)
         const std::size_t end = bytes.find_first_of("\r\n", pos);
         if (end == std::string_view::npos) {
             if (partial_.size() + (bytes.size() - pos) > options_.max_event_size)
-                throw std::length_error("server-sent event line too long");
+                throw SseEventTooLarge("server-sent event line too long");
             partial_.append(bytes.substr(pos));
             return;
         }
@@ -46,7 +46,7 @@ void SseParser::feed(std::string_view bytes, std::vector<SseEvent>& out)
             line(bytes.substr(pos, end - pos), out);
         } else {
             if (partial_.size() + (end - pos) > options_.max_event_size)
-                throw std::length_error("server-sent event line too long");
+                throw SseEventTooLarge("server-sent event line too long");
             partial_.append(bytes.substr(pos, end - pos));
             line(partial_, out);
             partial_.clear();
@@ -79,7 +79,7 @@ void SseParser::line(std::string_view l, std::vector<SseEvent>& out)
     }
     if (field == "data") {
         if (data_.size() + value.size() + 1 > options_.max_event_size)
-            throw std::length_error("server-sent event too large");
+            throw SseEventTooLarge("server-sent event too large");
         data_.append(value);
         data_.push_back('\n');
         has_data_ = true;
@@ -125,4 +125,4 @@ void SseParser::dispatch(std::vector<SseEvent>& out)
     has_data_ = false;
 }
 
-} // namespace stirrup::net
+} // namespace stirrup::net::detail

@@ -11,7 +11,9 @@
 #include <string_view>
 #include <vector>
 
-namespace stirrup::net {
+#include "stirrup/core/error.hpp"
+
+namespace stirrup::net::detail {
 
 struct SseEvent {
     /// The `event` field, "message" when absent.
@@ -33,12 +35,18 @@ struct SseParserOptions {
     std::size_t max_event_size = 16 * 1024 * 1024;
 };
 
+/// A line or event past SseParserOptions::max_event_size.
+class SseEventTooLarge : public Error {
+public:
+    using Error::Error;
+};
+
 class SseParser {
 public:
     explicit SseParser(SseParserOptions options = {}) : options_(options) {}
 
     /// Parses `bytes` and appends every event they complete to `out`. Throws
-    /// std::length_error past max_event_size (the parser is then unusable).
+    /// SseEventTooLarge past max_event_size (the parser is then unusable).
     void feed(std::string_view bytes, std::vector<SseEvent>& out);
     std::vector<SseEvent> feed(std::string_view bytes)
     {
@@ -71,4 +79,4 @@ private:
     bool has_data_ = false;
 };
 
-} // namespace stirrup::net
+} // namespace stirrup::net::detail

@@ -9,7 +9,7 @@
 
 #include "stirrup/core/error.hpp"
 
-namespace stirrup::net {
+namespace stirrup::net::detail {
 namespace ssl = boost::asio::ssl;
 
 std::shared_ptr<ssl::context> make_tls_context(const TlsOptions& options)
@@ -62,4 +62,4 @@ void configure_tls_connection(ssl_st* ssl, std::string_view host_view, bool veri
                           "cannot set the expected TLS peer name '" + host + "'");
 }
 
-} // namespace stirrup::net
+} // namespace stirrup::net::detail

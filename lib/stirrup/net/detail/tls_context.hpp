@@ -13,7 +13,7 @@ class context;
 }
 struct ssl_st;
 
-namespace stirrup::net {
+namespace stirrup::net::detail {
 
 /// Trusts the system store (which honours SSL_CERT_FILE / SSL_CERT_DIR), the
 /// optional extra CA file, TLS 1.2 or later, and verifies peers unless
@@ -26,4 +26,4 @@ std::shared_ptr<boost::asio::ssl::context> make_tls_context(const TlsOptions& op
 /// certificate must match. Throws SystemError.
 void configure_tls_connection(ssl_st* ssl, std::string_view host, bool verify);
 
-} // namespace stirrup::net
+} // namespace stirrup::net::detail

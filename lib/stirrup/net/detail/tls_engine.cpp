@@ -15,7 +15,7 @@
 
 #include "stirrup/core/error.hpp"
 
-namespace stirrup::net {
+namespace stirrup::net::detail {
 namespace asio = boost::asio;
 
 namespace {
@@ -321,4 +321,4 @@ void TlsEngine::ByteQueue::release_if_drained() noexcept
     cap_ = begin_ = end_ = 0;
 }
 
-} // namespace stirrup::net
+} // namespace stirrup::net::detail

@@ -21,7 +21,7 @@
 struct ssl_st;
 struct ssl_ctx_st;
 
-namespace stirrup::net {
+namespace stirrup::net::detail {
 
 class TlsEngine {
 public:
@@ -114,4 +114,4 @@ private:
     bool certificate_refused_ = false;
 };
 
-} // namespace stirrup::net
+} // namespace stirrup::net::detail

@@ -2,7 +2,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 
-namespace stirrup::net {
+namespace stirrup::net::detail {
 namespace asio = boost::asio;
 
 namespace {
@@ -29,4 +29,4 @@ boost::system::error_code TlsStream::input_arrived(error_code ec, std::size_t n)
     return {};
 }
 
-} // namespace stirrup::net
+} // namespace stirrup::net::detail

@@ -27,7 +27,7 @@ namespace boost::asio::ssl {
 class context;
 }
 
-namespace stirrup::net {
+namespace stirrup::net::detail {
 
 class TlsStream {
 public:
@@ -253,4 +253,4 @@ private:
     std::size_t next_read_ = idle_read;
 };
 
-} // namespace stirrup::net
+} // namespace stirrup::net::detail

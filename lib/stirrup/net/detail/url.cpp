@@ -8,8 +8,8 @@
 #include "stirrup/core/detail/ascii.hpp"
 #include "stirrup/core/error.hpp"
 
-namespace stirrup::net {
-using ascii::parse_port;
+namespace stirrup::net::detail {
+using stirrup::detail::ascii::parse_port;
 namespace {
 
 
@@ -155,4 +155,4 @@ std::string percent_encode(std::string_view value)
     return out;
 }
 
-} // namespace stirrup::net
+} // namespace stirrup::net::detail

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace stirrup::net {
+namespace stirrup::net::detail {
 
 enum class Scheme { http, https, unix_socket };
 
@@ -37,4 +37,4 @@ std::string_view to_string(Scheme s) noexcept;
 /// characters (A-Z a-z 0-9 - . _ ~) stay, every other byte becomes %XX.
 std::string percent_encode(std::string_view value);
 
-} // namespace stirrup::net
+} // namespace stirrup::net::detail

@@ -15,7 +15,7 @@
 
 #include "stirrup/core/error.hpp"
 
-namespace stirrup {
+namespace stirrup::detail {
 
 namespace fs = std::filesystem;
 
@@ -487,4 +487,4 @@ std::vector<std::string> expand_input_files(const std::vector<std::string>& entr
     return out;
 }
 
-} // namespace stirrup
+} // namespace stirrup::detail

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace stirrup {
+namespace stirrup::detail {
 
 /// Stirrup's test for a glob: the entry contains `*`, `?` or `[`.
 bool is_glob_pattern(std::string_view entry) noexcept;
@@ -40,4 +40,4 @@ std::string normalize_path_like_pathlib(std::string_view path);
 std::vector<std::string> expand_input_files(const std::vector<std::string>& entries,
                                             const std::filesystem::path& cwd = std::filesystem::current_path());
 
-} // namespace stirrup
+} // namespace stirrup::detail

@@ -5,7 +5,9 @@
 #include <cmath>
 #include <string>
 
-namespace stirrup {
+#include "stirrup/pycompat/detail/py_float.hpp"
+
+namespace stirrup::detail {
 
 namespace json = boost::json;
 
@@ -44,8 +46,8 @@ void write_string(std::string_view s, std::string& out) {
     out += '"';
 }
 
-// Python's float.__repr__: shortest round-trip digits, fixed notation for
-// decimal exponents in [-4, 16), otherwise d.ddde+XX.
+// Python's float.__repr__ (pyexpr::float_repr), except for what JSON cannot
+// hold.
 void write_double(double d, std::string& out) {
     // JSON has no NaN: Boost.JSON 1.81 still parses "0e400" to one (zero
     // times an overflowed power of ten), with either sign. Keep the output valid.
@@ -60,48 +62,7 @@ void write_double(double d, std::string& out) {
         out += d < 0 ? "-1e+309" : "1e+309";
         return;
     }
-    std::array<char, 64> buf{};
-    const auto res = std::to_chars(buf.data(), buf.data() + buf.size(), d, std::chars_format::scientific);
-    std::string_view sci(buf.data(), static_cast<std::size_t>(res.ptr - buf.data()));
-    if (!sci.empty() && sci[0] == '-') {
-        out += '-';
-        sci.remove_prefix(1);
-    }
-    const auto e = sci.find('e');
-    std::string digits;
-    for (const char c : sci.substr(0, e))
-        if (c != '.') digits += c;
-    int exp = 0;
-    std::from_chars(sci.data() + e + 1 + (sci[e + 1] == '+' ? 1 : 0), sci.data() + sci.size(), exp);
-    while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
-    if (exp >= -4 && exp < 16) {
-        if (exp >= 0) {
-            const auto int_len = static_cast<std::size_t>(exp) + 1;
-            if (digits.size() <= int_len) {
-                out += digits;
-                out.append(int_len - digits.size(), '0');
-                out += ".0";
-            } else {
-                out += digits.substr(0, int_len);
-                out += '.';
-                out += digits.substr(int_len);
-            }
-        } else {
-            out += "0.";
-            out.append(static_cast<std::size_t>(-exp - 1), '0');
-            out += digits;
-        }
-    } else {
-        out += digits[0];
-        if (digits.size() > 1) {
-            out += '.';
-            out += digits.substr(1);
-        }
-        out += exp < 0 ? "e-" : "e+";
-        const int a = exp < 0 ? -exp : exp;
-        if (a < 10) out += '0';
-        out += std::to_string(a);
-    }
+    out += pyexpr::float_repr(d);
 }
 
 template <class Int> void write_integer(Int n, std::string& out) {
@@ -157,4 +118,4 @@ void append_json_text(std::string& out, const json::value& v) { write_value(v, o
 
 void append_json_string(std::string& out, std::string_view s) { write_string(s, out); }
 
-} // namespace stirrup
+} // namespace stirrup::detail

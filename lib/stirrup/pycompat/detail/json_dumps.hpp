@@ -7,7 +7,7 @@
 
 #include <boost/json/value.hpp>
 
-namespace stirrup {
+namespace stirrup::detail {
 
 std::string to_json_text(const boost::json::value& v);
 
@@ -19,4 +19,4 @@ void append_json_text(std::string& out, const boost::json::value& v);
 /// callers that need valid UTF-8 sanitise first.
 void append_json_string(std::string& out, std::string_view s);
 
-} // namespace stirrup
+} // namespace stirrup::detail

@@ -9,7 +9,7 @@
 #include "stirrup/pycompat/detail/py_limits.hpp"
 #include "stirrup/pycompat/detail/python_expression.hpp"
 
-namespace stirrup::pyexpr {
+namespace stirrup::detail::pyexpr {
 
 namespace {
 
@@ -31,7 +31,7 @@ std::size_t mag_bits(const Mag& m)
 [[noreturn]] void too_large()
 {
     // Python would build the number; we stop well before memory and CPU run out.
-    throw PythonExpressionError("OverflowError", "integer too large for the calculator (over 100000 digits)");
+    throw detail::PythonExpressionError("OverflowError", "integer too large for the calculator (over 100000 digits)");
 }
 
 int mag_cmp(const Mag& a, const Mag& b)
@@ -582,4 +582,4 @@ std::optional<double> BigInt::true_divide(const BigInt& a, const BigInt& b)
     return negate ? -result : result;
 }
 
-} // namespace stirrup::pyexpr
+} // namespace stirrup::detail::pyexpr

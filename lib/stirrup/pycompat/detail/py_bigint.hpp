@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace stirrup::pyexpr {
+namespace stirrup::detail::pyexpr {
 
 class BigInt {
 public:
@@ -65,4 +65,4 @@ private:
     Mag mag_;
 };
 
-} // namespace stirrup::pyexpr
+} // namespace stirrup::detail::pyexpr

@@ -8,7 +8,7 @@
 
 #include "stirrup/pycompat/detail/python_expression.hpp"
 
-namespace stirrup::pyexpr {
+namespace stirrup::detail::pyexpr {
 
 namespace {
 
@@ -19,7 +19,7 @@ bool is_odd_integer(double y)
 
 [[noreturn]] void zero_division(const char* message)
 {
-    throw PythonExpressionError("ZeroDivisionError", message);
+    throw detail::PythonExpressionError("ZeroDivisionError", message);
 }
 
 } // namespace
@@ -187,7 +187,7 @@ double float_power(double iv, double iw)
     if (iv < 0.0) {
         if (iw != std::floor(iw)) {
             // Python returns a complex number here.
-            throw PythonExpressionError("ValueError", "complex numbers are not supported by the calculator");
+            throw detail::PythonExpressionError("ValueError", "complex numbers are not supported by the calculator");
         }
         iv = -iv;
         negate = is_odd_integer(iw);
@@ -196,8 +196,8 @@ double float_power(double iv, double iw)
         return negate ? -1.0 : 1.0;
     double ix = std::pow(iv, iw);
     if (std::isinf(ix))
-        throw PythonExpressionError("OverflowError", "(34, 'Numerical result out of range')");
+        throw detail::PythonExpressionError("OverflowError", "(34, 'Numerical result out of range')");
     return negate ? -ix : ix;
 }
 
-} // namespace stirrup::pyexpr
+} // namespace stirrup::detail::pyexpr

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace stirrup::pyexpr {
+namespace stirrup::detail::pyexpr {
 
 /// repr(x) / str(x): "0.1", "1e+16", "1e-05", "-0.0", "inf", "nan".
 std::string float_repr(double x);
@@ -23,4 +23,4 @@ double float_modulo(double a, double b);
 /// Python) throws, as the calculator has no complex numbers.
 double float_power(double x, double y);
 
-} // namespace stirrup::pyexpr
+} // namespace stirrup::detail::pyexpr

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <utility>
 
-namespace stirrup::pyexpr {
+namespace stirrup::detail::pyexpr {
 
 namespace {
 
@@ -573,4 +573,4 @@ std::vector<Token> tokenize(std::string_view source)
     return Lexer(source).run();
 }
 
-} // namespace stirrup::pyexpr
+} // namespace stirrup::detail::pyexpr

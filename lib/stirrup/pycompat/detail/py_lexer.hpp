@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace stirrup::pyexpr {
+namespace stirrup::detail::pyexpr {
 
 enum class TokKind {
     Number,
@@ -41,4 +41,4 @@ std::vector<Token> tokenize(std::string_view source);
 /// Text for "<message> (<string>, line N)".
 std::string syntax_error_text(const std::string& message, int line);
 
-} // namespace stirrup::pyexpr
+} // namespace stirrup::detail::pyexpr

@@ -2,7 +2,7 @@
 
 #include "stirrup/pycompat/detail/python_expression.hpp"
 
-namespace stirrup::pyexpr {
+namespace stirrup::detail::pyexpr {
 
 namespace {
 // Thread-local so concurrent tool calls each get their own budget.
@@ -16,7 +16,7 @@ void charge_work(std::uint64_t units)
         return;
     if (units > t_remaining) {
         t_remaining = 0;
-        throw WorkLimitError();
+        throw detail::WorkLimitError();
     }
     t_remaining -= units;
 }
@@ -33,4 +33,4 @@ WorkBudgetScope::~WorkBudgetScope()
     t_active = saved_active_;
 }
 
-} // namespace stirrup::pyexpr
+} // namespace stirrup::detail::pyexpr

@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace stirrup::pyexpr {
+namespace stirrup::detail::pyexpr {
 
 /// Largest integer kept, in bits (about 100,000 decimal digits). Python's
 /// str() already refuses to print more than 4300 digits, so larger values
@@ -47,4 +47,4 @@ private:
     bool saved_active_;
 };
 
-} // namespace stirrup::pyexpr
+} // namespace stirrup::detail::pyexpr

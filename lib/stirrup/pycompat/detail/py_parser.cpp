@@ -8,7 +8,7 @@
 #include "stirrup/pycompat/detail/py_limits.hpp"
 #include "stirrup/pycompat/detail/python_expression.hpp"
 
-namespace stirrup::pyexpr {
+namespace stirrup::detail::pyexpr {
 
 namespace {
 
@@ -51,7 +51,7 @@ NodePtr unsupported(std::string what, std::vector<NodePtr> kids = {})
 [[noreturn]] void too_deep()
 {
     // Python's compiler limit, reached here sooner (see kMaxNesting).
-    throw PythonExpressionError("RecursionError", "maximum recursion depth exceeded during compilation");
+    throw detail::PythonExpressionError("RecursionError", "maximum recursion depth exceeded during compilation");
 }
 
 // Sets the node's depth from its children, refusing trees too deep to walk.
@@ -103,9 +103,9 @@ private:
     {
         const Token& t = toks_[i_];
         if (t.kind == TokKind::Error)
-            throw PythonExpressionError(t.error_type, t.message);
+            throw detail::PythonExpressionError(t.error_type, t.message);
         if (t.kind == TokKind::Eof) {
-            throw PythonExpressionError(t.error_type, syntax_error_text(t.message, t.open_line ? t.open_line : t.line));
+            throw detail::PythonExpressionError(t.error_type, syntax_error_text(t.message, t.open_line ? t.open_line : t.line));
         }
         return t;
     }
@@ -640,18 +640,18 @@ NodePtr parse_expression(std::string_view source)
         return Parser(toks).parse();
     } catch (const ParseFailure& f) {
         if (f.type == "IndentationError")
-            throw PythonExpressionError(f.type, syntax_error_text(f.message, f.line));
+            throw detail::PythonExpressionError(f.type, syntax_error_text(f.message, f.line));
         // CPython tokenizes the rest of the text after a parser error, and a
         // tokenizer error found there replaces the parser's message; so does
         // a bracket left open on an earlier line than the error.
         const Token& last = toks.back();
         if (last.kind == TokKind::Error)
-            throw PythonExpressionError(last.error_type, last.message);
+            throw detail::PythonExpressionError(last.error_type, last.message);
         if (last.kind == TokKind::Eof && last.open_line != 0 && f.line > last.open_line) {
-            throw PythonExpressionError(last.error_type, syntax_error_text(last.message, last.open_line));
+            throw detail::PythonExpressionError(last.error_type, syntax_error_text(last.message, last.open_line));
         }
-        throw PythonExpressionError(f.type, syntax_error_text(f.message, f.line));
+        throw detail::PythonExpressionError(f.type, syntax_error_text(f.message, f.line));
     }
 }
 
-} // namespace stirrup::pyexpr
+} // namespace stirrup::detail::pyexpr

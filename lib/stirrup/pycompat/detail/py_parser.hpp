@@ -11,7 +11,7 @@
 
 #include "stirrup/pycompat/detail/py_value.hpp"
 
-namespace stirrup::pyexpr {
+namespace stirrup::detail::pyexpr {
 
 struct Node {
     enum class Kind {
@@ -45,4 +45,4 @@ using NodePtr = std::unique_ptr<Node>;
 /// stripped, newlines normalised). Throws PythonExpressionError.
 NodePtr parse_expression(std::string_view source);
 
-} // namespace stirrup::pyexpr
+} // namespace stirrup::detail::pyexpr

@@ -3,7 +3,7 @@
 #include <array>
 #include <cstdint>
 
-namespace stirrup {
+namespace stirrup::detail {
 namespace {
 
 struct Range {
@@ -173,4 +173,4 @@ std::string py_repr_dict(const std::map<std::string, std::string>& items)
     return dict_repr(items);
 }
 
-} // namespace stirrup
+} // namespace stirrup::detail

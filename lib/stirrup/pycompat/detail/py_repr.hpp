@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace stirrup {
+namespace stirrup::detail {
 
 /// repr(s) for a Python str holding the UTF-8 text `s`: single quotes unless
 /// the text contains ' and no "; backslash, the quote, \t \n \r escaped;
@@ -29,4 +29,4 @@ std::string py_repr_dict(const std::vector<std::pair<std::string, std::string>>&
 /// Same, for a std::map (keys in sorted order, as the map holds them).
 std::string py_repr_dict(const std::map<std::string, std::string>& items);
 
-} // namespace stirrup
+} // namespace stirrup::detail

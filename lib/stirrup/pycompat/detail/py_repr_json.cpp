@@ -5,7 +5,7 @@
 #include "stirrup/pycompat/detail/py_repr.hpp"
 #include "stirrup/pycompat/detail/py_float.hpp"
 
-namespace stirrup::agent_detail {
+namespace stirrup::detail {
 namespace json = boost::json;
 
 namespace {
@@ -17,8 +17,8 @@ void append(std::string& out, const json::value& v)
     case json::kind::bool_: out += v.get_bool() ? "True" : "False"; return;
     case json::kind::int64: out += std::to_string(v.get_int64()); return;
     case json::kind::uint64: out += std::to_string(v.get_uint64()); return;
-    case json::kind::double_: out += pyexpr::float_repr(v.get_double()); return;
-    case json::kind::string: out += py_repr_str(v.get_string()); return;
+    case json::kind::double_: out += detail::pyexpr::float_repr(v.get_double()); return;
+    case json::kind::string: out += detail::py_repr_str(v.get_string()); return;
     case json::kind::array: {
         out += '[';
         bool first = true;
@@ -36,7 +36,7 @@ void append(std::string& out, const json::value& v)
         for (const auto& kv : v.get_object()) {
             if (!first) out += ", ";
             first = false;
-            out += py_repr_str(kv.key());
+            out += detail::py_repr_str(kv.key());
             out += ": ";
             append(out, kv.value());
         }
@@ -55,4 +55,4 @@ std::string py_repr_json(const json::value& v)
     return out;
 }
 
-} // namespace stirrup::agent_detail
+} // namespace stirrup::detail

@@ -8,8 +8,8 @@
 
 #include <boost/json/fwd.hpp>
 
-namespace stirrup::agent_detail {
+namespace stirrup::detail {
 
 std::string py_repr_json(const boost::json::value& v);
 
-} // namespace stirrup::agent_detail
+} // namespace stirrup::detail

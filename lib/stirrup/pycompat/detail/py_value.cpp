@@ -8,7 +8,7 @@
 #include "stirrup/pycompat/detail/py_limits.hpp"
 #include "stirrup/pycompat/detail/python_expression.hpp"
 
-namespace stirrup::pyexpr {
+namespace stirrup::detail::pyexpr {
 
 namespace {
 
@@ -25,7 +25,7 @@ constexpr std::uint64_t kElementCost = 20;
 
 [[noreturn]] void type_error(const std::string& message)
 {
-    throw PythonExpressionError("TypeError", message);
+    throw detail::PythonExpressionError("TypeError", message);
 }
 
 std::string quoted_type(const Value& x)
@@ -54,7 +54,7 @@ double int_to_double(const BigInt& i)
 {
     const auto d = i.to_double();
     if (!d)
-        throw PythonExpressionError("OverflowError", "int too large to convert to float");
+        throw detail::PythonExpressionError("OverflowError", "int too large to convert to float");
     return *d;
 }
 
@@ -219,12 +219,12 @@ Value repeat(const Sequence& s, const Value& count)
 {
     const auto n = as_int(count).to_int64();
     if (!n)
-        throw PythonExpressionError("OverflowError", "cannot fit 'int' into an index-sized integer");
+        throw detail::PythonExpressionError("OverflowError", "cannot fit 'int' into an index-sized integer");
     std::vector<Value> out;
     if (*n > 0 && !s.items->empty()) {
         if (static_cast<std::uint64_t>(*n) > kMaxSequenceLength / s.items->size()) {
             // Python would try to allocate it.
-            throw PythonExpressionError("MemoryError", "sequence too long for the calculator (over 100000 items)");
+            throw detail::PythonExpressionError("MemoryError", "sequence too long for the calculator (over 100000 items)");
         }
         const auto total = static_cast<std::size_t>(*n) * s.items->size();
         charge_work(total * kElementCost);
@@ -245,7 +245,7 @@ Value sequence_op(BinOp op, const Value& a, const Value& b)
             type_error(std::string("can only concatenate ") + kind + " (not \"" + type_name(b) + "\") to " + kind);
         }
         if (sa->items->size() + sb->items->size() > kMaxSequenceLength) {
-            throw PythonExpressionError("MemoryError", "sequence too long for the calculator (over 100000 items)");
+            throw detail::PythonExpressionError("MemoryError", "sequence too long for the calculator (over 100000 items)");
         }
         charge_work((sa->items->size() + sb->items->size()) * kElementCost);
         std::vector<Value> out(*sa->items);
@@ -307,22 +307,22 @@ Value int_op(BinOp op, const Value& va, const Value& vb)
         return make_int(a * b);
     case BinOp::TrueDiv: {
         if (b.is_zero())
-            throw PythonExpressionError("ZeroDivisionError", "division by zero");
+            throw detail::PythonExpressionError("ZeroDivisionError", "division by zero");
         const auto q = BigInt::true_divide(a, b);
         if (!q)
-            throw PythonExpressionError("OverflowError", "integer division result too large for a float");
+            throw detail::PythonExpressionError("OverflowError", "integer division result too large for a float");
         return make_float(*q);
     }
     case BinOp::FloorDiv: {
         if (b.is_zero())
-            throw PythonExpressionError("ZeroDivisionError", "integer division or modulo by zero");
+            throw detail::PythonExpressionError("ZeroDivisionError", "integer division or modulo by zero");
         BigInt q;
         BigInt::floor_divmod(a, b, &q, nullptr);
         return make_int(std::move(q));
     }
     case BinOp::Mod: {
         if (b.is_zero())
-            throw PythonExpressionError("ZeroDivisionError", "integer modulo by zero");
+            throw detail::PythonExpressionError("ZeroDivisionError", "integer modulo by zero");
         BigInt r;
         BigInt::floor_divmod(a, b, nullptr, &r);
         return make_int(std::move(r));
@@ -335,7 +335,7 @@ Value int_op(BinOp op, const Value& va, const Value& vb)
     case BinOp::LShift:
     case BinOp::RShift: {
         if (b.is_negative())
-            throw PythonExpressionError("ValueError", "negative shift count");
+            throw detail::PythonExpressionError("ValueError", "negative shift count");
         const auto n = b.to_int64();
         if (op == BinOp::RShift) {
             if (!n)
@@ -362,7 +362,7 @@ void append_repr(std::string& out, const Value& x)
 {
     charge_work(kElementCost);
     if (out.size() > kMaxReprChars) {
-        throw PythonExpressionError("MemoryError", "result too long for the calculator (over 4000000 characters)");
+        throw detail::PythonExpressionError("MemoryError", "result too long for the calculator (over 4000000 characters)");
     }
     if (std::holds_alternative<NoneValue>(x.v)) {
         out += "None";
@@ -372,7 +372,7 @@ void append_repr(std::string& out, const Value& x)
         const std::string digits = i->bit_length() > kMaxStrBits ? std::string() : i->to_decimal();
         const std::size_t count = digits.size() - (i->is_negative() ? 1 : 0);
         if (digits.empty() || count > kMaxStrDigits) {
-            throw PythonExpressionError("ValueError", "Exceeds the limit (4300 digits) for integer string conversion; "
+            throw detail::PythonExpressionError("ValueError", "Exceeds the limit (4300 digits) for integer string conversion; "
                                                       "use sys.set_int_max_str_digits() to increase the limit");
         }
         out += digits;
@@ -561,12 +561,12 @@ Value subscript(const Value& a, const Value& index)
     }
     const auto i = as_int(index).to_int64();
     if (!i)
-        throw PythonExpressionError("IndexError", "cannot fit 'int' into an index-sized integer");
+        throw detail::PythonExpressionError("IndexError", "cannot fit 'int' into an index-sized integer");
     const auto size = static_cast<std::int64_t>(s->items->size());
     const std::int64_t k = *i < 0 ? *i + size : *i;
     if (k < 0 || k >= size)
-        throw PythonExpressionError("IndexError", std::string(kind) + " index out of range");
+        throw detail::PythonExpressionError("IndexError", std::string(kind) + " index out of range");
     return (*s->items)[static_cast<std::size_t>(k)];
 }
 
-} // namespace stirrup::pyexpr
+} // namespace stirrup::detail::pyexpr

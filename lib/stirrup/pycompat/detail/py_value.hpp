@@ -10,7 +10,7 @@
 
 #include "stirrup/pycompat/detail/py_bigint.hpp"
 
-namespace stirrup::pyexpr {
+namespace stirrup::detail::pyexpr {
 
 struct Value;
 struct NoneValue {};
@@ -48,4 +48,4 @@ bool compare_op(CmpOp op, const Value& a, const Value& b);
 /// a[index] for tuples and lists.
 Value subscript(const Value& a, const Value& index);
 
-} // namespace stirrup::pyexpr
+} // namespace stirrup::detail::pyexpr

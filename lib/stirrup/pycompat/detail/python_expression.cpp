@@ -27,7 +27,7 @@
 #include "stirrup/pycompat/detail/py_parser.hpp"
 #include "stirrup/pycompat/detail/py_value.hpp"
 
-namespace stirrup {
+namespace stirrup::detail {
 
 namespace {
 
@@ -173,4 +173,4 @@ std::string calculator_result_text(std::string_view expr)
     return calculator_result(expr).text;
 }
 
-} // namespace stirrup
+} // namespace stirrup::detail

@@ -15,7 +15,7 @@
 
 #include "stirrup/core/error.hpp"
 
-namespace stirrup {
+namespace stirrup::detail {
 
 /// A Python exception raised while compiling or evaluating an expression.
 /// what() is `str(e)` as CPython 3.11 would print it, so
@@ -63,4 +63,4 @@ std::optional<CalculatorResult> quick_calculator_result(std::string_view expr, s
 /// Just the text of calculator_result().
 std::string calculator_result_text(std::string_view expr);
 
-} // namespace stirrup
+} // namespace stirrup::detail

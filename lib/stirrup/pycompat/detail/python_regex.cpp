@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace stirrup {
+namespace stirrup::detail {
 namespace {
 
 static_assert(sizeof(wchar_t) == 4, "patterns are matched as UTF-32 code points");
@@ -351,4 +351,4 @@ bool PythonRegex::match(std::string_view subject) const {
     }
 }
 
-} // namespace stirrup
+} // namespace stirrup::detail

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string_view>
 
-namespace stirrup {
+namespace stirrup::detail {
 
 class PythonRegex {
 public:
@@ -28,4 +28,4 @@ private:
     std::shared_ptr<const Impl> impl_; // immutable once compiled, so copies share it
 };
 
-} // namespace stirrup
+} // namespace stirrup::detail

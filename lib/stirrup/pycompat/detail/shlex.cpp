@@ -1,6 +1,6 @@
 #include "stirrup/pycompat/detail/shlex.hpp"
 
-namespace stirrup::shell {
+namespace stirrup::detail::shell {
 namespace {
 
 // shlex works on code points, but every character it treats specially is
@@ -160,4 +160,4 @@ bool has_unquoted_shell_syntax(std::string_view raw) {
     return found;
 }
 
-} // namespace stirrup::shell
+} // namespace stirrup::detail::shell

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace stirrup::shell {
+namespace stirrup::detail::shell {
 
 /// shlex.split(s): returns nullopt (and sets *error to shlex's message, e.g.
 /// "No closing quotation" / "No escaped character") where shlex raises ValueError.
@@ -25,4 +25,4 @@ std::string join(const std::vector<std::string>& argv);
 /// or newline occurs anywhere in the raw command.
 bool has_unquoted_shell_syntax(std::string_view raw);
 
-} // namespace stirrup::shell
+} // namespace stirrup::detail::shell

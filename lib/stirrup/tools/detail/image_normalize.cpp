@@ -11,7 +11,7 @@
 #include <mutex>
 #include <utility>
 
-namespace stirrup {
+namespace stirrup::detail {
 
 namespace {
 
@@ -332,7 +332,7 @@ ImageSize stirrup_target_size(std::uint64_t width, std::uint64_t height, std::si
 }
 
 ImageBlock normalize_image(std::string_view bytes, std::size_t max_pixels) {
-    const std::string_view mime = sniff_image_mime(bytes);
+    const std::string_view mime = detail::sniff_image_mime(bytes);
     if (mime.empty()) throw ImageError("Unsupported file type " + bytes_repr(bytes));
     if (std::find(kAllowed.begin(), kAllowed.end(), mime) == kAllowed.end()) {
         std::string allowed;
@@ -375,4 +375,4 @@ ImageBlock normalize_image(std::string_view bytes, std::size_t max_pixels) {
     return block;
 }
 
-} // namespace stirrup
+} // namespace stirrup::detail

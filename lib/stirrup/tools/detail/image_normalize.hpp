@@ -14,7 +14,7 @@
 #include "stirrup/core/detail/image_mime.hpp"
 #include "stirrup/core/messages.hpp"
 
-namespace stirrup {
+namespace stirrup::detail {
 
 /// The bytes are not an image Stirrup accepts: unknown or disallowed type,
 /// corrupt or truncated data, or too many pixels (Stirrup: ValueError or PIL's
@@ -50,4 +50,4 @@ ImageSize stirrup_target_size(std::uint64_t width, std::uint64_t height, std::si
 /// kept. Thread-safe. Throws ImageError.
 ImageBlock normalize_image(std::string_view bytes, std::size_t max_pixels = 1'000'000);
 
-} // namespace stirrup
+} // namespace stirrup::detail

@@ -22,7 +22,7 @@ namespace stirrup::detail::docker {
 inline constexpr std::string_view exec_marker_name = "STIRRUP_EXEC_ID";
 
 /// Seconds as Python prints the timeout: 42 -> "42", 1.5 -> "1.5".
-using text::seconds_text;
+using detail::text::seconds_text;
 
 /// Stirrup's command in the container, wrapped in coreutils timeout:
 ///   argv  -> ["timeout", "--kill-after=5s", "{t}s", argv...]
