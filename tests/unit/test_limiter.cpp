@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -22,12 +23,15 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
+#include "stirrup/core/detail/wait_queue.hpp"
+#include "stirrup/core/error.hpp"
 #include "stirrup/core/limiter.hpp"
 
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 using namespace std::chrono_literals;
 using stirrup::AsyncSemaphore;
+using stirrup::ConfigError;
 using stirrup::RateLimit;
 using stirrup::RateLimiter;
 
@@ -250,7 +254,7 @@ TEST_CASE("AsyncSemaphore: many waiters on four threads, some cancelled")
 
 TEST_CASE("AsyncSemaphore: no permits is an error")
 {
-    CHECK_THROWS_AS(AsyncSemaphore(0), std::invalid_argument);
+    CHECK_THROWS_AS(AsyncSemaphore(0), ConfigError);
 }
 
 TEST_CASE("RateLimiter: admits a burst, then one per interval, in order")
@@ -306,8 +310,8 @@ TEST_CASE("RateLimiter: the default burst is one second's worth")
     CHECK(rl.try_acquire());
     CHECK(rl.try_acquire());
     CHECK_FALSE(rl.try_acquire());
-    CHECK_THROWS_AS(RateLimiter(RateLimit{0}), std::invalid_argument);
-    CHECK_THROWS_AS(RateLimiter(RateLimit{-1}), std::invalid_argument);
+    CHECK_THROWS_AS(RateLimiter(RateLimit{0}), ConfigError);
+    CHECK_THROWS_AS(RateLimiter(RateLimit{-1}), ConfigError);
 }
 
 TEST_CASE("RateLimiter: waiters on several threads all get through, in rate")
@@ -337,4 +341,150 @@ TEST_CASE("RateLimiter: waiters on several threads all get through, in rate")
     CHECK(done.load() == 100);
     CHECK(took >= 0.09);
     CHECK(rl.stats().waiting == 0);
+}
+
+// ---------------------------------------------------------------------------
+// WaitQueue, the FIFO queue with cancellation under the limiters and
+// the connection pool.
+
+namespace {
+
+using stirrup::detail::WaitQueue;
+
+struct QueueOwner {
+    std::mutex mutex;
+    WaitQueue queue;
+    bool admit = false; ///< decide admits at once when the queue is empty
+};
+
+struct WaitLog {
+    std::vector<int> resumed;
+    std::vector<int> aborted;
+    std::vector<std::chrono::nanoseconds> waited;
+};
+
+asio::awaitable<void> wait_in(std::shared_ptr<QueueOwner> owner, int id, WaitLog* log)
+{
+    auto decide = [&owner](const asio::any_io_executor&) -> WaitQueue* {
+        if (owner->admit && owner->queue.empty())
+            return nullptr;
+        return &owner->queue;
+    };
+    try {
+        const std::chrono::nanoseconds waited = co_await WaitQueue::wait(owner->mutex, owner, decide);
+        log->resumed.push_back(id);
+        log->waited.push_back(waited);
+    } catch (const boost::system::system_error& e) {
+        if (e.code() != asio::error::operation_aborted)
+            throw;
+        log->aborted.push_back(id);
+    }
+}
+
+// Grants the first waiter, as an owner does: pop under the lock, complete after.
+bool grant_one(QueueOwner& o)
+{
+    WaitQueue::Grant g;
+    {
+        std::lock_guard lock(o.mutex);
+        g = o.queue.pop();
+    }
+    const bool any = static_cast<bool>(g);
+    g.complete();
+    return any;
+}
+
+std::size_t queued(QueueOwner& o)
+{
+    std::lock_guard lock(o.mutex);
+    return o.queue.size();
+}
+
+} // namespace
+
+TEST_CASE("WaitQueue: waiters are resumed in arrival order, each when granted")
+{
+    asio::io_context io;
+    auto owner = std::make_shared<QueueOwner>();
+    WaitLog log;
+    for (int i = 0; i < 4; ++i)
+        asio::co_spawn(io, wait_in(owner, i, &log), asio::detached);
+    io.poll();
+    CHECK(queued(*owner) == 4);
+    CHECK(log.resumed.empty());
+    std::this_thread::sleep_for(2ms);
+    for (int i = 0; i < 4; ++i) {
+        REQUIRE(grant_one(*owner));
+        io.poll();
+        CHECK(log.resumed.size() == static_cast<std::size_t>(i + 1));
+    }
+    CHECK(log.resumed == std::vector<int>{0, 1, 2, 3});
+    CHECK(log.waited.front() >= 2ms);
+    CHECK_FALSE(grant_one(*owner)); // empty: an empty grant, a no-op
+    std::lock_guard lock(owner->mutex);
+    CHECK(owner->queue.total_queued() == 4);
+    CHECK(owner->queue.peak() == 4);
+    CHECK(owner->queue.total_cancelled() == 0);
+}
+
+TEST_CASE("WaitQueue: decide may admit at once; the caller is then never queued")
+{
+    asio::io_context io;
+    auto owner = std::make_shared<QueueOwner>();
+    owner->admit = true;
+    WaitLog log;
+    asio::co_spawn(io, wait_in(owner, 7, &log), asio::detached);
+    io.run();
+    CHECK(log.resumed == std::vector<int>{7});
+    CHECK(log.waited == std::vector<std::chrono::nanoseconds>{std::chrono::nanoseconds(0)});
+    CHECK(owner->queue.total_queued() == 0);
+}
+
+TEST_CASE("WaitQueue: a cancelled waiter leaves the queue at once and is never granted")
+{
+    asio::io_context io;
+    auto owner = std::make_shared<QueueOwner>();
+    WaitLog log;
+    asio::cancellation_signal cancel_middle;
+    asio::co_spawn(io, wait_in(owner, 0, &log), asio::detached);
+    asio::co_spawn(io, wait_in(owner, 1, &log), asio::bind_cancellation_slot(cancel_middle.slot(), asio::detached));
+    asio::co_spawn(io, wait_in(owner, 2, &log), asio::detached);
+    io.poll();
+    REQUIRE(queued(*owner) == 3);
+
+    // co_spawn hands the cancellation to the coroutine through its executor.
+    cancel_middle.emit(asio::cancellation_type::terminal);
+    io.poll();
+    CHECK(queued(*owner) == 2);
+    CHECK(log.aborted == std::vector<int>{1});
+
+    REQUIRE(grant_one(*owner));
+    REQUIRE(grant_one(*owner));
+    CHECK_FALSE(grant_one(*owner));
+    io.poll();
+    CHECK(log.resumed == std::vector<int>{0, 2});
+    std::lock_guard lock(owner->mutex);
+    CHECK(owner->queue.total_cancelled() == 1);
+}
+
+TEST_CASE("WaitQueue: a cancellation after the grant changes nothing")
+{
+    asio::io_context io;
+    auto owner = std::make_shared<QueueOwner>();
+    WaitLog log;
+    asio::cancellation_signal cancel;
+    asio::co_spawn(io, wait_in(owner, 0, &log), asio::bind_cancellation_slot(cancel.slot(), asio::detached));
+    io.poll();
+    WaitQueue::Grant g;
+    {
+        std::lock_guard lock(owner->mutex);
+        g = owner->queue.pop();
+    }
+    REQUIRE(g);
+    cancel.emit(asio::cancellation_type::terminal); // granted: too late
+    g.complete();
+    io.poll();
+    CHECK(log.resumed == std::vector<int>{0});
+    CHECK(log.aborted.empty());
+    CHECK(owner->queue.total_cancelled() == 0);
 }

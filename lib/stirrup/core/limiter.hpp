@@ -64,7 +64,7 @@ public:
         std::chrono::nanoseconds waited_{0};
     };
 
-    /// `permits` >= 1 (throws std::invalid_argument otherwise).
+    /// `permits` >= 1 (throws ConfigError otherwise).
     explicit AsyncSemaphore(std::size_t permits);
 
     /// Waits, in FIFO order, for a permit. Cancellable while queued.
@@ -93,7 +93,7 @@ class RateLimiter {
 public:
     struct State;
 
-    /// Throws std::invalid_argument for a non-positive or non-finite rate.
+    /// Throws ConfigError for a non-positive or non-finite rate.
     explicit RateLimiter(RateLimit limit);
 
     /// Waits, in FIFO order, for the next admission and returns how long it

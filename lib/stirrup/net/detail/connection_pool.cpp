@@ -3,12 +3,7 @@
 #include <optional>
 #include <variant>
 
-#include <boost/asio/any_completion_handler.hpp>
-#include <boost/asio/associated_cancellation_slot.hpp>
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -18,7 +13,6 @@
 namespace stirrup::net::detail {
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
-using Handler = asio::any_completion_handler<void(boost::system::error_code)>;
 
 namespace {
 
@@ -38,46 +32,6 @@ asio::awaitable<T> before_deadline(asio::any_io_executor ex, asio::awaitable<T> 
 }
 
 } // namespace
-
-// A caller queued for a slot. Whoever moves `handler` out (under the pool
-// mutex) decides its outcome: a release grants it, a cancellation fails it,
-// never both. `slot` belongs to the caller's coroutine and is touched only on
-// `executor` (its strand), as Asio's cancellation slots are not thread-safe.
-struct ConnectionPool::Waiter {
-    std::optional<Handler> handler;
-    asio::any_io_executor executor;
-    asio::cancellation_slot slot;
-};
-
-// Installed in a waiting caller's cancellation slot: takes the waiter out of
-// the queue (unless a release already granted it a slot) and fails it.
-struct ConnectionPool::CancelWaiter {
-    std::weak_ptr<ConnectionPool> pool;
-    std::string key;
-    std::weak_ptr<Waiter> waiter;
-
-    void operator()(asio::cancellation_type) const
-    {
-        auto p = pool.lock();
-        auto w = waiter.lock();
-        if (!p || !w)
-            return;
-        std::optional<Handler> handler;
-        {
-            std::lock_guard lock(p->mutex_);
-            auto& h = p->hosts_[key];
-            for (auto it = h.waiters.begin(); it != h.waiters.end(); ++it) {
-                if (*it == w) {
-                    handler = std::move(w->handler);
-                    h.waiters.erase(it);
-                    break;
-                }
-            }
-        }
-        if (handler)
-            asio::post(w->executor, [h = std::move(*handler)]() mutable { std::move(h)(asio::error::operation_aborted); });
-    }
-};
 
 ConnectionPool::ConnectionPool(asio::any_io_executor ex, PoolOptions options) : ex_(std::move(ex)), options_(options)
 {
@@ -160,8 +114,7 @@ std::unique_ptr<Connection> ConnectionPool::take_idle(const std::string& key)
 
 void ConnectionPool::give_back(const std::string& key, std::unique_ptr<Connection> c, bool keep) noexcept
 {
-    std::optional<Handler> next;
-    std::shared_ptr<Waiter> waiter;
+    stirrup::detail::WaitQueue::Grant next;
     Closing dead;
     if (c && !(keep && c->is_open()))
         dead.push_back(std::move(c));
@@ -176,9 +129,7 @@ void ConnectionPool::give_back(const std::string& key, std::unique_ptr<Connectio
         drop_expired(h, dead);
         if (!h.waiters.empty()) {
             // The slot passes straight to the first waiter: h.leased is unchanged.
-            waiter = std::move(h.waiters.front());
-            h.waiters.pop_front();
-            next = std::move(waiter->handler);
+            next = h.waiters.pop();
         } else {
             --h.leased;
             if (h.leased == 0 && h.idle.empty())
@@ -187,44 +138,22 @@ void ConnectionPool::give_back(const std::string& key, std::unique_ptr<Connectio
     }
     for (auto& d : dead)
         d->close();
-    // The grant completes on the waiter's own executor: this thread may be
-    // another session's, and the waiter's strand may at this moment be
-    // emitting a cancellation through the slot (its deadline firing), so
-    // clearing the slot here would race with that.
-    if (next)
-        asio::post(waiter->executor, [waiter, h = std::move(*next)]() mutable {
-            waiter->slot.clear();
-            std::move(h)(boost::system::error_code{});
-        });
+    // The grant completes on the waiter's own executor (WaitQueue).
+    next.complete();
 }
 
 asio::awaitable<ConnectionPool::Lease> ConnectionPool::wait_for_slot(const std::string& key)
 {
-    co_await asio::async_initiate<decltype(asio::use_awaitable), void(boost::system::error_code)>(
-        [this, &key](auto handler) {
-            auto w = std::make_shared<Waiter>();
-            w->executor = asio::get_associated_executor(handler, ex_);
-            w->slot = asio::get_associated_cancellation_slot(handler);
-            bool granted = false;
-            {
-                std::lock_guard lock(mutex_);
-                auto& h = hosts_[key];
-                // A slot may have been freed between the fast path and here.
-                if (h.waiters.empty() && h.leased < std::max<std::size_t>(options_.max_connections_per_host, 1)) {
-                    ++h.leased;
-                    granted = true;
-                } else {
-                    w->handler.emplace(std::move(handler));
-                    h.waiters.push_back(w);
-                    if (w->slot.is_connected())
-                        w->slot.template emplace<CancelWaiter>(CancelWaiter{weak_from_this(), key, w});
-                }
-            }
-            if (granted)
-                asio::post(w->executor,
-                           [h = std::move(handler)]() mutable { std::move(h)(boost::system::error_code{}); });
-        },
-        asio::use_awaitable);
+    const std::size_t limit = std::max<std::size_t>(options_.max_connections_per_host, 1);
+    auto decide = [this, &key, limit](const asio::any_io_executor&) -> stirrup::detail::WaitQueue* {
+        auto& h = hosts_[key];
+        // A slot may have been freed between the fast path and here.
+        if (!h.waiters.empty() || h.leased >= limit)
+            return &h.waiters;
+        ++h.leased;
+        return nullptr;
+    };
+    co_await stirrup::detail::WaitQueue::wait(mutex_, weak_from_this(), decide);
     // A lease at once: if the deadline won the race meanwhile, dropping the
     // loser's result gives the slot back.
     co_return Lease(shared_from_this(), key);

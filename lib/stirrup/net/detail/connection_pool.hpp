@@ -8,7 +8,6 @@
 // there (as Asio's own cancellation requires). Internal to the library.
 
 #include <cstddef>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,6 +19,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include "stirrup/core/detail/wait_queue.hpp"
 #include "stirrup/core/limiter.hpp"
 #include "stirrup/net/detail/connection.hpp"
 
@@ -66,12 +66,11 @@ public:
     LimiterStats opening_stats() const;
 
 private:
-    struct Waiter;
-    struct CancelWaiter;
     struct Host {
         std::size_t leased = 0;
         std::deque<std::unique_ptr<Connection>> idle;
-        std::list<std::shared_ptr<Waiter>> waiters;
+        /// Callers waiting for a slot; a Host with waiters is never erased.
+        stirrup::detail::WaitQueue waiters;
     };
 
     bool try_take_slot(const std::string& key);
