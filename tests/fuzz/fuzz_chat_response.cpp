@@ -15,12 +15,14 @@
 #include "stirrup/llm/detail/chat_stream_assembler.hpp"
 #include "stirrup/net/detail/sse_parser.hpp"
 
+#include "fuzz_harness.hpp"
+
 namespace chat = stirrup::detail::chat;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 1) return 0;
     const std::size_t selector = data[0];
-    const std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
+    const std::string_view in = stirrup::fuzz::as_text(data + 1, size - 1);
     const chat::ResponseContext context{"model", 100};
 
     try {

@@ -25,7 +25,7 @@
 #include <variant>
 #include <vector>
 
-#include "fuzz_require.hpp"
+#include "fuzz_harness.hpp"
 #include "stirrup/agent/detail/conversation_rules.hpp"
 #include "stirrup/llm/errors.hpp"
 
@@ -187,7 +187,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     while (i < size && data[i] != 0xFF)
         ++i;
     const std::string_view summary =
-        i < size ? std::string_view(reinterpret_cast<const char*>(data + i + 1), size - i - 1) : std::string_view{};
+        i < size ? stirrup::fuzz::as_text(data + i + 1, size - i - 1) : std::string_view{};
 
     check_unwind(messages);
     check_summarized(messages, summary);

@@ -12,13 +12,13 @@
 
 #include "stirrup/exec/docker/detail/frames.hpp"
 
-#include "fuzz_require.hpp"
+#include "fuzz_harness.hpp"
 
 namespace {
 
-using stirrup::docker::FrameDecoder;
-using stirrup::docker::FrameError;
-using stirrup::docker::StreamId;
+using stirrup::detail::docker::FrameDecoder;
+using stirrup::detail::docker::FrameError;
+using stirrup::detail::docker::StreamId;
 using stirrup::fuzz::require;
 
 struct Outcome {
@@ -42,12 +42,7 @@ Outcome run(std::string_view in, Split&& next_size)
         o.pieces.emplace_back(id, std::string(piece));
     };
     try {
-        std::size_t pos = 0;
-        while (pos < in.size()) {
-            const std::size_t n = next_size();
-            d.feed(in.substr(pos, n), sink);
-            pos += n;
-        }
+        stirrup::fuzz::feed_pieces(in, next_size, [&](std::string_view piece) { d.feed(piece, sink); });
     } catch (const FrameError& e) {
         o.failed = true;
         o.error = e.what();
@@ -88,15 +83,13 @@ std::string without_empty_frames(std::string_view in)
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
-    if (size < 1)
+    const auto input = stirrup::fuzz::split_seed(data, size);
+    if (!input)
         return 0;
-    const std::uint8_t seed = data[0];
-    const std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
+    const std::string_view in = input->rest;
 
-    const Outcome whole = run(in, [&] { return in.size(); });
-    std::size_t step = 0;
-    const Outcome pieces = run(in, [&] { return 1 + ((seed >> (step++ % 5)) & 15); });
-    const Outcome bytes = run(in, [] { return std::size_t{1}; });
+    const auto [whole, pieces, bytes] =
+        stirrup::fuzz::whole_pieces_bytes(in, {.seed = input->seed}, [&](auto&& next) { return run(in, next); });
 
     for (const Outcome* o : {&pieces, &bytes}) {
         require(o->failed == whole.failed);
@@ -109,7 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!whole.failed && whole.at_boundary) {
         std::string again;
         for (const auto& [id, piece] : whole.pieces)
-            again += stirrup::docker::encode_frame(id, piece);
+            again += stirrup::detail::docker::encode_frame(id, piece);
         require(again == without_empty_frames(in));
     }
     return 0;

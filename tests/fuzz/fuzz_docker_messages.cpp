@@ -14,12 +14,12 @@
 #include "stirrup/core/detail/base64.hpp"
 #include "stirrup/exec/docker/detail/messages.hpp"
 
-#include "fuzz_require.hpp"
+#include "fuzz_harness.hpp"
 
 namespace {
 
-using stirrup::docker::JsonLineSplitter;
-using stirrup::docker::MessageError;
+using stirrup::detail::docker::JsonLineSplitter;
+using stirrup::detail::docker::MessageError;
 using stirrup::fuzz::require;
 
 constexpr std::size_t max_line = 4096;
@@ -36,12 +36,7 @@ Split split(std::string_view in, Next&& next_size)
     JsonLineSplitter s(max_line);
     const auto on_line = [&](std::string_view l) { out.lines.emplace_back(l); };
     try {
-        std::size_t pos = 0;
-        while (pos < in.size()) {
-            const std::size_t n = next_size();
-            s.feed(in.substr(pos, n), on_line);
-            pos += n;
-        }
+        stirrup::fuzz::feed_pieces(in, next_size, [&](std::string_view piece) { s.feed(piece, on_line); });
         s.finish(on_line);
     } catch (const MessageError&) {
         out.too_long = true;
@@ -58,26 +53,24 @@ bool is_space(char c)
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
-    if (size < 1)
+    const auto input = stirrup::fuzz::split_seed(data, size);
+    if (!input)
         return 0;
-    const std::uint8_t seed = data[0];
-    const std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
+    const std::string_view in = input->rest;
 
-    const Split whole = split(in, [&] { return in.size(); });
-    std::size_t step = 0;
-    const Split pieces = split(in, [&] { return 1 + ((seed >> (step++ % 5)) & 15); });
-    const Split bytes = split(in, [] { return std::size_t{1}; });
+    const auto [whole, pieces, bytes] =
+        stirrup::fuzz::whole_pieces_bytes(in, {.seed = input->seed}, [&](auto&& next) { return split(in, next); });
     require(pieces.lines == whole.lines && pieces.too_long == whole.too_long);
     require(bytes.lines == whole.lines && bytes.too_long == whole.too_long);
 
-    std::vector<stirrup::docker::StreamMessage> msgs;
+    std::vector<stirrup::detail::docker::StreamMessage> msgs;
     bool any_failed = false;
     for (const auto& line : whole.lines) {
         require(!line.empty() && line.size() <= max_line);
         require(!is_space(line.front()) && !is_space(line.back()));
         require(in.find(line) != std::string_view::npos);
         try {
-            auto m = stirrup::docker::parse_stream_message(line);
+            auto m = stirrup::detail::docker::parse_stream_message(line);
             if (m.error_detail_message)
                 require(m.error.has_value());
             any_failed = any_failed || m.failed();
@@ -85,12 +78,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         } catch (const MessageError&) {
         }
     }
-    const auto failure = stirrup::docker::build_failure(msgs);
+    const auto failure = stirrup::detail::docker::build_failure(msgs);
     require(failure.has_value() == any_failed);
 
     for (const std::string& header : {std::string(in), stirrup::detail::base64::encode(in)}) {
         try {
-            const auto st = stirrup::docker::decode_path_stat(header);
+            const auto st = stirrup::detail::docker::decode_path_stat(header);
             require(st.permissions() <= 0777);
         } catch (const MessageError&) {
         }

@@ -11,11 +11,11 @@
 
 #include "stirrup/exec/e2b/detail/connect.hpp"
 
-#include "fuzz_require.hpp"
+#include "fuzz_harness.hpp"
 
 namespace {
 
-using namespace stirrup::e2b;
+using namespace stirrup::detail::e2b;
 using stirrup::fuzz::require;
 
 struct Outcome {
@@ -40,12 +40,7 @@ Outcome run(std::string_view in, Split&& next_size)
         (id == 2 ? o.err : o.out).append(b);
     };
     try {
-        std::size_t pos = 0;
-        while (pos < in.size()) {
-            const std::size_t n = std::min(next_size(), in.size() - pos);
-            r.feed(in.substr(pos, n), sink);
-            pos += n;
-        }
+        stirrup::fuzz::feed_pieces(in, next_size, [&](std::string_view piece) { r.feed(piece, sink); });
     } catch (const ProtocolError& e) {
         o.failed = true;
         o.failure = e.what();
@@ -65,15 +60,14 @@ Outcome run(std::string_view in, Split&& next_size)
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
-    if (size < 1)
+    const auto input = stirrup::fuzz::split_seed(data, size);
+    if (!input)
         return 0;
-    const std::uint8_t seed = data[0];
-    const std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
+    const std::uint8_t seed = input->seed;
+    const std::string_view in = input->rest;
 
-    const Outcome whole = run(in, [&] { return in.size(); });
-    std::size_t step = 0;
-    const Outcome pieces = run(in, [&] { return std::size_t{1} + ((seed >> (step++ % 5)) & 15); });
-    const Outcome bytes = run(in, [] { return std::size_t{1}; });
+    const auto [whole, pieces, bytes] =
+        stirrup::fuzz::whole_pieces_bytes(in, {.seed = seed}, [&](auto&& next) { return run(in, next); });
     for (const Outcome* o : {&pieces, &bytes}) {
         require(o->failed == whole.failed);
         require(o->failure == whole.failure);

@@ -14,14 +14,14 @@
 #include "stirrup/pycompat/detail/shlex.hpp"
 #include "stirrup/net/detail/url.hpp"
 
-#include "fuzz_require.hpp"
+#include "fuzz_harness.hpp"
 
-using namespace stirrup::e2b;
+using namespace stirrup::detail::e2b;
 using stirrup::fuzz::require;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
-    const std::string_view in(reinterpret_cast<const char*>(data), size);
+    const std::string_view in = stirrup::fuzz::as_text(data, size);
 
     try {
         const SandboxInfo s = parse_sandbox(in);

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "fuzz_require.hpp"
+#include "fuzz_harness.hpp"
 #include "stirrup/pycompat/detail/glob.hpp"
 #include "stirrup/core/error.hpp"
 
@@ -49,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 {
     if (size == 0)
         return 0;
-    const std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
+    const std::string_view in = stirrup::fuzz::as_text(data + 1, size - 1);
     const std::size_t cut = data[0] % (in.size() + 1);
     const std::string_view pattern = in.substr(0, cut);
     const std::string_view name = in.substr(cut);

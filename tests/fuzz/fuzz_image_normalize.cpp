@@ -28,7 +28,7 @@
 
 #include "stirrup/tools/detail/image_normalize.hpp"
 
-#include "fuzz_require.hpp"
+#include "fuzz_harness.hpp"
 
 namespace {
 
@@ -148,7 +148,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (data[0] & 1) {
         synthesised(data, size, max_pixels);
     } else {
-        (void)run(std::string_view(reinterpret_cast<const char*>(data + 1), size - 1), max_pixels);
+        (void)run(stirrup::fuzz::as_text(data + 1, size - 1), max_pixels);
     }
     return 0;
 }

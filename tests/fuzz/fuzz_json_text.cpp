@@ -20,7 +20,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-#include "fuzz_require.hpp"
+#include "fuzz_harness.hpp"
 #include "stirrup/pycompat/detail/json_dumps.hpp"
 
 namespace {
@@ -101,7 +101,7 @@ bool same(const boost::json::value& written, const boost::json::value& read,
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
-    const std::string_view in(reinterpret_cast<const char*>(data), size);
+    const std::string_view in = stirrup::fuzz::as_text(data, size);
     boost::system::error_code ec;
     const boost::json::value v = boost::json::parse(in, ec);
     if (ec)

@@ -16,6 +16,8 @@
 #include "stirrup/core/error.hpp"
 #include "stirrup/exec/output_paths.hpp"
 
+#include "fuzz_harness.hpp"
+
 namespace {
 
 void check(bool ok) {
@@ -78,7 +80,7 @@ void check_identity(std::string_view dest, std::string_view root) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size == 0) return 0;
     const auto flags = data[0];
-    const std::string_view input{reinterpret_cast<const char*>(data + 1), size - 1};
+    const std::string_view input = stirrup::fuzz::as_text(data + 1, size - 1);
     const auto newline = input.find('\n');
     const auto path = input.substr(0, newline);
     const auto root = newline == std::string_view::npos ? std::string_view{"/workspace"} : input.substr(newline + 1);

@@ -11,7 +11,7 @@
 
 #include "stirrup/pycompat/detail/python_expression.hpp"
 
-#include "fuzz_require.hpp"
+#include "fuzz_harness.hpp"
 
 namespace {
 
@@ -21,7 +21,7 @@ using stirrup::fuzz::require;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
-    const std::string_view expr(reinterpret_cast<const char*>(data), size);
+    const std::string_view expr = stirrup::fuzz::as_text(data, size);
     std::string result;
     bool ok = false;
     try {

@@ -22,7 +22,7 @@
 #include "stirrup/exec/allowlist.hpp"
 #include "stirrup/pycompat/detail/shlex.hpp"
 
-#include "fuzz_require.hpp"
+#include "fuzz_harness.hpp"
 
 namespace {
 
@@ -87,7 +87,7 @@ const stirrup::Allowlist& fixed_allowlist() {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
-    const std::string_view all(reinterpret_cast<const char*>(data), size);
+    const std::string_view all = stirrup::fuzz::as_text(data, size);
     const char mode = all.front();
     const std::string_view rest = all.substr(1);
 

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fuzz_require.hpp"
+#include "fuzz_harness.hpp"
 #include "stirrup/agent/skills.hpp"
 
 namespace {
@@ -105,7 +105,7 @@ void check(std::string_view text)
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
-    const std::string_view text(reinterpret_cast<const char*>(data), size);
+    const std::string_view text = stirrup::fuzz::as_text(data, size);
     check(text);
     // What load_skills_metadata parses: the file with Python's newline translation.
     const std::string translated = stirrup::translate_newlines(text);

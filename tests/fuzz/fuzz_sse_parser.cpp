@@ -6,12 +6,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "stirrup/net/detail/sse_parser.hpp"
 
-#include "fuzz_require.hpp"
+#include "fuzz_harness.hpp"
 
 namespace {
 
@@ -21,10 +22,10 @@ using stirrup::fuzz::require;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
-    if (size < 2)
+    const auto input = stirrup::fuzz::split_seed(data, size, 2);
+    if (!input)
         return 0;
-    const std::uint8_t seed = data[0];
-    const std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
+    const std::string_view in = input->rest;
 
     stirrup::net::detail::SseParser one;
     const auto expected = one.feed(in);
@@ -33,23 +34,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         require(e.data.find('\r') == std::string_view::npos);
     }
 
-    // Pieces of 1..8 bytes (from the seed), then byte by byte.
-    stirrup::net::detail::SseParser pieces;
-    std::vector<stirrup::net::detail::SseEvent> got;
-    std::size_t pos = 0, step = 0;
-    while (pos < in.size()) {
-        const std::size_t n = 1 + ((seed >> (step++ % 6)) & 7);
-        pieces.feed(in.substr(pos, n), got);
-        pos += n;
+    // Whole (through the feeder this time), in pieces of 1..8 bytes (from
+    // the seed) and byte by byte.
+    struct Outcome {
+        std::vector<stirrup::net::detail::SseEvent> events;
+        std::string last_event_id;
+        decltype(one.reconnection_time()) reconnection_time{};
+    };
+    const auto runs = stirrup::fuzz::whole_pieces_bytes(in, {.seed = input->seed, .rotate = 6, .mask = 7}, [&](auto&& next) {
+        stirrup::net::detail::SseParser p;
+        Outcome o;
+        stirrup::fuzz::feed_pieces(in, next, [&](std::string_view piece) { p.feed(piece, o.events); });
+        o.last_event_id = std::string(p.last_event_id());
+        o.reconnection_time = p.reconnection_time();
+        return o;
+    });
+    for (const Outcome* o : {&runs.whole, &runs.pieces, &runs.bytes}) {
+        require(o->events == expected);
+        require(o->last_event_id == one.last_event_id());
+        require(o->reconnection_time == one.reconnection_time());
     }
-    require(got == expected);
-
-    stirrup::net::detail::SseParser bytes;
-    std::vector<stirrup::net::detail::SseEvent> got_bytes;
-    for (char c : in)
-        bytes.feed(std::string_view(&c, 1), got_bytes);
-    require(got_bytes == expected);
-    require(bytes.last_event_id() == one.last_event_id());
-    require(bytes.reconnection_time() == one.reconnection_time());
     return 0;
 }

@@ -16,14 +16,14 @@
 
 #include "stirrup/exec/docker/detail/tar_archive.hpp"
 
-#include "fuzz_require.hpp"
+#include "fuzz_harness.hpp"
 
 namespace {
 
 using stirrup::fuzz::require;
-using stirrup::tar::ArchiveReader;
-using stirrup::tar::Entry;
-using stirrup::tar::TarError;
+using stirrup::detail::tar::ArchiveReader;
+using stirrup::detail::tar::Entry;
+using stirrup::detail::tar::TarError;
 
 struct Read {
     std::vector<Entry> entries;
@@ -55,12 +55,7 @@ Read read(std::string_view in, Next&& next_size)
         open = !last;
     };
     try {
-        std::size_t pos = 0;
-        while (pos < in.size()) {
-            const std::size_t n = next_size();
-            reader.feed(in.substr(pos, n), sink);
-            pos += n;
-        }
+        stirrup::fuzz::feed_pieces(in, next_size, [&](std::string_view piece) { reader.feed(piece, sink); });
     } catch (const TarError& e) {
         r.failed = true;
         r.error = e.what();
@@ -78,10 +73,8 @@ bool same(const Entry& a, const Entry& b)
 
 void check_reader(std::uint8_t seed, std::string_view in)
 {
-    const Read whole = read(in, [&] { return in.size(); });
-    std::size_t step = 0;
-    const Read pieces = read(in, [&] { return 1 + ((seed >> (step++ % 5)) & 31) * 17; });
-    const Read bytes = read(in, [] { return std::size_t{1}; });
+    const auto [whole, pieces, bytes] = stirrup::fuzz::whole_pieces_bytes(
+        in, {.seed = seed, .rotate = 5, .mask = 31, .scale = 17}, [&](auto&& next) { return read(in, next); });
     for (const Read* r : {&pieces, &bytes}) {
         require(r->failed == whole.failed && r->error == whole.error && r->finished == whole.finished);
         require(r->entries.size() == whole.entries.size());
@@ -151,14 +144,14 @@ void check_round_trip(std::string_view in)
 
     std::string archive;
     try {
-        archive = stirrup::tar::write_archive(entries);
+        archive = stirrup::detail::tar::write_archive(entries);
     } catch (const TarError&) {
         require(!writable);
         return;
     }
     require(writable);
     require(archive.size() % 512 == 0);
-    const std::vector<Entry> back = stirrup::tar::read_archive(archive);
+    const std::vector<Entry> back = stirrup::detail::tar::read_archive(archive);
     require(back.size() == entries.size());
     for (std::size_t i = 0; i < back.size(); ++i) {
         const Entry& want = entries[i];
@@ -181,13 +174,12 @@ void check_round_trip(std::string_view in)
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
-    if (size < 1)
+    const auto input = stirrup::fuzz::split_seed(data, size);
+    if (!input)
         return 0;
-    const std::uint8_t seed = data[0];
-    const std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
-    if ((seed & 1) == 0)
-        check_reader(seed, in);
+    if ((input->seed & 1) == 0)
+        check_reader(input->seed, input->rest);
     else
-        check_round_trip(in);
+        check_round_trip(input->rest);
     return 0;
 }

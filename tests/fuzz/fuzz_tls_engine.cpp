@@ -9,11 +9,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <span>
+#include <string_view>
 
 #include "stirrup/net/detail/tls_engine.hpp"
 
-#include "fuzz_require.hpp"
+#include "fuzz_harness.hpp"
 
 namespace {
 
@@ -30,33 +30,35 @@ SSL_CTX* context()
     return ctx;
 }
 
-// Feeds `in` to a fresh client in pieces of `piece(i)` bytes; returns the
+// Feeds `in` to a fresh client in pieces of `next_size()` bytes; returns the
 // final state.
-template <class Piece>
-TlsEngine::Want run(std::span<const std::uint8_t> in, Piece piece)
+template <class NextSize>
+TlsEngine::Want run(std::string_view in, NextSize&& next_size)
 {
     TlsEngine client(context());
     auto r = client.handshake();
     require(r.want == TlsEngine::Want::input);
     require(!client.output().empty());
     client.consume_output(client.output().size());
-    std::size_t pos = 0;
-    for (std::size_t i = 0; pos < in.size(); ++i) {
-        const std::size_t n = std::min<std::size_t>(piece(i), in.size() - pos);
-        auto space = client.input_space(n);
-        require(space.size() >= n);
-        std::memcpy(space.data(), in.data() + pos, n);
-        client.commit_input(n);
-        pos += n;
+    bool failed = false;
+    stirrup::fuzz::feed_pieces(in, next_size, [&](std::string_view piece) {
+        if (failed)
+            return;
+        auto space = client.input_space(piece.size());
+        require(space.size() >= piece.size());
+        std::memcpy(space.data(), piece.data(), piece.size());
+        client.commit_input(piece.size());
         r = client.handshake();
         require(r.want != TlsEngine::Want::nothing);
         client.consume_output(client.output().size());
         if (r.want == TlsEngine::Want::error) {
             require(static_cast<bool>(r.ec));
             require(client.handshake().want == TlsEngine::Want::error);
-            return r.want;
+            failed = true;
         }
-    }
+    });
+    if (failed)
+        return r.want;
     client.input_ended();
     r = client.handshake();
     require(r.want == TlsEngine::Want::error);
@@ -67,12 +69,11 @@ TlsEngine::Want run(std::span<const std::uint8_t> in, Piece piece)
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
-    if (size < 1)
+    const auto input = stirrup::fuzz::split_seed(data, size);
+    if (!input)
         return 0;
-    const std::uint8_t seed = data[0];
-    const std::span<const std::uint8_t> in(data + 1, size - 1);
-    run(in, [&](std::size_t) { return in.size(); });
-    run(in, [&](std::size_t i) { return 1 + ((seed >> (i % 6)) & 7); });
-    run(in, [](std::size_t) { return std::size_t(1); });
+    const std::string_view in = input->rest;
+    stirrup::fuzz::whole_pieces_bytes(in, {.seed = input->seed, .rotate = 6, .mask = 7},
+                                      [&](auto&& next) { return run(in, next); });
     return 0;
 }

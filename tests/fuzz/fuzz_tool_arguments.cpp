@@ -20,7 +20,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-#include "fuzz_require.hpp"
+#include "fuzz_harness.hpp"
 #include "stirrup/pycompat/detail/json_dumps.hpp"
 #include "stirrup/core/tool_params.hpp"
 
@@ -95,7 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static const bool schema_ok = !stirrup::params_schema<AllKinds>().empty();
     require(schema_ok);
 
-    const std::string_view text(reinterpret_cast<const char*>(data), size);
+    const std::string_view text = stirrup::fuzz::as_text(data, size);
     boost::json::value args;
     AllKinds parsed;
     try {

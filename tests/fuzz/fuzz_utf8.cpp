@@ -28,6 +28,8 @@
 #include "stirrup/core/detail/text.hpp"
 #include "stirrup/exec/detail/output_capture.hpp"
 
+#include "fuzz_harness.hpp"
+
 namespace text = stirrup::detail::text;
 
 #define FUZZ_CHECK(cond)                                                        \
@@ -174,7 +176,7 @@ void check_stream(std::string_view in, std::size_t selector, std::size_t head, s
 
     // Two captures: two appends at the split point, and one byte at a time.
     for (int bytewise = 0; bytewise < 2; ++bytewise) {
-        stirrup::OutputCapture capture(head, tail);
+        stirrup::detail::OutputCapture capture(head, tail);
         if (bytewise) {
             for (std::size_t i = 0; i < in.size(); ++i) capture.append(in.substr(i, 1));
         } else {
@@ -205,7 +207,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t selector = data[0];
     const std::size_t head = data[1] % 16;
     const std::size_t tail = data[2] % 16;
-    const std::string_view in(reinterpret_cast<const char*>(data + 3), size - 3);
+    const std::string_view in = stirrup::fuzz::as_text(data + 3, size - 3);
     check_stream(in, selector, head, tail);
 
     // Coverage cannot tell a wrongly accepted byte from a rightly rejected
