@@ -114,7 +114,7 @@ awaitable<void> start_then_keep(std::unique_ptr<DockerCodeExec>& env, std::strin
 TEST_CASE("docker gate: five sessions under max_live 2 never have more than two containers at once")
 {
     test::require_docker_engine();
-    const std::string run = detail::random_hex(8);
+    const std::string run = stirrup::detail::random_hex(8);
     asio::io_context io;
     auto gate = CreationGate::make(io.get_executor(), {.max_creations = 100, .period = 1s, .max_live = 2});
     constexpr int sessions = 5;
@@ -149,7 +149,7 @@ TEST_CASE("docker gate: five sessions under max_live 2 never have more than two 
 TEST_CASE("docker gate: a start cancelled while waiting leaves the queue and creates nothing")
 {
     test::require_docker_engine();
-    const std::string run = detail::random_hex(8);
+    const std::string run = stirrup::detail::random_hex(8);
     asio::io_context io;
     auto gate = CreationGate::make(io.get_executor(), {.max_live = 1});
     auto holder = DockerCodeExec::from_image(test::docker_test_image(), gated_options(gate, run));
@@ -198,7 +198,7 @@ TEST_CASE("docker gate: a start cancelled while waiting leaves the queue and cre
 TEST_CASE("docker gate: a start that fails after the create gives its permit back")
 {
     test::require_docker_engine();
-    const std::string run = detail::random_hex(8);
+    const std::string run = stirrup::detail::random_hex(8);
     asio::io_context io;
     auto gate = CreationGate::make(io.get_executor(), {.max_live = 1});
     auto o = gated_options(gate, run);
@@ -232,7 +232,7 @@ TEST_CASE("docker gate: a start that fails after the create gives its permit bac
 TEST_CASE("docker gate: a provider destroyed while started frees its permit once its container is gone")
 {
     test::require_docker_engine();
-    const std::string run = detail::random_hex(8);
+    const std::string run = stirrup::detail::random_hex(8);
     asio::io_context io;
     auto gate = CreationGate::make(io.get_executor(), {.max_live = 1});
     auto o = gated_options(gate, run);
