@@ -2,7 +2,9 @@
 
 #include <optional>
 
+#include <boost/url/encode.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <boost/url/url_view.hpp>
 
 #include "stirrup/core/detail/ascii.hpp"
@@ -140,19 +142,8 @@ Url parse_url(std::string_view text)
 
 std::string percent_encode(std::string_view value)
 {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : value) {
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-            c == '_' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
+    // Upper-case hex, no '+' for spaces: Boost.URL's defaults.
+    return boost::urls::encode(value, boost::urls::unreserved_chars);
 }
 
 } // namespace stirrup::net::detail
