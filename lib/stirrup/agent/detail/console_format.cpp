@@ -10,6 +10,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <utf8proc.h>
+
 #include "stirrup/core/detail/text.hpp"
 #include "stirrup/pycompat/detail/py_float.hpp"
 
@@ -31,16 +33,12 @@ char32_t next_code_point(std::string_view s, std::size_t& i)
     return cp;
 }
 
+// Columns from utf8proc's Unicode tables (East Asian Width and emoji
+// presentation: 2; combining marks, format characters and controls: 0).
 std::size_t code_point_width(char32_t cp)
 {
-    // Combining marks and zero-width joiners take no column.
-    if ((cp >= 0x0300 && cp <= 0x036F) || cp == 0x200D || (cp >= 0xFE00 && cp <= 0xFE0F)) return 0;
-    const bool wide = (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF && cp != 0x303F) ||
-                      (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-                      (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
-                      (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1FAFF) ||
-                      (cp >= 0x20000 && cp <= 0x3FFFD);
-    return wide ? 2 : 1;
+    const int w = utf8proc_charwidth(static_cast<utf8proc_int32_t>(cp));
+    return w > 0 ? static_cast<std::size_t>(w) : 0;
 }
 
 std::string number_text(const json::value& v)
