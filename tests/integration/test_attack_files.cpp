@@ -28,20 +28,17 @@
 #include "support/cli_process.hpp"
 #include "support/docker_env.hpp"
 #include "support/fake_openai.hpp"
+#include "support/helpers.hpp"
 #include "support/run_sync.hpp"
 
 using namespace stirrup;
 namespace fs = std::filesystem;
 
+using stirrup::test::read_bytes;
+
 namespace {
 
 constexpr int race_files = 200;
-
-std::string slurp(const fs::path& p)
-{
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
 
 // A host directory beside the environments (so the environment can name it
 // with a relative symlink, which the local backend's absolute-path heuristic
@@ -113,7 +110,7 @@ awaitable<Outcome> race(CodeExecProvider& env, const HostSecret& secret, const f
         const auto result = co_await env.save_output_files(race_paths(), dir);
         for (const auto& f : result.saved) {
             ++o.saved;
-            if (slurp(f.output_path) != "env")
+            if (read_bytes(f.output_path) != "env")
                 ++o.leaked;
         }
         for (const auto& [path, why] : result.failed)
@@ -230,7 +227,7 @@ TEST_CASE("symlink-swap race through stirrup run and the finish tool, four runs 
                 if (!e.is_regular_file())
                     continue;
                 ++saved;
-                if (slurp(e.path()) != "env")
+                if (read_bytes(e.path()) != "env")
                     ++leaked;
             }
         }

@@ -35,12 +35,16 @@
 #include "stirrup/tools/finish_tool.hpp"
 #include "stirrup/tools/user_input_tool.hpp"
 #include "stirrup/tools/view_image_tool.hpp"
+#include "support/helpers.hpp"
 #include "support/local_env.hpp"
 #include "support/run_sync.hpp"
 
 using namespace stirrup;
 using stirrup::test::run_sync;
 using stirrup::test::with_local;
+
+using stirrup::test::text_of;
+using stirrup::test::uses;
 
 namespace {
 
@@ -56,18 +60,6 @@ awaitable<ToolResult> call(const Tool& tool, std::string arguments, ToolContext&
 {
     boost::json::object args = tool.parse_arguments(detail::parse_arguments_text(arguments));
     co_return co_await tool.execute(std::move(args), context);
-}
-
-std::string text_of(const ToolResult& r)
-{
-    REQUIRE(std::holds_alternative<std::string>(r.content));
-    return std::get<std::string>(r.content);
-}
-
-std::int64_t uses(const ToolResult& r)
-{
-    REQUIRE(r.metadata);
-    return r.metadata->values.at("num_uses").as_int64();
 }
 
 // ---- images made with libvips ----------------------------------------------

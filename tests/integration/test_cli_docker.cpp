@@ -20,13 +20,17 @@
 #include "stirrup/exec/docker/detail/labels.hpp"
 #include "support/cli_process.hpp"
 #include "support/docker_env.hpp"
+#include "support/helpers.hpp"
 #include "support/run_sync.hpp"
 
 using namespace stirrup;
+using stirrup::detail::ChildProcessResult;
 using stirrup::test::json_lines;
 using stirrup::test::run_sync;
 namespace fs = std::filesystem;
 namespace json = boost::json;
+
+using stirrup::test::read_bytes;
 
 namespace {
 
@@ -46,12 +50,6 @@ struct TempDir {
     ~TempDir() { fs::remove_all(path); }
 };
 
-std::string slurp(const fs::path& p)
-{
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-
 } // namespace
 
 TEST_CASE("stirrup exec --backend docker --image: limits applied, files in and out, the container removed")
@@ -69,7 +67,7 @@ TEST_CASE("stirrup exec --backend docker --image: limits applied, files in and o
     REQUIRE(lines.size() == 3);
     const std::string hostname(lines[0].at("stdout").as_string());
     CHECK(lines[1].at("stdout").as_string() == "/workspace\nFROM THE HOST\n");
-    CHECK(slurp(dir.path / "out/result.txt") == "FROM THE HOST\n");
+    CHECK(read_bytes(dir.path / "out/result.txt") == "FROM THE HOST\n");
     CHECK(lines[2].at("saved").as_array().size() == 1);
     // The container's hostname is its short ID: the container is gone.
     REQUIRE(hostname.size() == 13);
@@ -136,8 +134,8 @@ TEST_CASE("stirrup docker reap removes the container of a CLI that was killed")
     std::thread killer([&] {
         for (int i = 0; i < 1200 && container.empty(); ++i) {
             if (const int p = pid.load(); p > 0) {
-                const auto ids = test::containers_with_label(std::string(docker::label_owner) + "=" +
-                                                             std::to_string(p) + "@" + docker::host_name());
+                const auto ids = test::containers_with_label(std::string(detail::docker::label_owner) + "=" +
+                                                             std::to_string(p) + "@" + detail::docker::host_name());
                 if (!ids.empty()) {
                     container = ids.front();
                     break;
@@ -193,5 +191,5 @@ TEST_CASE("stirrup run --backend docker: the demo agent does its work in a conta
     const auto summary = json::parse(r.stdout_text).as_object();
     CHECK(summary.at("finished") == true);
     CHECK(summary.at("output_files").at("saved").as_array().size() == 2);
-    CHECK(slurp(out / "report.md").find("- count: 46") != std::string::npos);
+    CHECK(read_bytes(out / "report.md").find("- count: 46") != std::string::npos);
 }

@@ -15,11 +15,14 @@
 
 #include "support/cli_process.hpp"
 #include "support/fake_e2b.hpp"
+#include "support/helpers.hpp"
 #include "support/test_certs.hpp"
 
 using namespace stirrup;
 namespace fs = std::filesystem;
 namespace json = boost::json;
+
+using stirrup::test::read_bytes;
 
 namespace {
 
@@ -34,12 +37,6 @@ std::vector<std::string> e2b_env(const test::FakeE2B& fake, const std::vector<st
             env.push_back(kv);
     }
     return test::inherited_env(env);
-}
-
-std::string slurp(const fs::path& p)
-{
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
 }
 
 } // namespace
@@ -63,7 +60,7 @@ TEST_CASE("stirrup exec --backend e2b: commands in a sandbox, files in and out, 
     REQUIRE(lines.size() == 3);
     CHECK(lines[0].at("stdout").as_string() == "/home/user\nforwarded\n");
     CHECK(lines[1].at("exit_code").to_number<int>() == 4);
-    CHECK(slurp(dir / "out/result.txt") == "FROM THE HOST\n");
+    CHECK(read_bytes(dir / "out/result.txt") == "FROM THE HOST\n");
     CHECK(fake.live_sandboxes() == 0);
     const auto sandboxes = fake.stats();
     CHECK(sandboxes.at("created").to_number<int>() == 1);
@@ -83,7 +80,7 @@ TEST_CASE("stirrup run --backend e2b: the demo agent does its work in a sandbox"
     CHECK(r.exit_code == 0);
     const auto summary = json::parse(r.stdout_text).as_object();
     CHECK(summary.at("finished") == true);
-    CHECK(slurp(out / "report.md").find("- count: 46") != std::string::npos);
+    CHECK(read_bytes(out / "report.md").find("- count: 46") != std::string::npos);
     CHECK(fake.live_sandboxes() == 0);
     fs::remove_all(out);
 }

@@ -24,6 +24,8 @@
 #include "stirrup/exec/detail/host_tree.hpp"
 #include "stirrup/exec/detail/host_output_save.hpp"
 
+#include "support/helpers.hpp"
+
 namespace fs = std::filesystem;
 using namespace stirrup;
 using stirrup::detail::CaseSensitivityProbe;
@@ -32,17 +34,10 @@ using stirrup::detail::TransferBudget;
 using stirrup::detail::is_case_sensitive_directory;
 using stirrup::detail::atomic_write_file;
 
+using stirrup::test::read_bytes;
+using stirrup::test::write_bytes;
+
 namespace {
-
-std::string read_bytes(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void write_bytes(const fs::path& path, std::string_view data) {
-    fs::create_directories(path.parent_path());
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
-}
 
 mode_t mode_of(const fs::path& path) {
     struct stat st{};

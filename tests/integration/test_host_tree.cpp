@@ -19,23 +19,16 @@
 #include "stirrup/exec/detail/file_copy.hpp"
 #include "stirrup/exec/detail/host_tree.hpp"
 
+#include "support/helpers.hpp"
+
 namespace fs = std::filesystem;
 using namespace stirrup;
 using namespace stirrup::detail;
 
+using stirrup::test::read_bytes;
+using stirrup::test::write_bytes;
+
 namespace {
-
-std::string read_bytes(const fs::path& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void write_bytes(const fs::path& path, std::string_view data)
-{
-    fs::create_directories(path.parent_path());
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
-}
 
 std::string read_fd(int fd)
 {

@@ -31,6 +31,7 @@
 #include "stirrup/exec/detail/owner.hpp"
 #include "support/cli_process.hpp"
 #include "support/eventually.hpp"
+#include "support/helpers.hpp"
 #include "support/local_env.hpp"
 #include "support/processes.hpp"
 #include "support/run_sync.hpp"
@@ -38,6 +39,11 @@
 extern char** environ;
 
 using namespace stirrup;
+using stirrup::detail::host_name;
+using stirrup::detail::host_tag;
+using stirrup::detail::owner_token;
+using stirrup::detail::process_start_ticks;
+using stirrup::detail::this_process_owner;
 using namespace std::chrono_literals;
 using stirrup::test::count_processes_with_cmdline;
 using stirrup::test::eventually;
@@ -46,6 +52,8 @@ using stirrup::test::run_sync;
 using stirrup::test::with_local;
 namespace fs = std::filesystem;
 namespace json = boost::json;
+
+using stirrup::test::read_bytes;
 
 namespace {
 
@@ -107,12 +115,6 @@ std::string all_attacks(const std::string& token)
     return cmd + "echo started";
 }
 
-std::string slurp(const fs::path& p)
-{
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-
 /// The process's identity: pid and start time (so that a recycled pid is not
 /// mistaken for it).
 struct Daemon {
@@ -127,7 +129,7 @@ bool dead(const Daemon& d)
     const auto ticks = process_start_ticks(d.pid);
     if (!ticks || *ticks != d.started)
         return true;
-    const std::string stat = slurp("/proc/" + std::to_string(d.pid) + "/stat");
+    const std::string stat = read_bytes("/proc/" + std::to_string(d.pid) + "/stat");
     const auto close = stat.rfind(')');
     return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
 }
@@ -141,7 +143,7 @@ std::vector<Daemon> daemons_of(const fs::path& dir, const std::string& token)
         const fs::path pidfile = dir / (std::string(a.name) + ".pid");
         const bool written = eventually(
             [&] {
-                const std::string text = slurp(pidfile);
+                const std::string text = read_bytes(pidfile);
                 if (text.empty() || text.back() == ' ')
                     return false;
                 d.pid = std::atol(text.c_str());
@@ -253,7 +255,7 @@ TEST_CASE("local cleanup: no detached daemon survives stop(), with and without a
             for (const auto& d : daemons)
                 CHECK_FALSE(dead(d));
             CHECK(count_processes_with_cmdline(token) >= static_cast<int>(daemons.size()));
-            CHECK(slurp(dir / "grabfd.count") == "0");
+            CHECK(read_bytes(dir / "grabfd.count") == "0");
         });
         check_all_dead(daemons, token);
         CHECK_FALSE(fs::exists(dir));
@@ -414,7 +416,7 @@ TEST_CASE("local cleanup: the reaper removes dead owners' environments and leave
         co_await live.run_command("setsid sh -c 'echo $$ > job.pid; exec sleep " + live_token + "' > /dev/null 2>&1 &");
         Daemon job{"job"};
         REQUIRE(eventually([&] {
-            job.pid = std::atol(slurp(*live.temp_dir() / "job.pid").c_str());
+            job.pid = std::atol(read_bytes(*live.temp_dir() / "job.pid").c_str());
             const auto ticks = job.pid > 0 ? process_start_ticks(job.pid) : std::nullopt;
             job.started = ticks.value_or(0);
             return ticks.has_value();
@@ -438,7 +440,7 @@ TEST_CASE("local cleanup: the reaper removes dead owners' environments and leave
         CHECK(fs::is_directory(other_host));
         CHECK(fs::is_directory(no_owner));
         CHECK(fs::is_symlink(link));
-        CHECK(slurp(target / "keep.txt") == "keep");
+        CHECK(read_bytes(target / "keep.txt") == "keep");
         if (orphan_cgroup) {
             CHECK(std::find(result.cgroups.begin(), result.cgroups.end(), *orphan_cgroup) != result.cgroups.end());
             CHECK_FALSE(fs::exists(*orphan_cgroup));
@@ -471,7 +473,7 @@ TEST_CASE("local cleanup: SIGKILL of the host process, then `stirrup local reap`
                 const auto dirs = all ? env_dirs(base.path) : std::vector<fs::path>{};
                 all = all && dirs.size() == 1;
                 for (const auto& a : attacks(token))
-                    all = all && !slurp(dirs.front() / (std::string(a.name) + ".pid")).empty();
+                    all = all && !read_bytes(dirs.front() / (std::string(a.name) + ".pid")).empty();
                 if (all)
                     seen = true;
                 else

@@ -9,6 +9,7 @@
 
 #include "stirrup/core/error.hpp"
 #include "stirrup/exec/local/local.hpp"
+#include "support/helpers.hpp"
 #include "support/local_env.hpp"
 #include "support/run_sync.hpp"
 
@@ -17,6 +18,8 @@ using stirrup::test::run_sync;
 using stirrup::test::with_local;
 using stirrup::test::strings;
 namespace fs = std::filesystem;
+
+using stirrup::test::read_bytes;
 
 namespace {
 
@@ -37,13 +40,6 @@ void write(const fs::path& p, const std::string& data)
     std::ofstream(p, std::ios::binary) << data;
 }
 
-std::string slurp(const fs::path& p)
-{
-    std::ifstream in(p, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-
 } // namespace
 
 TEST_CASE("save_output_files copies to the output dir and leaves the source")
@@ -56,7 +52,7 @@ TEST_CASE("save_output_files copies to the output dir and leaves the source")
         CHECK(r.saved[0].source_path == "output.txt");
         CHECK(fs::path(r.saved[0].output_path) == out.path / "output.txt");
         CHECK(r.saved[0].size == 8);
-        CHECK(slurp(out.path / "output.txt") == "content\n");
+        CHECK(read_bytes(out.path / "output.txt") == "content\n");
         CHECK(fs::exists(*env.temp_dir() / "output.txt"));
         CHECK(r.failed.count("missing.txt") == 1);
     });
@@ -110,18 +106,18 @@ TEST_CASE("upload_files: files, directories, dest_dir and missing paths")
         REQUIRE(r.uploaded.size() == 1);
         CHECK(r.uploaded[0].dest_path == "single.txt");
         CHECK(r.uploaded[0].source_path == (src.path / "single.txt").string());
-        CHECK(slurp(*env.temp_dir() / "single.txt") == "one");
+        CHECK(read_bytes(*env.temp_dir() / "single.txt") == "one");
 
         r = co_await env.upload_files(strings((src.path / "tree").string(), (src.path / "nope").string()));
         CHECK(r.uploaded.size() == 3);
         CHECK(r.failed.size() == 1);
         CHECK(r.failed.begin()->second == "File or directory does not exist");
-        CHECK(slurp(*env.temp_dir() / "tree/sub/c.txt") == "c");
+        CHECK(read_bytes(*env.temp_dir() / "tree/sub/c.txt") == "c");
 
         r = co_await env.upload_files(strings((src.path / "tree").string()), "data");
         CHECK(r.uploaded.size() == 3);
-        CHECK(slurp(*env.temp_dir() / "data/a.txt") == "a");
-        CHECK(slurp(*env.temp_dir() / "data/sub/c.txt") == "c");
+        CHECK(read_bytes(*env.temp_dir() / "data/a.txt") == "a");
+        CHECK(read_bytes(*env.temp_dir() / "data/sub/c.txt") == "c");
 
         r = co_await env.upload_files(strings((src.path / "single.txt").string()), "../outside");
         CHECK(r.uploaded.empty());

@@ -24,9 +24,14 @@
 #include "stirrup/tools/user_input_tool.hpp"
 #include "stirrup/tools/view_image_tool.hpp"
 
+#include "support/helpers.hpp"
+
 using namespace stirrup;
 namespace json = boost::json;
 namespace asio = boost::asio;
+
+using stirrup::test::text_of;
+using stirrup::test::uses;
 
 namespace {
 
@@ -71,18 +76,6 @@ ToolResult call(const Tool& tool, std::string_view arguments)
 {
     FakeContext context;
     return call(tool, arguments, context);
-}
-
-std::string text_of(const ToolResult& r)
-{
-    REQUIRE(std::holds_alternative<std::string>(r.content));
-    return std::get<std::string>(r.content);
-}
-
-std::int64_t uses(const ToolResult& r)
-{
-    REQUIRE(r.metadata);
-    return r.metadata->values.at("num_uses").as_int64();
 }
 
 } // namespace

@@ -9,11 +9,15 @@
 #include "stirrup/core/error.hpp"
 #include "stirrup/exec/docker/detail/endpoint.hpp"
 
+#include "support/helpers.hpp"
+
 using stirrup::ConfigError;
-using stirrup::docker::Endpoint;
-using stirrup::docker::api_path;
-using stirrup::docker::api_version_for;
-using stirrup::docker::endpoint_from_env;
+using stirrup::detail::docker::Endpoint;
+using stirrup::detail::docker::api_path;
+using stirrup::detail::docker::api_version_for;
+using stirrup::detail::docker::endpoint_from_env;
+
+using stirrup::test::contains;
 
 namespace {
 
@@ -36,11 +40,6 @@ std::string config_error(std::map<std::string, std::string> env)
     }
     FAIL("no ConfigError");
     return {};
-}
-
-bool contains(const std::string& s, const std::string& part)
-{
-    return s.find(part) != std::string::npos;
 }
 
 } // namespace

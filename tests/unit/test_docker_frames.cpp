@@ -9,11 +9,16 @@
 
 #include "stirrup/exec/docker/detail/frames.hpp"
 
-using stirrup::docker::EngineStreamError;
-using stirrup::docker::FrameDecoder;
-using stirrup::docker::FrameError;
-using stirrup::docker::StreamId;
-using stirrup::docker::encode_frame;
+#include "support/helpers.hpp"
+
+using stirrup::detail::docker::EngineStreamError;
+using stirrup::detail::docker::FrameDecoder;
+using stirrup::detail::docker::FrameError;
+using stirrup::detail::docker::StreamId;
+using stirrup::detail::docker::encode_frame;
+
+using stirrup::test::error_of;
+using stirrup::test::contains;
 
 namespace {
 
@@ -46,23 +51,6 @@ struct Collected {
         };
     }
 };
-
-template <class E, class F>
-std::string error_of(F&& f)
-{
-    try {
-        f();
-    } catch (const E& e) {
-        return e.what();
-    }
-    FAIL("no exception");
-    return {};
-}
-
-bool contains(const std::string& s, const std::string& part)
-{
-    return s.find(part) != std::string::npos;
-}
 
 } // namespace
 

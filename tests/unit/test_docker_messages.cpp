@@ -10,13 +10,18 @@
 #include "stirrup/core/detail/base64.hpp"
 #include "stirrup/exec/docker/detail/messages.hpp"
 
-using stirrup::docker::JsonLineSplitter;
-using stirrup::docker::MessageError;
-using stirrup::docker::PathStat;
-using stirrup::docker::StreamMessage;
-using stirrup::docker::build_failure;
-using stirrup::docker::decode_path_stat;
-using stirrup::docker::parse_stream_message;
+#include "support/helpers.hpp"
+
+using stirrup::detail::docker::JsonLineSplitter;
+using stirrup::detail::docker::MessageError;
+using stirrup::detail::docker::PathStat;
+using stirrup::detail::docker::StreamMessage;
+using stirrup::detail::docker::build_failure;
+using stirrup::detail::docker::decode_path_stat;
+using stirrup::detail::docker::parse_stream_message;
+
+using stirrup::test::error_of;
+using stirrup::test::contains;
 
 namespace {
 
@@ -61,23 +66,6 @@ std::vector<StreamMessage> messages(const std::string& body)
     for (const auto& line : split(body))
         out.push_back(parse_stream_message(line));
     return out;
-}
-
-template <class E, class F>
-std::string error_of(F&& f)
-{
-    try {
-        f();
-    } catch (const E& e) {
-        return e.what();
-    }
-    FAIL("no exception");
-    return {};
-}
-
-bool contains(const std::string& s, const std::string& part)
-{
-    return s.find(part) != std::string::npos;
 }
 
 // The de-chunked body of the failing build (build-runfail.raw), with the

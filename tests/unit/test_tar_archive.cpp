@@ -12,11 +12,16 @@
 
 #include "stirrup/exec/docker/detail/tar_archive.hpp"
 
-using stirrup::tar::ArchiveReader;
-using stirrup::tar::Entry;
-using stirrup::tar::TarError;
-using stirrup::tar::read_archive;
-using stirrup::tar::write_archive;
+#include "support/helpers.hpp"
+
+using stirrup::detail::tar::ArchiveReader;
+using stirrup::detail::tar::Entry;
+using stirrup::detail::tar::TarError;
+using stirrup::detail::tar::read_archive;
+using stirrup::detail::tar::write_archive;
+
+using stirrup::test::error_of;
+using stirrup::test::contains;
 
 namespace {
 
@@ -102,23 +107,6 @@ Entry of_type(Type t, std::string path, std::string target = {})
     e.link_target = std::move(target);
     e.mode = t == Type::directory ? 0755 : 0777;
     return e;
-}
-
-template <class E, class F>
-std::string error_of(F&& f)
-{
-    try {
-        f();
-    } catch (const E& e) {
-        return e.what();
-    }
-    FAIL("no exception");
-    return {};
-}
-
-bool contains(const std::string& s, const std::string& part)
-{
-    return s.find(part) != std::string::npos;
 }
 
 struct Call {
@@ -337,11 +325,11 @@ TEST_CASE("tar write: non-ASCII paths and link targets go in PAX records")
 TEST_CASE("tar write: sizes of 8 GiB and more, negative times and big ids use PAX")
 {
     Entry big = file("big", "");
-    const std::string fits = stirrup::tar::header_blocks(big, (8ull << 30) - 1);
+    const std::string fits = stirrup::detail::tar::header_blocks(big, (8ull << 30) - 1);
     REQUIRE(fits.size() == 512);
     CHECK(fits.substr(124, 12) == "77777777777\0"s);
 
-    const std::string pax = stirrup::tar::header_blocks(big, 8ull << 30);
+    const std::string pax = stirrup::detail::tar::header_blocks(big, 8ull << 30);
     REQUIRE(pax.size() == 3 * 512);
     CHECK(pax[156] == 'x');
     CHECK(pax.substr(512, 20) == "19 size=8589934592\n\0"s);
@@ -351,13 +339,13 @@ TEST_CASE("tar write: sizes of 8 GiB and more, negative times and big ids use PA
     odd.mtime = -1;
     odd.uid = 2097152; // 8^7: one past the octal field
     odd.gid = 5;
-    const std::string h = stirrup::tar::header_blocks(odd, 0);
+    const std::string h = stirrup::detail::tar::header_blocks(odd, 0);
     REQUIRE(h.size() == 3 * 512);
     CHECK(h.substr(512, 30) == "12 mtime=-1\n" "15 uid=2097152\n\0\0\0"s);
     CHECK(h.substr(1024 + 108, 16) == "0000000\0" "0000005\0"s);
     CHECK(h.substr(1024 + 136, 12) == "00000000000\0"s);
 
-    const auto back = read_archive(h + stirrup::tar::end_blocks());
+    const auto back = read_archive(h + stirrup::detail::tar::end_blocks());
     REQUIRE(back.size() == 1);
     CHECK(back[0].mtime == -1);
     CHECK(back[0].uid == 2097152);
@@ -370,9 +358,9 @@ TEST_CASE("tar write: sizes of 8 GiB and more, negative times and big ids use PA
         CHECK(read_archive(write_archive({e}))[0].mtime == t);
     }
 
-    CHECK(stirrup::tar::data_padding(0).empty());
-    CHECK(stirrup::tar::data_padding(1).size() == 511);
-    CHECK(stirrup::tar::data_padding(8ull << 30).empty());
+    CHECK(stirrup::detail::tar::data_padding(0).empty());
+    CHECK(stirrup::detail::tar::data_padding(1).size() == 511);
+    CHECK(stirrup::detail::tar::data_padding(8ull << 30).empty());
 }
 
 TEST_CASE("tar write: entries that cannot be written")
