@@ -66,9 +66,9 @@ public:
         thread_.join();
     }
 
-    detail::docker::Endpoint endpoint() const
+    stirrup::detail::docker::Endpoint endpoint() const
     {
-        detail::docker::Endpoint e;
+        stirrup::detail::docker::Endpoint e;
         e.url = "unix://" + path_.string();
         return e;
     }
@@ -179,15 +179,15 @@ struct ExecOutput {
 
 awaitable<ExecOutput> run_exec(docker::Client& client, std::string container, std::vector<std::string> cmd)
 {
-    detail::docker::ExecConfig config;
+    stirrup::detail::docker::ExecConfig config;
     config.cmd = std::move(cmd);
     const std::string exec_id = co_await client.exec_create(container, config);
     ExecOutput o;
-    detail::docker::OutputSink sink = [&o](detail::docker::StreamId s, std::string_view piece) {
-        (s == detail::docker::StreamId::stderr_stream ? o.err : o.out).append(piece);
+    stirrup::detail::docker::OutputSink sink = [&o](stirrup::detail::docker::StreamId s, std::string_view piece) {
+        (s == stirrup::detail::docker::StreamId::stderr_stream ? o.err : o.out).append(piece);
     };
     co_await client.exec_start(exec_id, sink);
-    const detail::docker::ExecState st = co_await client.exec_inspect(exec_id);
+    const stirrup::detail::docker::ExecState st = co_await client.exec_inspect(exec_id);
     o.exit_code = st.exit_code.value_or(-1);
     co_return o;
 }
@@ -228,7 +228,7 @@ TEST_CASE("docker client: version negotiation and the engine's errors")
         CHECK(message == "No such image: stirrup-no-such-image:none");
 
         status = 0;
-        detail::docker::ExecConfig exec;
+        stirrup::detail::docker::ExecConfig exec;
         exec.cmd.push_back("true");
         try {
             co_await client->exec_create("stirrup-no-such-container", exec);
@@ -258,7 +258,7 @@ TEST_CASE("docker client: exec output is demultiplexed, and the engine's errors 
         CHECK(o.exit_code == 126);
         CHECK(o.out.rfind("OCI runtime exec failed", 0) == 0);
         CHECK(o.out.substr(o.out.size() - 2) == "\r\n");
-        const CommandResult r = detail::docker::exec_command_result(o.exit_code, o.out, o.err, 10s);
+        const CommandResult r = stirrup::detail::docker::exec_command_result(o.exit_code, o.out, o.err, 10s);
         CHECK(r.error_kind == "execution_error");
         CHECK(r.stderr_text.find("/nonexistent-binary") != std::string::npos);
     });
@@ -270,16 +270,16 @@ TEST_CASE("docker client: archives in and out, and path stats")
     run_sync([&]() -> awaitable<void> {
         const auto ex = co_await asio::this_coro::executor;
         auto client = docker::Client::from_env(ex);
-        std::vector<detail::tar::Entry> entries(2);
+        std::vector<stirrup::detail::tar::Entry> entries(2);
         entries[0].path = "dir";
-        entries[0].type = detail::tar::Entry::Type::directory;
+        entries[0].type = stirrup::detail::tar::Entry::Type::directory;
         entries[0].mode = 0755;
         entries[1].path = "dir/hello.txt";
         entries[1].data = "hello";
         entries[1].mode = 0600;
         entries[1].uid = 1000;
         entries[1].gid = 1000;
-        co_await client->archive_put(c.id, "/workspace", detail::tar::write_archive(entries));
+        co_await client->archive_put(c.id, "/workspace", stirrup::detail::tar::write_archive(entries));
 
         const auto st = co_await client->archive_stat(c.id, "/workspace/dir/hello.txt");
         REQUIRE(st);
@@ -293,7 +293,7 @@ TEST_CASE("docker client: archives in and out, and path stats")
 
         std::vector<std::string> names;
         std::string data;
-        auto sink = [&](const detail::tar::Entry& e, std::string_view piece, bool last) {
+        auto sink = [&](const stirrup::detail::tar::Entry& e, std::string_view piece, bool last) {
             data.append(piece);
             if (last)
                 names.push_back(e.path + ":" + std::to_string(e.uid));
@@ -308,7 +308,7 @@ TEST_CASE("docker client: archives in and out, and path stats")
         // Extraction needs an existing directory; the engine says so.
         int status = 0;
         try {
-            co_await client->archive_put(c.id, "/workspace/missing-dir", detail::tar::write_archive(entries));
+            co_await client->archive_put(c.id, "/workspace/missing-dir", stirrup::detail::tar::write_archive(entries));
         } catch (const docker::ApiError& e) {
             status = e.status();
         }
@@ -430,7 +430,7 @@ TEST_CASE("docker client: control calls to an engine that accepts and never answ
         asio::detached);
     std::thread server([&] { io.run(); });
 
-    detail::docker::Endpoint endpoint;
+    stirrup::detail::docker::Endpoint endpoint;
     endpoint.url = "unix://" + path.string();
     for (const bool pinned : {false, true}) {
         CAPTURE(pinned);
@@ -473,13 +473,13 @@ TEST_CASE("docker client: a build stream that goes silent times out with a clear
         docker::ClientOptions options;
         options.stream_idle_timeout = 1s;
         auto client = docker::Client(ex, docker::Client::from_env(ex)->endpoint(), options);
-        std::vector<detail::tar::Entry> context(1);
+        std::vector<stirrup::detail::tar::Entry> context(1);
         context[0].path = "Dockerfile";
         context[0].data = "FROM " + test::docker_test_image() + "\nRUN sleep 4\n";
-        detail::docker::BuildParams params;
+        stirrup::detail::docker::BuildParams params;
         params.network_mode = "none";
         try {
-            co_await client.build(detail::tar::write_archive(context), params);
+            co_await client.build(stirrup::detail::tar::write_archive(context), params);
         } catch (const docker::EngineUnavailableError& e) {
             code = e.code();
             error = e.what();

@@ -83,7 +83,7 @@ TEST_CASE("docker: a started container is labelled, limited and bind-mounted; st
         const auto& config = info->at("Config").as_object();
         const auto& labels = config.at("Labels").as_object();
         CHECK(str(labels, "org.stirrup") == "1");
-        CHECK(str(labels, "stirrup.owner") == std::to_string(::getpid()) + "@" + detail::docker::host_name());
+        CHECK(str(labels, "stirrup.owner") == std::to_string(::getpid()) + "@" + stirrup::detail::docker::host_name());
         CHECK(str(labels, "stirrup.session") == env2->session_id());
         CHECK(str(labels, "stirrup.created").size() == 20);
         CHECK_FALSE(str(labels, "stirrup.owner.started").empty());

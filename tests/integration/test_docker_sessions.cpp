@@ -13,6 +13,7 @@
 #include <boost/asio/this_coro.hpp>
 
 #include "stirrup/exec/docker/docker.hpp"
+#include "stirrup/exec/docker/detail/client.hpp"
 #include "stirrup/exec/docker/detail/labels.hpp"
 #include "support/docker_env.hpp"
 #include "support/run_sync.hpp"

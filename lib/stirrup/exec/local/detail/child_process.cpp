@@ -100,6 +100,25 @@ public:
     }
     SpawnAttributes(const SpawnAttributes&) = delete;
     SpawnAttributes& operator=(const SpawnAttributes&) = delete;
+
+    // A session of its own (the leader of a new process group, which a
+    // timeout kills with its grandchildren, and which a terminal's signals to
+    // the host's group do not reach); signal state reset, since a server
+    // usually ignores SIGPIPE and that must not leak into commands; stdin
+    // from /dev/null, stdout and stderr to these.
+    void own_session(int out_fd, int err_fd)
+    {
+        sigset_t none, all;
+        sigemptyset(&none);
+        sigfillset(&all);
+        ::posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        ::posix_spawnattr_setsigmask(&attr_, &none);
+        ::posix_spawnattr_setsigdefault(&attr_, &all);
+        ::posix_spawn_file_actions_addopen(&actions_, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        ::posix_spawn_file_actions_adddup2(&actions_, out_fd, STDOUT_FILENO);
+        ::posix_spawn_file_actions_adddup2(&actions_, err_fd, STDERR_FILENO);
+    }
+
     posix_spawnattr_t attr_;
     posix_spawn_file_actions_t actions_;
 };
@@ -113,21 +132,10 @@ pid_t spawn(const ChildProcessSpec& spec, int out_fd, int err_fd)
     if (spec.argv.empty())
         throw SpawnError(std::make_error_code(std::errc::invalid_argument), "");
     SpawnAttributes sa;
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    // A new session makes the child leader of its own process group, so a
-    // timeout can kill its grandchildren too; signal state is reset because a
-    // server usually ignores SIGPIPE and that must not leak into commands.
-    ::posix_spawnattr_setflags(&sa.attr_, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    ::posix_spawnattr_setsigmask(&sa.attr_, &none);
-    ::posix_spawnattr_setsigdefault(&sa.attr_, &all);
+    sa.own_session(out_fd, err_fd);
     const std::string cwd = spec.cwd.string();
     if (!cwd.empty())
         ::posix_spawn_file_actions_addchdir_np(&sa.actions_, cwd.c_str());
-    ::posix_spawn_file_actions_addopen(&sa.actions_, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    ::posix_spawn_file_actions_adddup2(&sa.actions_, out_fd, STDOUT_FILENO);
-    ::posix_spawn_file_actions_adddup2(&sa.actions_, err_fd, STDERR_FILENO);
 
     std::vector<char*> argv;
     argv.reserve(spec.argv.size() + 1);
@@ -276,18 +284,9 @@ pid_t spawn_supervisor(const SupervisorSet& set, const ChildProcessSpec& spec, i
     err_fd = lifted(err_fd, keep);
     channel_fd = lifted(channel_fd, keep);
 
+    // Its own session (the host's death reaches it through the control socket).
     SpawnAttributes sa;
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    // Its own session: a terminal's signals to the host's group do not reach
-    // it (the host's death does, through the control socket).
-    ::posix_spawnattr_setflags(&sa.attr_, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    ::posix_spawnattr_setsigmask(&sa.attr_, &none);
-    ::posix_spawnattr_setsigdefault(&sa.attr_, &all);
-    ::posix_spawn_file_actions_addopen(&sa.actions_, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    ::posix_spawn_file_actions_adddup2(&sa.actions_, out_fd, STDOUT_FILENO);
-    ::posix_spawn_file_actions_adddup2(&sa.actions_, err_fd, STDERR_FILENO);
+    sa.own_session(out_fd, err_fd);
     ::posix_spawn_file_actions_adddup2(&sa.actions_, channel_fd, STIRRUP_SUPERVISOR_CHANNEL_FD);
     // The command's directory is the supervisor's to enter (a failure there
     // is the command's, as with a plain spawn); it holds on to none.
