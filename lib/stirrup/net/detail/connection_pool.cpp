@@ -8,6 +8,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "stirrup/core/detail/deadline.hpp"
 #include "stirrup/net/http_client.hpp"
 
 namespace stirrup::net::detail {
@@ -19,15 +20,14 @@ namespace {
 // `op` unless `deadline` comes first; then it is cancelled (giving back
 // whatever it was granted meanwhile) and the wait fails as timed_out.
 template <class T>
-asio::awaitable<T> before_deadline(asio::any_io_executor ex, asio::awaitable<T> op, SteadyTime deadline,
-                                   std::string what)
+asio::awaitable<T> before_deadline(asio::awaitable<T> op, SteadyTime deadline, std::string what)
 {
-    asio::steady_timer timer(ex);
-    timer.expires_at(deadline);
-    auto which = co_await (std::move(op) || timer.async_wait(asio::use_awaitable));
-    if (which.index() == 1)
+    auto raced = co_await stirrup::detail::race_until(std::move(op), deadline);
+    if (raced.timed_out)
         throw HttpTransportError(make_error_code(std::errc::timed_out), what);
-    T result = std::move(std::get<0>(which));
+    if (raced.failure)
+        std::rethrow_exception(raced.failure);
+    T result = std::move(*raced.value);
     co_return result;
 }
 
@@ -166,7 +166,7 @@ asio::awaitable<ConnectionPool::Lease> ConnectionPool::acquire(const std::string
         lease = Lease(shared_from_this(), key);
     } else {
         std::string what = key + ": waiting for a free connection";
-        lease = co_await before_deadline(ex_, wait_for_slot(key), deadline, std::move(what));
+        lease = co_await before_deadline(wait_for_slot(key), deadline, std::move(what));
     }
     lease.connection = take_idle(key);
     co_return lease;
@@ -181,7 +181,7 @@ asio::awaitable<std::optional<AsyncSemaphore::Permit>> ConnectionPool::admit_ope
     permit = opening_->try_acquire();
     if (!permit) {
         std::string what = key + ": waiting to open a connection (PoolOptions::max_opening)";
-        permit = co_await before_deadline(ex_, opening_->acquire(), deadline, std::move(what));
+        permit = co_await before_deadline(opening_->acquire(), deadline, std::move(what));
     }
     co_return permit;
 }
