@@ -30,6 +30,7 @@
 #include <boost/optional.hpp>
 #include <boost/process/v2/process.hpp>
 
+#include "stirrup/core/error.hpp"
 #include "stirrup/exec/detail/output_capture.hpp"
 #include "stirrup/core/detail/deadline.hpp"
 #include "stirrup/exec/local/detail/supervisor.hpp"
@@ -164,7 +165,7 @@ asio::awaitable<void> drain(asio::readable_pipe& pipe, OutputCapture& capture)
         if (ec == asio::error::eof)
             break;
         if (ec)
-            throw boost::system::system_error(ec, "reading command output");
+            throw SystemError(std::error_code(ec), "reading command output");
     }
     capture.finish();
 }
@@ -344,7 +345,7 @@ asio::awaitable<void> read_reports(asio::readable_pipe& pipe, SupervisorReport& 
         if (ec == asio::error::eof)
             co_return; // the supervisor is gone
         if (ec)
-            throw boost::system::system_error(ec, "reading the command supervisor's status");
+            throw SystemError(std::error_code(ec), "reading the command supervisor's status");
         switch (record[0]) {
         case STIRRUP_SUPERVISOR_STARTED:
             report.started = true;
