@@ -19,7 +19,7 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr const char* options_usage = R"(docker (the engine from DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH; else the local socket):
+constexpr const char* docker_options_usage = R"(docker (the engine from DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH; else the local socket):
   --image NAME          run this image (pulled when missing)
   --dockerfile PATH     or build this Dockerfile when the environment starts
   --context DIR         its build context (the Dockerfile's directory)
@@ -35,7 +35,7 @@ constexpr const char* options_usage = R"(docker (the engine from DOCKER_HOST, DO
                         for a local engine
 )";
 
-constexpr const char* command_usage =
+constexpr const char* docker_command_usage =
     "  docker  stirrup docker reap: remove containers (and their host directories) left by processes that died\n";
 
 constexpr const char* docker_usage = R"(usage: stirrup docker reap [--json]
@@ -223,11 +223,11 @@ int docker_command(const std::vector<std::string>& args)
 extern const Backend docker_backend{
     .name = "docker",
     .summary = "docker",
-    .usage = options_usage,
+    .usage = docker_options_usage,
     .misplaced_error = "--image, --dockerfile and the other docker options need --backend docker",
     .options = [] () -> std::unique_ptr<BackendOptions> { return std::make_unique<DockerOptions>(); },
     .command = docker_command,
-    .command_usage = command_usage,
+    .command_usage = docker_command_usage,
 };
 
 } // namespace stirrup::cli

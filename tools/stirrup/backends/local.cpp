@@ -18,7 +18,7 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr const char* command_usage = R"(  local   stirrup local reap [--temp-dir DIR]: remove local environments (processes, cgroups, temp dirs)
+constexpr const char* local_command_usage = R"(  local   stirrup local reap [--temp-dir DIR]: remove local environments (processes, cgroups, temp dirs)
           left by processes that died
 )";
 
@@ -151,7 +151,7 @@ extern const Backend local_backend{
     .misplaced_error = "",
     .options = [] () -> std::unique_ptr<BackendOptions> { return std::make_unique<LocalOptions>(); },
     .command = local_command,
-    .command_usage = command_usage,
+    .command_usage = local_command_usage,
 };
 
 } // namespace stirrup::cli

@@ -1,4 +1,5 @@
 #include "stirrup/exec/detail/file_copy.hpp"
+#include "stirrup/core/detail/errno_code.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -17,8 +18,6 @@
 namespace stirrup::detail {
 
 namespace {
-
-std::error_code last_errno() { return {errno, std::system_category()}; }
 
 [[noreturn]] void grew_past(std::uint64_t limit)
 {

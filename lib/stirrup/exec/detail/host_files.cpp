@@ -1,4 +1,5 @@
 #include "stirrup/exec/detail/host_files.hpp"
+#include "stirrup/core/detail/errno_code.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -12,8 +13,6 @@
 namespace stirrup::detail {
 
 namespace {
-
-std::error_code last_errno() { return {errno, std::system_category()}; }
 
 bool leaves(const std::error_code& ec) { return ec == TreeErrc::escapes || ec == TreeErrc::other_device; }
 

@@ -1,4 +1,5 @@
 #include "stirrup/exec/detail/host_output_save.hpp"
+#include "stirrup/core/detail/errno_code.hpp"
 
 #include <fcntl.h>
 #include <locale.h>
@@ -21,8 +22,6 @@ namespace stirrup::detail {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::error_code last_errno() { return {errno, std::system_category()}; }
 
 void make_directories(const fs::path& dir)
 {

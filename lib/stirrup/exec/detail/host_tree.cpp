@@ -1,4 +1,5 @@
 #include "stirrup/exec/detail/host_tree.hpp"
+#include "stirrup/core/detail/errno_code.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -30,9 +31,6 @@ constexpr int max_retries = 100;
 std::atomic<bool> g_force_walk{false};
 // Cleared for good the first time the kernel (or a seccomp filter) refuses openat2.
 std::atomic<bool> g_have_openat2{true};
-
-std::error_code errno_code(int e) { return {e, std::system_category()}; }
-std::error_code last_errno() { return errno_code(errno); }
 
 std::vector<std::string> split_components(std::string_view path)
 {

@@ -1,4 +1,5 @@
 #include "stirrup/exec/detail/upload_plan.hpp"
+#include "stirrup/core/detail/errno_code.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -21,8 +22,6 @@ namespace stirrup::detail {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::error_code last_errno() { return {errno, std::system_category()}; }
 
 std::string kind_of(mode_t mode)
 {

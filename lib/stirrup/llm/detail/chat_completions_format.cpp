@@ -1,4 +1,5 @@
 #include "stirrup/llm/detail/chat_completions_format.hpp"
+#include "stirrup/llm/detail/json_fields.hpp"
 
 #include <algorithm>
 #include <array>
@@ -228,23 +229,6 @@ std::string quoted_body(std::string_view body) {
 [[noreturn]] void invalid_response(const std::string& why, std::string_view body) {
     throw LlmApiError(200, std::string("invalid_response"), "invalid chat completion response: " + why,
                       std::string(body));
-}
-
-std::int64_t count_of(const json::value* v) {
-    if (!v) return 0;
-    if (v->is_int64()) return v->get_int64();
-    if (v->is_uint64()) return static_cast<std::int64_t>(std::min<std::uint64_t>(v->get_uint64(), INT64_MAX));
-    if (v->is_double()) {
-        const double d = v->get_double();
-        if (d >= 0 && d < 9.2e18) return static_cast<std::int64_t>(d);
-    }
-    return 0;
-}
-
-const json::value* member(const json::value& v, std::string_view key) {
-    if (!v.is_object()) return nullptr;
-    const auto* p = v.get_object().if_contains(key);
-    return p && !p->is_null() ? p : nullptr;
 }
 
 // Some servers send content as a list of parts; the text parts are the answer.

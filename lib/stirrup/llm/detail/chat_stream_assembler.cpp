@@ -1,4 +1,5 @@
 #include "stirrup/llm/detail/chat_stream_assembler.hpp"
+#include "stirrup/llm/detail/json_fields.hpp"
 
 #include <system_error>
 
@@ -14,12 +15,6 @@ namespace stirrup::detail::chat {
 
 namespace {
 
-const json::value* member(const json::value& v, std::string_view key) {
-    if (!v.is_object()) return nullptr;
-    const auto* p = v.get_object().if_contains(key);
-    return p && !p->is_null() ? p : nullptr;
-}
-
 const json::string* string_member(const json::value& v, std::string_view key) {
     const auto* p = member(v, key);
     return p && p->is_string() ? &p->get_string() : nullptr;
@@ -31,13 +26,6 @@ std::optional<std::int64_t> integer(const json::value* v) {
     if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
         return static_cast<std::int64_t>(v->get_uint64());
     return std::nullopt;
-}
-
-std::int64_t count_of(const json::value* v) {
-    if (const auto i = integer(v)) return *i;
-    if (v && v->is_double() && v->get_double() >= 0 && v->get_double() < 9.2e18)
-        return static_cast<std::int64_t>(v->get_double());
-    return 0;
 }
 
 [[noreturn]] void invalid(const std::string& why, std::string_view data) {

@@ -1,4 +1,5 @@
 #include "stirrup/exec/local/detail/cgroup.hpp"
+#include "stirrup/core/detail/errno_code.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -13,8 +14,6 @@ namespace stirrup::detail {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::error_code last_error() { return {errno, std::system_category()}; }
 
 std::optional<std::string> read_text(const std::string& path)
 {
@@ -42,12 +41,12 @@ bool write_text(const std::string& path, std::string_view text, std::error_code&
 {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
-        ec = last_error();
+        ec = last_errno();
         return false;
     }
     const ssize_t n = ::write(fd, text.data(), text.size());
     if (n != static_cast<ssize_t>(text.size()))
-        ec = n < 0 ? last_error() : std::make_error_code(std::errc::io_error);
+        ec = n < 0 ? last_errno() : std::make_error_code(std::errc::io_error);
     ::close(fd);
     return !ec;
 }
@@ -133,7 +132,7 @@ void remove_cgroup_tree(const fs::path& dir, std::error_code& ec, int depth = 0)
             remove_cgroup_tree(dir / name, ec, depth + 1);
     }
     if (::rmdir(dir.c_str()) != 0 && errno != ENOENT && !ec)
-        ec = last_error();
+        ec = last_errno();
 }
 
 } // namespace

@@ -1,4 +1,5 @@
 #include "stirrup/exec/local/detail/child_process.hpp"
+#include "stirrup/core/detail/errno_code.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -47,8 +48,6 @@ SpawnError::SpawnError(std::error_code ec, std::string program)
 
 namespace {
 
-std::error_code last_error() { return {errno, std::system_category()}; }
-
 class Fd {
 public:
     Fd() = default;
@@ -83,7 +82,7 @@ Pipe make_pipe()
     // CLOEXEC: concurrent spawns must not inherit each other's pipe ends, or
     // a command's EOF would wait for an unrelated child to exit.
     if (::pipe2(fds, O_CLOEXEC) != 0)
-        throw SystemError(last_error(), "pipe2");
+        throw SystemError(last_errno(), "pipe2");
     return {Fd{fds[0]}, Fd{fds[1]}};
 }
 
@@ -202,7 +201,7 @@ asio::awaitable<ChildProcessResult> run_child_process(const ChildProcessSpec& sp
 
     const int raw_pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
     if (raw_pidfd < 0) {
-        const auto ec = last_error();
+        const auto ec = last_errno();
         ::kill(-pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
         throw SystemError(ec, "pidfd_open");
@@ -252,7 +251,7 @@ Pipe make_channel()
 {
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
-        throw SystemError(last_error(), "socketpair");
+        throw SystemError(last_errno(), "socketpair");
     return {Fd{fds[0]}, Fd{fds[1]}};
 }
 
@@ -270,7 +269,7 @@ int lifted(int fd, std::vector<Fd>& keep)
         return fd;
     const int high = ::fcntl(fd, F_DUPFD_CLOEXEC, first_free_fd);
     if (high < 0)
-        throw SystemError(last_error(), "fcntl(F_DUPFD_CLOEXEC)");
+        throw SystemError(last_errno(), "fcntl(F_DUPFD_CLOEXEC)");
     keep.emplace_back(high);
     return high;
 }
@@ -503,6 +502,5 @@ asio::awaitable<ChildProcessResult> run_supervised(const ChildProcessSpec& spec,
     result.stderr_text = err_capture.take_text();
     co_return result;
 }
-
 
 } // namespace stirrup::detail

@@ -1,4 +1,5 @@
 #include "stirrup/exec/local/detail/supervisor.hpp"
+#include "stirrup/core/detail/errno_code.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -35,8 +36,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::error_code last_error() { return {errno, std::system_category()}; }
-
 struct Embedded {
     std::string path;   ///< "/proc/self/fd/N", empty on failure
     std::error_code error;
@@ -53,7 +52,7 @@ Embedded write_embedded()
     if (fd < 0 && errno == EINVAL) // before Linux 6.3: no MFD_EXEC, every memfd is executable
         fd = ::memfd_create("stirrup-supervisor", flags);
     if (fd < 0) {
-        out.error = last_error();
+        out.error = last_errno();
         out.what = "memfd_create";
         return out;
     }
@@ -64,7 +63,7 @@ Embedded write_embedded()
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            out.error = last_error();
+            out.error = last_errno();
             out.what = "writing the supervisor to a memfd";
             ::close(fd);
             return out;
@@ -76,7 +75,7 @@ Embedded write_embedded()
     // F_SEAL_EXEC (6.3+) keeps the mode; older kernels refuse the whole set.
     if (::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_EXEC | F_SEAL_SEAL) != 0 &&
         ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
-        out.error = last_error();
+        out.error = last_errno();
         out.what = "sealing the supervisor's memfd";
         ::close(fd);
         return out;
@@ -84,7 +83,7 @@ Embedded write_embedded()
     // The spawn runs /proc/self/fd/N after its dup2s onto 0-3: N must be above them.
     if (fd <= STIRRUP_SUPERVISOR_CHANNEL_FD) {
         const int high = ::fcntl(fd, F_DUPFD_CLOEXEC, STIRRUP_SUPERVISOR_CHANNEL_FD + 1);
-        const auto ec = last_error();
+        const auto ec = last_errno();
         ::close(fd);
         if (high < 0) {
             out.error = ec;
@@ -103,7 +102,7 @@ std::string supervisor_program(const std::optional<fs::path>& configured)
 {
     auto checked = [](const std::string& path, const char* source) {
         if (::access(path.c_str(), X_OK) != 0)
-            throw SystemError(last_error(), std::string(source) + " names no executable stirrup-supervisor: " + path);
+            throw SystemError(last_errno(), std::string(source) + " names no executable stirrup-supervisor: " + path);
         return path;
     };
     if (configured)
