@@ -30,8 +30,8 @@
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 using namespace std::chrono_literals;
-using stirrup::net::ConnectionPool;
-using stirrup::net::deadline_after;
+using stirrup::net::detail::ConnectionPool;
+using stirrup::net::detail::deadline_after;
 using stirrup::net::HttpTransportError;
 using stirrup::net::PoolOptions;
 
