@@ -32,8 +32,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
-#include "stirrup/exec/docker/docker.hpp"
 #include "stirrup/exec/docker/detail/exec_rules.hpp"
+#include "stirrup/exec/docker/docker.hpp"
 
 extern char** environ;
 
@@ -43,7 +43,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+double ms_since(Clock::time_point t0)
+{
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
 
 double median(std::vector<double> v)
 {
@@ -105,15 +108,15 @@ struct Curl {
 
     std::vector<std::string> post(const std::string& path, const std::string& body) const
     {
-        return {"curl", "-sS", "--fail", "--unix-socket", socket, "-X", "POST", "-H", "Content-Type: application/json",
-                "-d", body, base + path};
+        return {
+            "curl", "-sS", "--fail",   "--unix-socket", socket, "-X", "POST", "-H", "Content-Type: application/json",
+            "-d",   body,  base + path};
     }
     std::string create_exec(const std::string& container, const json::array& cmd) const
     {
         json::object o{{"AttachStdout", true}, {"AttachStderr", true}, {"Cmd", cmd}};
-        return std::string(json::parse(run(post("/containers/" + container + "/exec", json::serialize(o))))
-                               .at("Id")
-                               .as_string());
+        return std::string(
+            json::parse(run(post("/containers/" + container + "/exec", json::serialize(o)))).at("Id").as_string());
     }
     /// Start (the multiplexed output comes back as the body: `true` prints
     /// nothing) and inspect, on one connection.
@@ -221,8 +224,9 @@ int main(int argc, char** argv)
                                         {"Cmd", json::array{"sleep", "infinity"}},
                                         {"WorkingDir", "/workspace"},
                                         {"HostConfig", json::object{{"Init", true}, {"NetworkMode", "none"}}}};
-                    const std::string id(
-                        json::parse(run(curl.post("/containers/create", json::serialize(create)))).at("Id").as_string());
+                    const std::string id(json::parse(run(curl.post("/containers/create", json::serialize(create))))
+                                             .at("Id")
+                                             .as_string());
                     run(curl.post("/containers/" + id + "/start", ""));
                     curl.start_and_inspect(curl.create_exec(id, cmd_json));
                     curl_start.samples.push_back(ms_since(t0));

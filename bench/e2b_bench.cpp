@@ -114,9 +114,15 @@ std::string control(const Args& a, std::string method, const std::string& path, 
     return resp.body;
 }
 
-json::value server_stats(const Args& a) { return json::parse(control(a, "GET", "/__stats")); }
+json::value server_stats(const Args& a)
+{
+    return json::parse(control(a, "GET", "/__stats"));
+}
 
-std::int64_t num(const json::value& stats, const char* key) { return stats.at(key).to_number<std::int64_t>(); }
+std::int64_t num(const json::value& stats, const char* key)
+{
+    return stats.at(key).to_number<std::int64_t>();
+}
 
 struct Session {
     double first_command_ms = 0;
@@ -197,8 +203,9 @@ int main(int argc, char** argv)
         return v ? static_cast<double>(v->to_number<std::int64_t>()) : 0.0;
     };
     // Less the handshakes of this program's own /__stats connections.
-    const double handshakes = static_cast<double>((num(after, "tls_handshakes") - num(before, "tls_handshakes")) -
-                                                  (num(after, "control_connections") - num(before, "control_connections")));
+    const double handshakes =
+        static_cast<double>((num(after, "tls_handshakes") - num(before, "tls_handshakes")) -
+                            (num(after, "control_connections") - num(before, "control_connections")));
     const double requests = static_cast<double>(num(after, "requests") - num(before, "requests"));
     const double lifecycle = (route(after, "POST /sandboxes") - route(before, "POST /sandboxes")) +
                              (route(after, "DELETE /sandboxes/{id}") - route(before, "DELETE /sandboxes/{id}"));

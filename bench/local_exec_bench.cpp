@@ -33,7 +33,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0)
+{
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 double bare_spawn_loop(int n)
 {
@@ -77,32 +80,38 @@ double through_provider(int n, int in_flight, const std::string& command = "true
 {
     asio::io_context io;
     double elapsed = 0;
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-        stirrup::LocalCodeExec env;
-        co_await env.start();
-        auto ex = co_await asio::this_coro::executor;
-        int next = 0, running = 0, failures = 0;
-        asio::steady_timer done(ex, asio::steady_timer::time_point::max());
-        const auto t0 = Clock::now();
-        auto worker = [&]() -> asio::awaitable<void> {
-            while (next < n) {
-                ++next;
-                auto r = co_await env.run_command(command);
-                failures += r.exit_code != 0;
-            }
-            if (--running == 0)
-                done.cancel();
-        };
-        running = in_flight;
-        for (int w = 0; w < in_flight; ++w)
-            asio::co_spawn(ex, worker(), asio::detached);
-        boost::system::error_code ec;
-        co_await done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        elapsed = seconds_since(t0);
-        co_await env.stop();
-        if (failures)
-            throw std::runtime_error("commands failed");
-    }, [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            stirrup::LocalCodeExec env;
+            co_await env.start();
+            auto ex = co_await asio::this_coro::executor;
+            int next = 0, running = 0, failures = 0;
+            asio::steady_timer done(ex, asio::steady_timer::time_point::max());
+            const auto t0 = Clock::now();
+            auto worker = [&]() -> asio::awaitable<void> {
+                while (next < n) {
+                    ++next;
+                    auto r = co_await env.run_command(command);
+                    failures += r.exit_code != 0;
+                }
+                if (--running == 0)
+                    done.cancel();
+            };
+            running = in_flight;
+            for (int w = 0; w < in_flight; ++w)
+                asio::co_spawn(ex, worker(), asio::detached);
+            boost::system::error_code ec;
+            co_await done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            elapsed = seconds_since(t0);
+            co_await env.stop();
+            if (failures)
+                throw std::runtime_error("commands failed");
+        },
+        [](std::exception_ptr e) {
+            if (e)
+                std::rethrow_exception(e);
+        });
     io.run();
     return elapsed;
 }
@@ -136,7 +145,8 @@ int main(int argc, char** argv)
     std::printf("  bare, 64 in flight        %8.1f us/cmd  throughput %.2fx bare sequential (the machine's ceiling)\n",
                 bc / n * 1e6, b / bc);
     std::printf("  run_command sequential    %8.1f us/cmd  ratio to bare %.2fx (goal <= 1.30x)\n", s / n * 1e6, s / b);
-    std::printf("  run_command 64 in flight  %8.1f us/cmd  throughput %.2fx sequential (goal >= 1.50x), %.2fx the bare ceiling\n",
+    std::printf("  run_command 64 in flight  %8.1f us/cmd  throughput %.2fx sequential (goal >= 1.50x), %.2fx the bare "
+                "ceiling\n",
                 c / n * 1e6, s / c, bc / c);
     std::printf("  `sleep 0.05` x%d: 64 in flight gives %.1fx the sequential throughput\n", n / 10,
                 median(wait_seq) / median(wait_conc));

@@ -90,8 +90,8 @@ struct Config {
     int max_in_flight = 0; // 0: = sessions
     std::string docker_image = "stirrup-test:bookworm";
     int spawn_baseline = 0;
-    int warmup = -1; // sessions run before measuring; -1: min(sessions, 8)
-    int ramp_ms = -1; // starts spread over this long; -1: the model latency
+    int warmup = -1;    // sessions run before measuring; -1: min(sessions, 8)
+    int ramp_ms = -1;   // starts spread over this long; -1: the model latency
     bool plain = false; // plain HTTP to a --plain fake: what TLS costs, by difference
 };
 
@@ -105,21 +105,36 @@ Config parse(int argc, char** argv)
                 throw std::runtime_error(a + " needs a value");
             return argv[++i];
         };
-        if (a == "--port") c.port = std::stoi(val());
-        else if (a == "--server-pid") c.server_pid = std::stoi(val());
-        else if (a == "--ca") c.ca = val();
-        else if (a == "--sessions") c.sessions = std::stoi(val());
-        else if (a == "--turns") c.turns = std::stoi(val());
-        else if (a == "--latency-ms") c.latency_ms = std::stoi(val());
-        else if (a == "--tool") c.tool = val();
-        else if (a == "--threads") c.threads = std::stoi(val());
-        else if (a == "--max-in-flight") c.max_in_flight = std::stoi(val());
-        else if (a == "--docker-image") c.docker_image = val();
-        else if (a == "--spawn-baseline") c.spawn_baseline = std::stoi(val());
-        else if (a == "--warmup") c.warmup = std::stoi(val());
-        else if (a == "--ramp-ms") c.ramp_ms = std::stoi(val());
-        else if (a == "--plain") c.plain = true;
-        else throw std::runtime_error("unknown argument " + a);
+        if (a == "--port")
+            c.port = std::stoi(val());
+        else if (a == "--server-pid")
+            c.server_pid = std::stoi(val());
+        else if (a == "--ca")
+            c.ca = val();
+        else if (a == "--sessions")
+            c.sessions = std::stoi(val());
+        else if (a == "--turns")
+            c.turns = std::stoi(val());
+        else if (a == "--latency-ms")
+            c.latency_ms = std::stoi(val());
+        else if (a == "--tool")
+            c.tool = val();
+        else if (a == "--threads")
+            c.threads = std::stoi(val());
+        else if (a == "--max-in-flight")
+            c.max_in_flight = std::stoi(val());
+        else if (a == "--docker-image")
+            c.docker_image = val();
+        else if (a == "--spawn-baseline")
+            c.spawn_baseline = std::stoi(val());
+        else if (a == "--warmup")
+            c.warmup = std::stoi(val());
+        else if (a == "--ramp-ms")
+            c.ramp_ms = std::stoi(val());
+        else if (a == "--plain")
+            c.plain = true;
+        else
+            throw std::runtime_error("unknown argument " + a);
     }
     if (c.port <= 0 || c.ca.empty())
         throw std::runtime_error("--port and --ca are required (run bench/run-sessions-bench.sh)");
@@ -132,7 +147,10 @@ Config parse(int argc, char** argv)
     return c;
 }
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0)
+{
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 double process_cpu_seconds()
 {
@@ -173,8 +191,10 @@ double other_cpu_seconds(int pid)
     double utime = 0, stime = 0;
     // Fields after the name start at 3 (state); utime is 14, stime 15.
     for (int i = 3; i <= 15 && rest >> field; ++i) {
-        if (i == 14) utime = std::stod(field);
-        if (i == 15) stime = std::stod(field);
+        if (i == 14)
+            utime = std::stod(field);
+        if (i == 15)
+            stime = std::stod(field);
     }
     return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
@@ -350,7 +370,7 @@ void record_turns(const RunResult& r, double latency_s, Shared& shared)
 }
 
 asio::awaitable<SessionResult<RunResult>> start_later(const Agent* agent, std::string task,
-                                                       std::chrono::microseconds delay)
+                                                      std::chrono::microseconds delay)
 {
     if (delay.count() > 0) {
         asio::steady_timer timer(co_await asio::this_coro::executor, delay);
@@ -664,12 +684,12 @@ try {
     const double history_kib =
         shared.sample_history ? static_cast<double>(last_request_history_bytes(*shared.sample_history)) / 1024.0 : 0.0;
     const long total_turns = shared.turns.load();
-    const auto handshakes = stats1.at("tls_handshakes").to_number<std::int64_t>() -
-                            stats0.at("tls_handshakes").to_number<std::int64_t>();
-    const auto connections = stats1.at("connections").to_number<std::int64_t>() -
-                             stats0.at("connections").to_number<std::int64_t>();
-    const auto requests = stats1.at("requests").to_number<std::int64_t>() -
-                          stats0.at("requests").to_number<std::int64_t>();
+    const auto handshakes =
+        stats1.at("tls_handshakes").to_number<std::int64_t>() - stats0.at("tls_handshakes").to_number<std::int64_t>();
+    const auto connections =
+        stats1.at("connections").to_number<std::int64_t>() - stats0.at("connections").to_number<std::int64_t>();
+    const auto requests =
+        stats1.at("requests").to_number<std::int64_t>() - stats0.at("requests").to_number<std::int64_t>();
 
     std::vector<double> added = shared.added_ms;
     std::vector<double> call = shared.call_ms;
@@ -685,7 +705,8 @@ try {
         {"ramp_ms", c.ramp_ms},
         {"completed", shared.done.load()},
         {"failed", static_cast<std::int64_t>(shared.errors.size())},
-        {"errors", [&] {
+        {"errors",
+         [&] {
              json::array a;
              for (auto& e : shared.errors)
                  a.emplace_back(e);

@@ -53,8 +53,8 @@ struct Args {
     int large_mib = 1024;
     int files = 20000;
     int baseline_files = 500;
-    std::string image = std::getenv("STIRRUP_TEST_DOCKER_IMAGE") ? std::getenv("STIRRUP_TEST_DOCKER_IMAGE")
-                                                                   : "stirrup-test:bookworm";
+    std::string image =
+        std::getenv("STIRRUP_TEST_DOCKER_IMAGE") ? std::getenv("STIRRUP_TEST_DOCKER_IMAGE") : "stirrup-test:bookworm";
     bool docker = true;
 };
 
@@ -157,8 +157,8 @@ std::pair<double, double> compare_saves(stirrup::LocalCodeExec& env, const std::
         // Alternate which goes first, so neither always meets a cold cache.
         auto run_new = [&] {
             new_times.push_back(timed([&] {
-                const auto result = run<stirrup::SaveOutputFilesResult>(
-                    [&]() -> awaitable<stirrup::SaveOutputFilesResult> {
+                const auto result =
+                    run<stirrup::SaveOutputFilesResult>([&]() -> awaitable<stirrup::SaveOutputFilesResult> {
                         co_return co_await env.save_output_files(paths, out_new);
                     });
                 if (!result.failed.empty())

@@ -26,8 +26,7 @@ SaveOutputFilesResult save_host_output_files(const std::vector<std::string>& pat
 
 SaveOutputFilesResult save_host_output_files(const std::vector<std::string>& paths,
                                              const std::filesystem::path& output_dir,
-                                             std::span<const OutputSourceRoot> roots,
-                                             const HostSourceResolver& resolve,
+                                             std::span<const OutputSourceRoot> roots, const HostSourceResolver& resolve,
                                              const CaseSensitivityProbe& is_case_sensitive);
 
 void atomic_write_file(const std::filesystem::path& path, std::string_view data);

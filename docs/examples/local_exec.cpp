@@ -20,7 +20,8 @@ boost::asio::awaitable<void> analyse()
     try {
         co_await env.write_file("data.csv", "x,y\n1,2\n3,4\n");
         // The tool-result text the model would see (<shell_results> XML).
-        std::string cmd = "mkdir -p out && awk -F, 'NR>1 {s+=$2} END {print s}' data.csv > out/sum.txt && cat out/sum.txt";
+        std::string cmd =
+            "mkdir -p out && awk -F, 'NR>1 {s+=$2} END {print s}' data.csv > out/sum.txt && cat out/sum.txt";
         std::cout << co_await stirrup::run_code_exec_tool(env, std::move(cmd)) << '\n';
         std::vector<std::string> outputs{"out/sum.txt"};
         auto saved = co_await env.save_output_files(outputs, "./example-output");

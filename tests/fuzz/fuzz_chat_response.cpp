@@ -19,8 +19,10 @@
 
 namespace chat = stirrup::detail::chat;
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    if (size < 1) return 0;
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    if (size < 1)
+        return 0;
     const std::size_t selector = data[0];
     const std::string_view in = stirrup::fuzz::as_text(data + 1, size - 1);
     const chat::ResponseContext context{"model", 100};
@@ -42,7 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::size_t split = selector % (in.size() + 1);
         try {
             for (const auto piece : {in.substr(0, split), in.substr(split)})
-                for (const auto& event : parser.feed(piece)) assembler.feed(event.data, event.type);
+                for (const auto& event : parser.feed(piece))
+                    assembler.feed(event.data, event.type);
             (void)assembler.finish();
         } catch (const stirrup::Error&) {
         }
@@ -56,7 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             std::size_t start = 0;
             while (start <= in.size()) {
                 std::size_t end = in.find('\n', start);
-                if (end == std::string_view::npos) end = in.size();
+                if (end == std::string_view::npos)
+                    end = in.size();
                 assembler.feed(in.substr(start, end - start));
                 start = end + 1;
             }

@@ -90,7 +90,10 @@ bool is_summary(const ChatMessage& m)
     return u && u->kind == UserKind::summary;
 }
 
-bool is_assistant(const ChatMessage& m) { return std::holds_alternative<AssistantMessage>(m); }
+bool is_assistant(const ChatMessage& m)
+{
+    return std::holds_alternative<AssistantMessage>(m);
+}
 
 void check_unwind(const std::vector<ChatMessage>& messages)
 {
@@ -186,8 +189,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         messages.push_back(make_message(data[i], i));
     while (i < size && data[i] != 0xFF)
         ++i;
-    const std::string_view summary =
-        i < size ? stirrup::fuzz::as_text(data + i + 1, size - i - 1) : std::string_view{};
+    const std::string_view summary = i < size ? stirrup::fuzz::as_text(data + i + 1, size - i - 1) : std::string_view{};
 
     check_unwind(messages);
     check_summarized(messages, summary);

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "stirrup/exec/e2b/detail/rules.hpp"
-#include "stirrup/pycompat/detail/shlex.hpp"
 #include "stirrup/net/detail/url.hpp"
+#include "stirrup/pycompat/detail/shlex.hpp"
 
 #include "fuzz_harness.hpp"
 

@@ -11,8 +11,8 @@
 #include <string_view>
 
 #include "fuzz_harness.hpp"
-#include "stirrup/pycompat/detail/glob.hpp"
 #include "stirrup/core/error.hpp"
+#include "stirrup/pycompat/detail/glob.hpp"
 
 namespace {
 

@@ -34,13 +34,16 @@ namespace {
 
 using stirrup::fuzz::require;
 
-std::uint32_t be32(const std::string& s, std::size_t at) {
+std::uint32_t be32(const std::string& s, std::size_t at)
+{
     std::uint32_t v = 0;
-    for (std::size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(s[at + i]);
+    for (std::size_t i = 0; i < 4; ++i)
+        v = (v << 8) | static_cast<unsigned char>(s[at + i]);
     return v;
 }
 
-bool allowed(std::string_view mime) {
+bool allowed(std::string_view mime)
+{
     return mime == "image/jpeg" || mime == "image/png" || mime == "image/webp" || mime == "image/gif" ||
            mime == "image/bmp" || mime == "image/tiff" || mime == "image/vnd.adobe.photoshop";
 }
@@ -51,7 +54,8 @@ struct Result {
     std::uint32_t height = 0;
 };
 
-Result run(std::string_view bytes, std::size_t max_pixels) {
+Result run(std::string_view bytes, std::size_t max_pixels)
+{
     stirrup::ImageBlock block;
     try {
         block = stirrup::detail::normalize_image(bytes, max_pixels);
@@ -62,39 +66,60 @@ Result run(std::string_view bytes, std::size_t max_pixels) {
     require(block.mime_type == "image/png");
     const std::string& png = block.data;
     require(png.size() > 33 && png.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0 && png.compare(12, 4, "IHDR") == 0);
-    require(png[24] == 8 && png[25] == 2);  // 8-bit, truecolour without alpha
+    require(png[24] == 8 && png[25] == 2); // 8-bit, truecolour without alpha
     return {true, be32(png, 16), be32(png, 20)};
 }
 
-void check_target_size(std::uint64_t w, std::uint64_t h, std::size_t max_pixels) {
+void check_target_size(std::uint64_t w, std::uint64_t h, std::size_t max_pixels)
+{
     const stirrup::detail::ImageSize t = stirrup::detail::stirrup_target_size(w, h, max_pixels);
     require(t.width >= 1 && t.height >= 1);
     require(t.width <= w && t.height <= h);
-    if (w <= max_pixels / h) require(t.width == w && t.height == h);  // w * h <= max, without overflow
+    if (w <= max_pixels / h)
+        require(t.width == w && t.height == h); // w * h <= max, without overflow
 }
 
-std::string encode(VipsImage* img, unsigned format) {
+std::string encode(VipsImage* img, unsigned format)
+{
     void* buf = nullptr;
     std::size_t len = 0;
     int rc = -1;
     switch (format % 7) {
-    case 0: rc = vips_pngsave_buffer(img, &buf, &len, nullptr); break;
-    case 1: rc = vips_jpegsave_buffer(img, &buf, &len, nullptr); break;
-    case 2: rc = vips_webpsave_buffer(img, &buf, &len, nullptr); break;
-    case 3: rc = vips_gifsave_buffer(img, &buf, &len, nullptr); break;
-    case 4: rc = vips_tiffsave_buffer(img, &buf, &len, nullptr); break;
-    case 5: rc = vips_magicksave_buffer(img, &buf, &len, "format", "bmp", nullptr); break;
-    default: rc = vips_magicksave_buffer(img, &buf, &len, "format", "psd", nullptr); break;
+    case 0:
+        rc = vips_pngsave_buffer(img, &buf, &len, nullptr);
+        break;
+    case 1:
+        rc = vips_jpegsave_buffer(img, &buf, &len, nullptr);
+        break;
+    case 2:
+        rc = vips_webpsave_buffer(img, &buf, &len, nullptr);
+        break;
+    case 3:
+        rc = vips_gifsave_buffer(img, &buf, &len, nullptr);
+        break;
+    case 4:
+        rc = vips_tiffsave_buffer(img, &buf, &len, nullptr);
+        break;
+    case 5:
+        rc = vips_magicksave_buffer(img, &buf, &len, "format", "bmp", nullptr);
+        break;
+    default:
+        rc = vips_magicksave_buffer(img, &buf, &len, "format", "psd", nullptr);
+        break;
     }
     std::string out;
-    if (rc == 0) out.assign(static_cast<const char*>(buf), len);
-    else vips_error_clear();
+    if (rc == 0)
+        out.assign(static_cast<const char*>(buf), len);
+    else
+        vips_error_clear();
     g_free(buf);
     return out;
 }
 
-void synthesised(const std::uint8_t* data, std::size_t size, std::size_t max_pixels) {
-    if (size < 7) return;
+void synthesised(const std::uint8_t* data, std::size_t size, std::size_t max_pixels)
+{
+    if (size < 7)
+        return;
     const unsigned format = data[1];
     const int w = 1 + data[2] % 48;
     const int h = 1 + data[3] % 48;
@@ -111,7 +136,8 @@ void synthesised(const std::uint8_t* data, std::size_t size, std::size_t max_pix
     require(img != nullptr);
     std::string file = encode(img, format);
     g_object_unref(img);
-    if (file.empty()) return;
+    if (file.empty())
+        return;
 
     if (damage == 0) {
         const Result r = run(file, max_pixels);
@@ -121,27 +147,34 @@ void synthesised(const std::uint8_t* data, std::size_t size, std::size_t max_pix
         return;
     }
     const std::size_t at = file.size() * where / 256;
-    if (damage == 1) file.resize(at);                                    // truncated
-    else if (damage == 2) file[at] = static_cast<char>(file[at] ^ 0xa5);  // one byte flipped
-    else file.erase(at, std::min<std::size_t>(file.size() - at, 1 + where % 16));  // bytes missing
+    if (damage == 1)
+        file.resize(at); // truncated
+    else if (damage == 2)
+        file[at] = static_cast<char>(file[at] ^ 0xa5); // one byte flipped
+    else
+        file.erase(at, std::min<std::size_t>(file.size() - at, 1 + where % 16)); // bytes missing
     (void)run(file, max_pixels);
 }
 
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
     // normalize_image initialises libvips; the synthesiser needs it first.
     static const bool vips_ready = (run({}, 1'000'000), true);
     (void)vips_ready;
-    if (size == 0) return 0;
+    if (size == 0)
+        return 0;
     // Small budgets make tiny images take the resize path.
     static constexpr std::size_t budgets[] = {1'000'000, 0, 1, 2, 7, 64, 300, 1000};
     const std::size_t max_pixels = budgets[(data[0] >> 1) % 8];
 
     if (size >= 9) {
         std::uint32_t w = 0, h = 0;
-        for (int i = 1; i < 5; ++i) w = (w << 8) | data[i];
-        for (int i = 5; i < 9; ++i) h = (h << 8) | data[i];
+        for (int i = 1; i < 5; ++i)
+            w = (w << 8) | data[i];
+        for (int i = 5; i < 9; ++i)
+            h = (h << 8) | data[i];
         check_target_size(w ? w : 1, h ? h : 1, max_pixels * (data[0] >> 4));
     }
 

@@ -20,29 +20,37 @@
 
 namespace {
 
-void check(bool ok) {
-    if (!ok) std::abort();
+void check(bool ok)
+{
+    if (!ok)
+        std::abort();
 }
 
-bool has_part(std::string_view path, std::string_view part) {
+bool has_part(std::string_view path, std::string_view part)
+{
     std::size_t pos = 0;
     while (pos <= path.size()) {
         const auto end = std::min(path.find('/', pos), path.size());
-        if (path.substr(pos, end - pos) == part) return true;
+        if (path.substr(pos, end - pos) == part)
+            return true;
         pos = end + 1;
     }
     return false;
 }
 
 // `path` (normalised) names `root` (normalised) or something below it.
-bool under(std::string_view path, std::string_view root) {
-    if (root == ".") return !path.starts_with('/');
-    if (path == root) return true;
+bool under(std::string_view path, std::string_view root)
+{
+    if (root == ".")
+        return !path.starts_with('/');
+    if (path == root)
+        return true;
     const std::string prefix = root.ends_with('/') ? std::string{root} : std::string{root} + '/';
     return path.starts_with(prefix) && !(root == "/" && path.starts_with("//") && !path.starts_with("///"));
 }
 
-void check_relative(std::string_view src, const std::vector<stirrup::OutputSourceRoot>& roots) {
+void check_relative(std::string_view src, const std::vector<stirrup::OutputSourceRoot>& roots)
+{
     std::string rel;
     try {
         rel = stirrup::safe_output_relative_path(src, roots);
@@ -62,7 +70,8 @@ void check_relative(std::string_view src, const std::vector<stirrup::OutputSourc
     }
 }
 
-void check_identity(std::string_view dest, std::string_view root) {
+void check_identity(std::string_view dest, std::string_view root)
+{
     std::string identity;
     try {
         identity = stirrup::output_destination_identity(dest, root);
@@ -77,8 +86,10 @@ void check_identity(std::string_view dest, std::string_view root) {
 
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    if (size == 0) return 0;
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
+{
+    if (size == 0)
+        return 0;
     const auto flags = data[0];
     const std::string_view input = stirrup::fuzz::as_text(data + 1, size - 1);
     const auto newline = input.find('\n');
@@ -92,7 +103,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<stirrup::OutputSourceRoot> roots{{"/workspace", std::nullopt}, {std::string{root}, std::nullopt}};
     // A host-backed root makes the canonical branch stat every ancestor, so it
     // only runs on short inputs to keep the fuzzer fast.
-    if ((flags & 1) != 0 && path.size() <= 256) roots.push_back({"/tmp", std::filesystem::path{"/tmp"}});
+    if ((flags & 1) != 0 && path.size() <= 256)
+        roots.push_back({"/tmp", std::filesystem::path{"/tmp"}});
     check_relative(path, roots);
     check_identity(path, root);
     return 0;

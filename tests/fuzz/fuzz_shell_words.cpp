@@ -30,11 +30,13 @@ using stirrup::fuzz::require;
 
 namespace sh = stirrup::detail::shell;
 
-bool known_reason(std::string_view r) {
+bool known_reason(std::string_view r)
+{
     return r == "empty_command" || r == "no_pattern_match" || r == "shell_syntax" || r == "shell_assignment";
 }
 
-void check_words(std::string_view s) {
+void check_words(std::string_view s)
+{
     std::string error;
     const auto argv = sh::split(s, &error);
     if (!argv) {
@@ -52,7 +54,8 @@ void check_words(std::string_view s) {
     require(!sh::has_unquoted_shell_syntax(quoted));
 }
 
-void check_prepare(const stirrup::Allowlist& allowlist, std::string_view cmd) {
+void check_prepare(const stirrup::Allowlist& allowlist, std::string_view cmd)
+{
     const auto result = allowlist.prepare(cmd);
     if (const auto* rejection = std::get_if<stirrup::CommandRejection>(&result)) {
         require(known_reason(rejection->reason));
@@ -77,7 +80,8 @@ void check_prepare(const stirrup::Allowlist& allowlist, std::string_view cmd) {
     require(same != nullptr && same->argv == prepared.argv);
 }
 
-const stirrup::Allowlist& fixed_allowlist() {
+const stirrup::Allowlist& fixed_allowlist()
+{
     static const stirrup::Allowlist allowlist(std::vector<std::string>{
         R"(^echo\b)", R"(^ls( |$))", R"(^find \. -name '[^']*'$)", R"((?m)^x$)", R"(^git (status|diff)\b.*$)"});
     return allowlist;
@@ -85,8 +89,10 @@ const stirrup::Allowlist& fixed_allowlist() {
 
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    if (size == 0) return 0;
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    if (size == 0)
+        return 0;
     const std::string_view all = stirrup::fuzz::as_text(data, size);
     const char mode = all.front();
     const std::string_view rest = all.substr(1);

@@ -25,7 +25,10 @@ using stirrup::fuzz::require;
 // Python's str.isspace() on ASCII, which `\s` and strip() both use.
 constexpr std::string_view py_ascii_space = "\t\n\v\f\r\x1c\x1d\x1e\x1f ";
 
-bool is_ascii_space(char c) { return py_ascii_space.find(c) != std::string_view::npos; }
+bool is_ascii_space(char c)
+{
+    return py_ascii_space.find(c) != std::string_view::npos;
+}
 
 std::string_view strip(std::string_view s)
 {
@@ -60,7 +63,10 @@ std::optional<std::map<std::string, std::string>> reference(std::string_view tex
     return out;
 }
 
-bool trimmed(std::string_view s) { return s.empty() || (!is_ascii_space(s.front()) && !is_ascii_space(s.back())); }
+bool trimmed(std::string_view s)
+{
+    return s.empty() || (!is_ascii_space(s.front()) && !is_ascii_space(s.back()));
+}
 
 bool plain_ascii(std::string_view s)
 {

@@ -41,14 +41,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::string last_event_id;
         decltype(one.reconnection_time()) reconnection_time{};
     };
-    const auto runs = stirrup::fuzz::whole_pieces_bytes(in, {.seed = input->seed, .rotate = 6, .mask = 7}, [&](auto&& next) {
-        stirrup::net::detail::SseParser p;
-        Outcome o;
-        stirrup::fuzz::feed_pieces(in, next, [&](std::string_view piece) { p.feed(piece, o.events); });
-        o.last_event_id = std::string(p.last_event_id());
-        o.reconnection_time = p.reconnection_time();
-        return o;
-    });
+    const auto runs =
+        stirrup::fuzz::whole_pieces_bytes(in, {.seed = input->seed, .rotate = 6, .mask = 7}, [&](auto&& next) {
+            stirrup::net::detail::SseParser p;
+            Outcome o;
+            stirrup::fuzz::feed_pieces(in, next, [&](std::string_view piece) { p.feed(piece, o.events); });
+            o.last_event_id = std::string(p.last_event_id());
+            o.reconnection_time = p.reconnection_time();
+            return o;
+        });
     for (const Outcome* o : {&runs.whole, &runs.pieces, &runs.bytes}) {
         require(o->events == expected);
         require(o->last_event_id == one.last_event_id());

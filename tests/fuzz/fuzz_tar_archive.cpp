@@ -20,10 +20,10 @@
 
 namespace {
 
-using stirrup::fuzz::require;
 using stirrup::detail::tar::ArchiveReader;
 using stirrup::detail::tar::Entry;
 using stirrup::detail::tar::TarError;
+using stirrup::fuzz::require;
 
 struct Read {
     std::vector<Entry> entries;

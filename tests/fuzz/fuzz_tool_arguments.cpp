@@ -21,8 +21,8 @@
 #include <boost/json/value.hpp>
 
 #include "fuzz_harness.hpp"
-#include "stirrup/pycompat/detail/json_dumps.hpp"
 #include "stirrup/core/tool_params.hpp"
+#include "stirrup/pycompat/detail/json_dumps.hpp"
 
 namespace {
 
@@ -44,8 +44,9 @@ struct AllKinds {
     {
         return stirrup::params<AllKinds>(
             "AllKinds", "Every field kind.", stirrup::field(&AllKinds::text, "text", "A string."),
-            stirrup::field(&AllKinds::count, "count", "An int."), stirrup::field(&AllKinds::ratio, "ratio", "A double."),
-            stirrup::field(&AllKinds::flag, "flag", "A bool."), stirrup::field(&AllKinds::items, "items", "Strings."),
+            stirrup::field(&AllKinds::count, "count", "An int."),
+            stirrup::field(&AllKinds::ratio, "ratio", "A double."), stirrup::field(&AllKinds::flag, "flag", "A bool."),
+            stirrup::field(&AllKinds::items, "items", "Strings."),
             stirrup::field(&AllKinds::limit, "limit", "An optional int."),
             stirrup::field(&AllKinds::big, "big", "A 64-bit int.").with_default(-1),
             stirrup::field(&AllKinds::retries, "retries", "A defaulted int.").with_default(3),
@@ -54,7 +55,10 @@ struct AllKinds {
     }
 };
 
-bool same_double(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
+bool same_double(double a, double b)
+{
+    return a == b || (std::isnan(a) && std::isnan(b));
+}
 
 bool same(const AllKinds& a, const AllKinds& b)
 {

@@ -32,19 +32,20 @@
 
 namespace text = stirrup::detail::text;
 
-#define FUZZ_CHECK(cond)                                                        \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            std::fprintf(stderr, "check failed at line %d: %s\n", __LINE__, #cond); \
-            std::abort();                                                       \
-        }                                                                       \
+#define FUZZ_CHECK(cond)                                                                                               \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            std::fprintf(stderr, "check failed at line %d: %s\n", __LINE__, #cond);                                    \
+            std::abort();                                                                                              \
+        }                                                                                                              \
     } while (0)
 
 namespace {
 
 // Splits valid UTF-8 into its code points, or returns false if it is not
 // valid. Decodes each value and checks it, unlike the decoder's range table.
-bool split_code_points(std::string_view s, std::vector<std::string_view>* out) {
+bool split_code_points(std::string_view s, std::vector<std::string_view>* out)
+{
     static constexpr std::uint32_t min_value[] = {0, 0, 0x80, 0x800, 0x10000};
     std::size_t i = 0;
     while (i < s.size()) {
@@ -66,15 +67,20 @@ bool split_code_points(std::string_view s, std::vector<std::string_view>* out) {
         } else {
             return false;
         }
-        if (s.size() - i < len) return false;
+        if (s.size() - i < len)
+            return false;
         for (std::size_t k = 1; k < len; ++k) {
             const auto b = static_cast<unsigned char>(s[i + k]);
-            if ((b & 0xC0) != 0x80) return false;
+            if ((b & 0xC0) != 0x80)
+                return false;
             cp = (cp << 6) | (b & 0x3F);
         }
-        if (len > 1 && cp < min_value[len]) return false;
-        if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-        if (out) out->push_back(s.substr(i, len));
+        if (len > 1 && cp < min_value[len])
+            return false;
+        if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        if (out)
+            out->push_back(s.substr(i, len));
         i += len;
     }
     return true;
@@ -86,23 +92,31 @@ bool split_code_points(std::string_view s, std::vector<std::string_view>* out) {
 // (one U+FFFD), or else the single byte. A prefix's completions span a value
 // interval, valid if it meets [minimum for the length, U+10FFFF] outside the
 // surrogates.
-bool completable(std::string_view prefix, std::size_t len) {
+bool completable(std::string_view prefix, std::size_t len)
+{
     static constexpr std::uint32_t min_value[] = {0, 0, 0x80, 0x800, 0x10000};
     static constexpr unsigned char lead_mask[] = {0, 0, 0x1F, 0x0F, 0x07};
     std::uint32_t v = static_cast<unsigned char>(prefix[0]) & lead_mask[len];
-    for (std::size_t k = 1; k < prefix.size(); ++k) v = (v << 6) | (prefix[k] & 0x3F);
+    for (std::size_t k = 1; k < prefix.size(); ++k)
+        v = (v << 6) | (prefix[k] & 0x3F);
     const unsigned missing_bits = 6 * static_cast<unsigned>(len - prefix.size());
     const std::uint32_t lo = std::max(v << missing_bits, min_value[len]);
     const std::uint32_t hi = std::min(((v + 1) << missing_bits) - 1, std::uint32_t{0x10FFFF});
     return lo <= hi && !(lo >= 0xD800 && hi <= 0xDFFF);
 }
 
-std::string reference_decode(std::string_view in) {
+std::string reference_decode(std::string_view in)
+{
     std::string out;
     std::size_t i = 0;
     while (i < in.size()) {
         const auto lead = static_cast<unsigned char>(in[i]);
-        const std::size_t len = lead < 0x80 ? 1 : lead < 0xC0 ? 0 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : lead < 0xF8 ? 4 : 0;
+        const std::size_t len = lead < 0x80   ? 1
+                                : lead < 0xC0 ? 0
+                                : lead < 0xE0 ? 2
+                                : lead < 0xF0 ? 3
+                                : lead < 0xF8 ? 4
+                                              : 0;
         if (len == 1) {
             out += in[i++];
             continue;
@@ -113,8 +127,7 @@ std::string reference_decode(std::string_view in) {
             continue;
         }
         std::size_t k = 1;
-        while (k < len && i + k < in.size() && (in[i + k] & 0xC0) == 0x80 &&
-               completable(in.substr(i, k + 1), len))
+        while (k < len && i + k < in.size() && (in[i + k] & 0xC0) == 0x80 && completable(in.substr(i, k + 1), len))
             ++k;
         if (k == len)
             out += in.substr(i, len);
@@ -125,23 +138,27 @@ std::string reference_decode(std::string_view in) {
     return out;
 }
 
-std::string join(const std::vector<std::string_view>& cps, std::size_t from, std::size_t to) {
+std::string join(const std::vector<std::string_view>& cps, std::size_t from, std::size_t to)
+{
     std::string out;
-    for (std::size_t i = from; i < to; ++i) out += cps[i];
+    for (std::size_t i = from; i < to; ++i)
+        out += cps[i];
     return out;
 }
 
 // Python: msg[:n // 2] + marker + msg[-n // 2:], on a list of code points.
-std::string model_truncate(const std::vector<std::string_view>& cps, std::size_t n) {
+std::string model_truncate(const std::vector<std::string_view>& cps, std::size_t n)
+{
     const std::size_t len = cps.size();
-    if (len <= n) return join(cps, 0, len);
+    if (len <= n)
+        return join(cps, 0, len);
     const std::size_t tail = n == 0 ? len : n - n / 2;
-    return join(cps, 0, n / 2) + "\n... This content has been truncated from an original " +
-           std::to_string(len) + " characters to stay below " + std::to_string(n) +
-           " characters ...\n" + join(cps, len - tail, len);
+    return join(cps, 0, n / 2) + "\n... This content has been truncated from an original " + std::to_string(len) +
+           " characters to stay below " + std::to_string(n) + " characters ...\n" + join(cps, len - tail, len);
 }
 
-std::string decode_parts(std::string_view a, std::string_view b) {
+std::string decode_parts(std::string_view a, std::string_view b)
+{
     text::Utf8Decoder d;
     std::string out;
     d.feed(a, out);
@@ -152,7 +169,8 @@ std::string decode_parts(std::string_view a, std::string_view b) {
 }
 
 // Runs every property on one stream.
-void check_stream(std::string_view in, std::size_t selector, std::size_t head, std::size_t tail) {
+void check_stream(std::string_view in, std::size_t selector, std::size_t head, std::size_t tail)
+{
     const std::size_t split = selector % (in.size() + 1);
 
     const std::string full = text::sanitize_utf8(in);
@@ -160,13 +178,15 @@ void check_stream(std::string_view in, std::size_t selector, std::size_t head, s
     std::vector<std::string_view> cps;
     FUZZ_CHECK(split_code_points(full, &cps));
     FUZZ_CHECK(cps.size() == text::count_code_points(full));
-    if (split_code_points(in, nullptr)) FUZZ_CHECK(full == in);
+    if (split_code_points(in, nullptr))
+        FUZZ_CHECK(full == in);
 
     FUZZ_CHECK(decode_parts(in.substr(0, split), in.substr(split)) == full);
     {
         text::Utf8Decoder d;
         std::string out;
-        for (std::size_t i = 0; i < in.size(); ++i) d.feed(in.substr(i, 1), out);
+        for (std::size_t i = 0; i < in.size(); ++i)
+            d.feed(in.substr(i, 1), out);
         d.finish(out);
         FUZZ_CHECK(out == full);
     }
@@ -178,7 +198,8 @@ void check_stream(std::string_view in, std::size_t selector, std::size_t head, s
     for (int bytewise = 0; bytewise < 2; ++bytewise) {
         stirrup::detail::OutputCapture capture(head, tail);
         if (bytewise) {
-            for (std::size_t i = 0; i < in.size(); ++i) capture.append(in.substr(i, 1));
+            for (std::size_t i = 0; i < in.size(); ++i)
+                capture.append(in.substr(i, 1));
         } else {
             capture.append(in.substr(0, split));
             capture.append(in.substr(split));
@@ -202,8 +223,10 @@ void check_stream(std::string_view in, std::size_t selector, std::size_t head, s
 
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    if (size < 3) return 0;
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    if (size < 3)
+        return 0;
     const std::size_t selector = data[0];
     const std::size_t head = data[1] % 16;
     const std::size_t tail = data[2] % 16;
@@ -214,9 +237,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // one, and random bytes rarely hit the range edges where such bugs live
     // (E0 9F, ED A0, F4 90...). So also check the stream with every byte
     // mapped onto those edges.
-    static constexpr unsigned char edges[] = {
-        0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF,
-        0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF};
+    static constexpr unsigned char edges[] = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF,
+                                              0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE,
+                                              0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF};
     std::string edged(in.size(), '\0');
     for (std::size_t i = 0; i < in.size(); ++i)
         edged[i] = static_cast<char>(edges[static_cast<unsigned char>(in[i]) % sizeof edges]);

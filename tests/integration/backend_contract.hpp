@@ -73,10 +73,9 @@ inline std::string slurp_host(const fs::path& p)
 /// A 1x1 PNG.
 inline const std::string& tiny_png()
 {
-    static const std::string png(
-        "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89"
-        "\0\0\0\nIDATx\x9c\x63\0\x01\0\0\x05\0\x01\r\n-\xb4\0\0\0\0IEND\xae\x42\x60\x82",
-        67);
+    static const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89"
+                                 "\0\0\0\nIDATx\x9c\x63\0\x01\0\0\x05\0\x01\r\n-\xb4\0\0\0\0IEND\xae\x42\x60\x82",
+                                 67);
     return png;
 }
 
@@ -150,7 +149,8 @@ TEST_CASE_TEMPLATE_DEFINE("contract: a command's stdout, stderr and exit code", 
 
         // Invalid UTF-8 is replaced as Python's errors='replace' does.
         r = co_await env.run_command(R"(printf 'a\xffb\xe2\x82')");
-        CHECK(r.stdout_text == "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+        CHECK(r.stdout_text == "a\xEF\xBF\xBD"
+                               "b\xEF\xBF\xBD");
     });
 }
 
@@ -158,8 +158,9 @@ TEST_CASE_TEMPLATE_DEFINE("contract: a provider that is not started refuses work
 {
     using namespace stirrup;
     auto env = B::make(CodeExecOptions{});
-    CHECK_THROWS_AS(stirrup::test::run_sync([&]() -> awaitable<CommandResult> { co_return co_await env->run_command("true"); }),
-                    NotStartedError);
+    CHECK_THROWS_AS(
+        stirrup::test::run_sync([&]() -> awaitable<CommandResult> { co_return co_await env->run_command("true"); }),
+        NotStartedError);
     // stop() on a provider that never started is a no-op.
     stirrup::test::run_sync([&]() -> awaitable<void> { co_await env->stop(); });
 }
@@ -356,8 +357,8 @@ TEST_CASE_TEMPLATE_DEFINE("contract: missing files, escapes and symlinks", B, co
         CHECK_THROWS_AS(co_await env.write_file("outdir/evil", "x"), PathError);
         CHECK(co_await env.read_file("alias/f.txt") == "inside\n");
 
-        auto saved = co_await env.save_output_files(strings("leak.txt", "alias/f.txt", "nested/../escape.txt"),
-                                                    out.path);
+        auto saved =
+            co_await env.save_output_files(strings("leak.txt", "alias/f.txt", "nested/../escape.txt"), out.path);
         REQUIRE(saved.failed.count("leak.txt") == 1);
         CHECK(saved.failed["leak.txt"].find("outside execution environment") != std::string::npos);
         REQUIRE(saved.failed.count("nested/../escape.txt") == 1);
@@ -373,8 +374,8 @@ TEST_CASE_TEMPLATE_DEFINE("contract: missing files, escapes and symlinks", B, co
 TEST_CASE_TEMPLATE_DEFINE("contract: uploads and saved outputs keep the directory structure", B, contract_transfers)
 {
     using namespace stirrup;
-    using stirrup::test::contract::write_host;
     using stirrup::test::contract::slurp_host;
+    using stirrup::test::contract::write_host;
     stirrup::test::contract::HostDir src("upload");
     write_host(src.path / "single.txt", "one\n");
     write_host(src.path / "tree/x.txt", "x\n");
@@ -383,8 +384,8 @@ TEST_CASE_TEMPLATE_DEFINE("contract: uploads and saved outputs keep the director
     stirrup::test::contract::HostDir out("save");
     stirrup::test::contract::with_backend<B>([&](CodeExecProvider& env) -> awaitable<void> {
         using stirrup::test::strings;
-        auto up = co_await env.upload_files(strings((src.path / "single.txt").string(), (src.path / "tree").string(),
-                                                    (src.path / "nope").string()));
+        auto up = co_await env.upload_files(
+            strings((src.path / "single.txt").string(), (src.path / "tree").string(), (src.path / "nope").string()));
         REQUIRE(up.failed.size() == 1);
         CHECK(up.failed.begin()->second == "File or directory does not exist");
         REQUIRE(up.uploaded.size() == 4);
@@ -563,21 +564,21 @@ TEST_CASE_TEMPLATE_DEFINE("contract: an uploaded tree's symlinks, loops and FIFO
 }
 
 /// Runs the whole contract against backend type B.
-#define STIRRUP_BACKEND_CONTRACT(B)                                      \
-    TEST_CASE_TEMPLATE_INVOKE(contract_command_result, B);               \
-    TEST_CASE_TEMPLATE_INVOKE(contract_not_started, B);                  \
-    TEST_CASE_TEMPLATE_INVOKE(contract_timeout, B);                      \
-    TEST_CASE_TEMPLATE_INVOKE(contract_shell_timeout, B);                \
-    TEST_CASE_TEMPLATE_INVOKE(contract_cancellation, B);                 \
-    TEST_CASE_TEMPLATE_INVOKE(contract_stop, B);                         \
-    TEST_CASE_TEMPLATE_INVOKE(contract_allowlist, B);                    \
-    TEST_CASE_TEMPLATE_INVOKE(contract_concurrency, B);                  \
-    TEST_CASE_TEMPLATE_INVOKE(contract_bounded_output, B);               \
-    TEST_CASE_TEMPLATE_INVOKE(contract_files, B);                        \
-    TEST_CASE_TEMPLATE_INVOKE(contract_escapes, B);                      \
-    TEST_CASE_TEMPLATE_INVOKE(contract_transfers, B);                    \
-    TEST_CASE_TEMPLATE_INVOKE(contract_cross_provider, B);               \
-    TEST_CASE_TEMPLATE_INVOKE(contract_bounded_files, B);                \
-    TEST_CASE_TEMPLATE_INVOKE(contract_safe_modes, B);                   \
-    TEST_CASE_TEMPLATE_INVOKE(contract_nul_byte, B);                     \
+#define STIRRUP_BACKEND_CONTRACT(B)                                                                                    \
+    TEST_CASE_TEMPLATE_INVOKE(contract_command_result, B);                                                             \
+    TEST_CASE_TEMPLATE_INVOKE(contract_not_started, B);                                                                \
+    TEST_CASE_TEMPLATE_INVOKE(contract_timeout, B);                                                                    \
+    TEST_CASE_TEMPLATE_INVOKE(contract_shell_timeout, B);                                                              \
+    TEST_CASE_TEMPLATE_INVOKE(contract_cancellation, B);                                                               \
+    TEST_CASE_TEMPLATE_INVOKE(contract_stop, B);                                                                       \
+    TEST_CASE_TEMPLATE_INVOKE(contract_allowlist, B);                                                                  \
+    TEST_CASE_TEMPLATE_INVOKE(contract_concurrency, B);                                                                \
+    TEST_CASE_TEMPLATE_INVOKE(contract_bounded_output, B);                                                             \
+    TEST_CASE_TEMPLATE_INVOKE(contract_files, B);                                                                      \
+    TEST_CASE_TEMPLATE_INVOKE(contract_escapes, B);                                                                    \
+    TEST_CASE_TEMPLATE_INVOKE(contract_transfers, B);                                                                  \
+    TEST_CASE_TEMPLATE_INVOKE(contract_cross_provider, B);                                                             \
+    TEST_CASE_TEMPLATE_INVOKE(contract_bounded_files, B);                                                              \
+    TEST_CASE_TEMPLATE_INVOKE(contract_safe_modes, B);                                                                 \
+    TEST_CASE_TEMPLATE_INVOKE(contract_nul_byte, B);                                                                   \
     TEST_CASE_TEMPLATE_INVOKE(contract_hostile_inputs, B)

@@ -15,10 +15,10 @@
 
 #include "stirrup/agent/agent.hpp"
 #include "stirrup/core/detail/base64.hpp"
-#include "stirrup/tools/view_image_tool.hpp"
 #include "stirrup/core/tool_params.hpp"
 #include "stirrup/exec/local/local.hpp"
 #include "stirrup/llm/errors.hpp"
+#include "stirrup/tools/view_image_tool.hpp"
 #include "support/agent_fixture.hpp"
 #include "support/processes.hpp"
 #include "support/run_sync.hpp"
@@ -92,7 +92,10 @@ struct LooseFinish {
     }
 };
 
-awaitable<ToolResult> accept_finish(LooseFinish p, ToolContext&) { co_return ToolResult{p.reason}; }
+awaitable<ToolResult> accept_finish(LooseFinish p, ToolContext&)
+{
+    co_return ToolResult{p.reason};
+}
 
 } // namespace
 
@@ -271,12 +274,12 @@ TEST_CASE("sub-agent: files go into the child's environment and its outputs come
     delegate.emplace_back("worker",
                           json::object{{"task", "double the input"}, {"input_files", json::array{"input.txt"}}});
     FakeOpenAi fake(scenario({
-        exec_step("echo 21 > input.txt"),                                              // parent
-        tool_calls_step(std::move(delegate)),                                          // parent calls the child
+        exec_step("echo 21 > input.txt"),                                               // parent
+        tool_calls_step(std::move(delegate)),                                           // parent calls the child
         exec_step("mkdir -p res && echo $(( $(cat input.txt) * 2 )) > res/double.txt"), // child
-        finish_step({"res/double.txt"}, "doubled"),                                    // child
-        exec_step("cat res/double.txt"),                                               // parent
-        finish_step({"res/double.txt"}),                                               // parent
+        finish_step({"res/double.txt"}, "doubled"),                                     // child
+        exec_step("cat res/double.txt"),                                                // parent
+        finish_step({"res/double.txt"}),                                                // parent
     }));
     ScratchDir base, out;
     auto logger = std::make_shared<RecordingLogger>();
@@ -428,7 +431,8 @@ TEST_CASE("view_image in a run: the image reaches the model as a user message, d
     const std::string call_id(msgs[3].at("tool_call_id").as_string());
     CHECK(good[1].at("text").as_string() == "Done! The User will provide the image for tool call " + call_id);
     INFO(json::serialize(msgs[4]));
-    CHECK(msgs[4].at("content").as_array()[0].at("text").as_string().find("You submitted a corrupt/unsupported image file") == 0);
+    CHECK(msgs[4].at("content").as_array()[0].at("text").as_string().find(
+              "You submitted a corrupt/unsupported image file") == 0);
     CHECK(msgs[5].at("role") == "user");
     const auto& parts = msgs[5].at("content").as_array();
     CHECK(parts[0].at("text").as_string() == "Here is the image for tool call " + call_id);
@@ -491,7 +495,8 @@ TEST_CASE("session: the code-exec provider starts first and stops last, whatever
 TEST_CASE("session: skills are uploaded to skills/ and listed in the system prompt")
 {
     ScratchDir base, skills;
-    write_text(skills.path() / "csv/SKILL.md", "---\nname: csv-tools\ndescription: Read CSV files.\n---\nUse python3.\n");
+    write_text(skills.path() / "csv/SKILL.md",
+               "---\nname: csv-tools\ndescription: Read CSV files.\n---\nUse python3.\n");
     write_text(skills.path() / "csv/scripts/peek.sh", "head -1 \"$1\"\n");
     FakeOpenAi fake(scenario({exec_step("cat skills/csv/SKILL.md skills/csv/scripts/peek.sh"), finish_step({})}));
     run_sync([&]() -> awaitable<void> {

@@ -77,7 +77,10 @@ awaitable<void> sleep_for(std::chrono::milliseconds d)
 }
 
 // Outside any co_await: GCC 12 rejects a string literal temporary in one.
-std::vector<std::string> swap_race_program() { return {STIRRUP_SWAP_RACE_PATH}; }
+std::vector<std::string> swap_race_program()
+{
+    return {STIRRUP_SWAP_RACE_PATH};
+}
 
 std::vector<std::string> race_paths()
 {
@@ -152,89 +155,102 @@ struct OutDir {
 
 } // namespace
 
-TEST_SUITE("attack") {
-
-TEST_CASE("symlink-swap race against the local backend's saves: nothing of the host leaks")
+TEST_SUITE("attack")
 {
-    HostSecret secret;
-    OutDir out;
-    Outcome o;
-    test::run_sync([&]() -> awaitable<void> {
-        LocalCodeExec env;
-        co_await env.start();
-        std::exception_ptr failure;
-        try {
-            o = co_await race(env, secret, out.path, 5);
-        } catch (...) {
-            failure = std::current_exception();
-        }
-        co_await env.stop();
-        if (failure)
-            std::rethrow_exception(failure);
-    });
-    check(o);
-}
 
-TEST_CASE("symlink-swap race against the Docker bind mount's saves: nothing of the host leaks")
-{
-    test::require_docker_engine();
-    HostSecret secret;
-    OutDir out;
-    Outcome o;
-    test::with_docker(DockerCodeExec::from_image(test::docker_test_image(),
-                                                 test::docker_options(DockerFileMode::bind_mount)),
-                      [&](DockerCodeExec& env) -> awaitable<void> { o = co_await race(env, secret, out.path, 5); });
-    check(o);
-}
+    TEST_CASE("symlink-swap race against the local backend's saves: nothing of the host leaks")
+    {
+        HostSecret secret;
+        OutDir out;
+        Outcome o;
+        test::run_sync([&]() -> awaitable<void> {
+            LocalCodeExec env;
+            co_await env.start();
+            std::exception_ptr failure;
+            try {
+                o = co_await race(env, secret, out.path, 5);
+            } catch (...) {
+                failure = std::current_exception();
+            }
+            co_await env.stop();
+            if (failure)
+                std::rethrow_exception(failure);
+        });
+        check(o);
+    }
 
-TEST_CASE("symlink-swap race through stirrup run and the finish tool, four runs per backend")
-{
-    // The finish tool checks that its files exist, which the race makes
-    // true half the time per file: the model asks to finish until a check
-    // passes, and the save at the session's end then meets the race.
-    HostSecret secret;
-    OutDir out;
-    const boost::json::object finish_args{{"reason", "done"}, {"paths", boost::json::array{"d/f0", "d/f1"}}};
-    const std::string start = "./swap_race . " + secret.from_env() + " 30 > race.log 2>&1 & sleep 1";
-    const std::string finish = R"({"completion": {"tool_calls": [{"id": "cf", "name": "finish", "arguments": )" +
-                               boost::json::serialize(finish_args) + "}]}}";
-    const std::string scenario = R"({"forever": )" + finish + R"(, "steps": [
+    TEST_CASE("symlink-swap race against the Docker bind mount's saves: nothing of the host leaks")
+    {
+        test::require_docker_engine();
+        HostSecret secret;
+        OutDir out;
+        Outcome o;
+        test::with_docker(
+            DockerCodeExec::from_image(test::docker_test_image(), test::docker_options(DockerFileMode::bind_mount)),
+            [&](DockerCodeExec& env) -> awaitable<void> { o = co_await race(env, secret, out.path, 5); });
+        check(o);
+    }
+
+    TEST_CASE("symlink-swap race through stirrup run and the finish tool, four runs per backend")
+    {
+        // The finish tool checks that its files exist, which the race makes
+        // true half the time per file: the model asks to finish until a check
+        // passes, and the save at the session's end then meets the race.
+        HostSecret secret;
+        OutDir out;
+        const boost::json::object finish_args{{"reason", "done"}, {"paths", boost::json::array{"d/f0", "d/f1"}}};
+        const std::string start = "./swap_race . " + secret.from_env() + " 30 > race.log 2>&1 & sleep 1";
+        const std::string finish = R"({"completion": {"tool_calls": [{"id": "cf", "name": "finish", "arguments": )" +
+                                   boost::json::serialize(finish_args) + "}]}}";
+        const std::string scenario = R"({"forever": )" + finish + R"(, "steps": [
         {"completion": {"tool_calls": [{"id": "c1", "name": "code_exec", "arguments": {"cmd": )" +
-                                 boost::json::serialize(boost::json::value(start)) + R"(}}]}}]})";
-    test::FakeOpenAi fake(scenario);
-    test::require_docker_engine();
-    const std::vector<std::vector<std::string>> backends = {
-        {"--backend", "local"},
-        {"--backend", "docker", "--image", test::docker_test_image(), "--file-mode", "bind"}};
-    int saved = 0, leaked = 0, runs = 0;
-    for (const auto& backend : backends) {
-        for (int run = 0; run < 4; ++run) {
-            fake.set_scenario(scenario);
-            const auto dir = out.path / (backend[1] + std::to_string(run));
-            std::vector<std::string> args = {"run",     "--base-url", fake.base_url(), "--api-key",   "sk-race",
-                                             "--model", "m",          "--ca-file",     test::test_certs().ca_cert.string(),
-                                             "--input", STIRRUP_SWAP_RACE_PATH,        "--output",    dir.string(),
-                                             "--max-turns", "60",     "--json"};
-            args.insert(args.end(), backend.begin(), backend.end());
-            args.push_back("Run the race");
-            const auto r = test::run_stirrup(args);
-            INFO(backend[1] << " run " << run << ": " << r.stderr_text);
-            CHECK(r.exit_code == 0);
-            ++runs;
-            if (!fs::exists(dir))
-                continue;
-            for (const auto& e : fs::recursive_directory_iterator(dir)) {
-                if (!e.is_regular_file())
+                                     boost::json::serialize(boost::json::value(start)) + R"(}}]}}]})";
+        test::FakeOpenAi fake(scenario);
+        test::require_docker_engine();
+        const std::vector<std::vector<std::string>> backends = {
+            {"--backend", "local"},
+            {"--backend", "docker", "--image", test::docker_test_image(), "--file-mode", "bind"}};
+        int saved = 0, leaked = 0, runs = 0;
+        for (const auto& backend : backends) {
+            for (int run = 0; run < 4; ++run) {
+                fake.set_scenario(scenario);
+                const auto dir = out.path / (backend[1] + std::to_string(run));
+                std::vector<std::string> args = {"run",
+                                                 "--base-url",
+                                                 fake.base_url(),
+                                                 "--api-key",
+                                                 "sk-race",
+                                                 "--model",
+                                                 "m",
+                                                 "--ca-file",
+                                                 test::test_certs().ca_cert.string(),
+                                                 "--input",
+                                                 STIRRUP_SWAP_RACE_PATH,
+                                                 "--output",
+                                                 dir.string(),
+                                                 "--max-turns",
+                                                 "60",
+                                                 "--json"};
+                args.insert(args.end(), backend.begin(), backend.end());
+                args.push_back("Run the race");
+                const auto r = test::run_stirrup(args);
+                INFO(backend[1] << " run " << run << ": " << r.stderr_text);
+                CHECK(r.exit_code == 0);
+                ++runs;
+                if (!fs::exists(dir))
                     continue;
-                ++saved;
-                if (read_bytes(e.path()) != "env")
-                    ++leaked;
+                for (const auto& e : fs::recursive_directory_iterator(dir)) {
+                    if (!e.is_regular_file())
+                        continue;
+                    ++saved;
+                    if (read_bytes(e.path()) != "env")
+                        ++leaked;
+                }
             }
         }
+        MESSAGE(saved << " files saved over " << runs << " runs");
+        CHECK(saved > 0);
+        CHECK(leaked == 0);
     }
-    MESSAGE(saved << " files saved over " << runs << " runs");
-    CHECK(saved > 0);
-    CHECK(leaked == 0);
-}
 
 } // TEST_SUITE

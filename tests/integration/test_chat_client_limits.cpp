@@ -33,7 +33,8 @@ std::string completion(const std::string& content)
 {
     return R"({"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-test",)"
            R"("choices":[{"index":0,"message":{"role":"assistant","content":")" +
-           content + R"("},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}})";
+           content +
+           R"("},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}})";
 }
 
 // A streamed completion of 2,000 ten-byte deltas (about 300 KB, past the
@@ -52,7 +53,8 @@ awaitable<void> streaming_model(Exchange& x)
     for (int i = 0; i < deltas; ++i)
         body += event(huge ? std::string(10, 'z') : std::string("fine"));
     body += R"(data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-test",)"
-            R"("choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})" "\n\ndata: [DONE]\n\n";
+            R"("choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})"
+            "\n\ndata: [DONE]\n\n";
     co_await x.respond(200, std::move(body), one_header("Content-Type", "text/event-stream"));
 }
 
@@ -77,7 +79,10 @@ ChatCompletionsOptions options_for(const HttpTestServer& server, bool stream)
     return o;
 }
 
-std::vector<ChatMessage> user_says(const std::string& text) { return {UserMessage{std::string(text)}}; }
+std::vector<ChatMessage> user_says(const std::string& text)
+{
+    return {UserMessage{std::string(text)}};
+}
 
 struct Outcome {
     std::string error_code;
@@ -121,7 +126,8 @@ TEST_CASE("chat client limits: a response past the HTTP body limit is an LlmApiE
     CHECK(server.requests() == 4); // neither refusal was retried
 }
 
-TEST_CASE("chat client limits: a stream of small deltas past the HTTP body limit is an LlmApiError, then the client works")
+TEST_CASE(
+    "chat client limits: a stream of small deltas past the HTTP body limit is an LlmApiError, then the client works")
 {
     HttpTestServer server(streaming_model);
     Outcome out;

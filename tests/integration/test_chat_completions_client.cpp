@@ -68,8 +68,9 @@ std::vector<ChatMessage> user_says(const std::string& text)
 
 std::vector<ToolDefinition> code_exec_tool()
 {
-    return {ToolDefinition{"code_exec", "Execute a shell command.",
-                           std::string(R"({"properties":{"cmd":{"type":"string"}},"required":["cmd"],"type":"object"})")}};
+    return {
+        ToolDefinition{"code_exec", "Execute a shell command.",
+                       std::string(R"({"properties":{"cmd":{"type":"string"}},"required":["cmd"],"type":"object"})")}};
 }
 
 } // namespace
@@ -145,14 +146,16 @@ TEST_CASE("chat client: images go as base64 data URLs the fake accepts")
 {
     FakeOpenAi fake(R"([{"completion": {"content": "A red dot."}}])");
     with_client(fake, options_for(fake), [&](ChatCompletionsClient& client, net::HttpClient&) -> awaitable<void> {
-        std::vector<ContentPart> parts{std::string("What is this?"), ImageBlock{std::string("\x89PNG\r\n\x1a\n", 8), "image/png"}};
+        std::vector<ContentPart> parts{std::string("What is this?"),
+                                       ImageBlock{std::string("\x89PNG\r\n\x1a\n", 8), "image/png"}};
         std::vector<ChatMessage> messages{UserMessage{parts}};
         const std::vector<ToolDefinition> no_tools;
         AssistantMessage reply = co_await client.generate(messages, no_tools);
         CHECK(joined_text(reply.blocks) == "A red dot.");
     });
     const auto content = fake.requests().at(0).at("body").at("messages").at(0).at("content");
-    CHECK(content.at(1) == json::parse(R"({"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}})"));
+    CHECK(content.at(1) ==
+          json::parse(R"({"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}})"));
 }
 
 TEST_CASE("chat client: streaming assembles the same message")
@@ -183,7 +186,8 @@ TEST_CASE("chat client: retries 429 with Retry-After, 500 and dropped connection
 {
     SUBCASE("429 then success")
     {
-        FakeOpenAi fake(R"([{"error": {"status": 429}, "headers": {"retry-after": "1"}}, {"completion": {"content": "ok"}}])");
+        FakeOpenAi fake(
+            R"([{"error": {"status": 429}, "headers": {"retry-after": "1"}}, {"completion": {"content": "ok"}}])");
         with_client(fake, options_for(fake), [&](ChatCompletionsClient& client, net::HttpClient&) -> awaitable<void> {
             const auto messages = user_says("x");
             const std::vector<ToolDefinition> no_tools;

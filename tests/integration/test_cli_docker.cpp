@@ -15,9 +15,9 @@
 
 #include <boost/json.hpp>
 
-#include "stirrup/exec/local/detail/child_process.hpp"
-#include "stirrup/exec/docker/docker.hpp"
 #include "stirrup/exec/docker/detail/labels.hpp"
+#include "stirrup/exec/docker/docker.hpp"
+#include "stirrup/exec/local/detail/child_process.hpp"
 #include "support/cli_process.hpp"
 #include "support/docker_env.hpp"
 #include "support/helpers.hpp"
@@ -59,8 +59,8 @@ TEST_CASE("stirrup exec --backend docker --image: limits applied, files in and o
     std::ofstream(dir.path / "data.txt") << "from the host\n";
     auto r = stirrup_cli({"exec", "--backend", "docker", "--image", test::docker_test_image(), "--memory", "256m",
                           "--pids", "64", "--input", (dir.path / "data.txt").string(), "--output",
-                          (dir.path / "out").string(), "--save", "result.txt", "--json", "--",
-                          "echo $HOSTNAME", "pwd; cat data.txt | tr a-z A-Z > result.txt; cat result.txt"});
+                          (dir.path / "out").string(), "--save", "result.txt", "--json", "--", "echo $HOSTNAME",
+                          "pwd; cat data.txt | tr a-z A-Z > result.txt; cat result.txt"});
     INFO("stderr: " << r.stderr_text);
     REQUIRE(r.exit_code == 0);
     auto lines = json_lines(r.stdout_text);
@@ -78,8 +78,8 @@ TEST_CASE("stirrup exec --backend docker --dockerfile: build args, and a failing
 {
     test::require_docker_engine();
     TempDir dir("build");
-    std::ofstream(dir.path / "Dockerfile") << "FROM " << test::docker_test_image()
-                                           << "\nARG GREETING=unset\nRUN echo \"$GREETING\" > /greeting.txt\n";
+    std::ofstream(dir.path / "Dockerfile")
+        << "FROM " << test::docker_test_image() << "\nARG GREETING=unset\nRUN echo \"$GREETING\" > /greeting.txt\n";
     auto r = stirrup_cli({"exec", "--backend", "docker", "--dockerfile", (dir.path / "Dockerfile").string(),
                           "--build-arg", "GREETING=hello from a build arg", "--", "cat /greeting.txt"});
     INFO("stderr: " << r.stderr_text);
@@ -87,11 +87,11 @@ TEST_CASE("stirrup exec --backend docker --dockerfile: build args, and a failing
     CHECK(r.stdout_text.find("hello from a build arg") != std::string::npos);
 
     fs::create_directories(dir.path / "broken");
-    std::ofstream(dir.path / "broken/Dockerfile") << "FROM " << test::docker_test_image()
-                                                  << "\nRUN echo about to fail && exit 7\n";
+    std::ofstream(dir.path / "broken/Dockerfile")
+        << "FROM " << test::docker_test_image() << "\nRUN echo about to fail && exit 7\n";
     test::remove_image(dockerfile_image_tag(dir.path / "Dockerfile"));
-    r = stirrup_cli({"exec", "--backend", "docker", "--dockerfile", (dir.path / "broken/Dockerfile").string(), "--",
-                     "true"});
+    r = stirrup_cli(
+        {"exec", "--backend", "docker", "--dockerfile", (dir.path / "broken/Dockerfile").string(), "--", "true"});
     CHECK(r.exit_code == 1);
     CHECK(r.stdout_text.empty());
     CHECK(r.stderr_text.find("stirrup exec: ") == 0);

@@ -33,7 +33,8 @@ std::vector<std::string> e2b_env(const test::FakeE2B& fake, const std::vector<st
     for (std::string kv : {"E2B_API_KEY=" + fake.api_key(), "E2B_API_URL=" + fake.url(),
                            "E2B_SANDBOX_URL=" + fake.url(), "SSL_CERT_FILE=" + test::test_certs().ca_cert.string()}) {
         const auto name = kv.substr(0, kv.find('=') + 1);
-        if (std::none_of(overrides.begin(), overrides.end(), [&](const std::string& o) { return o.rfind(name, 0) == 0; }))
+        if (std::none_of(overrides.begin(), overrides.end(),
+                         [&](const std::string& o) { return o.rfind(name, 0) == 0; }))
             env.push_back(kv);
     }
     return test::inherited_env(env);
@@ -73,9 +74,9 @@ TEST_CASE("stirrup run --backend e2b: the demo agent does its work in a sandbox"
     fake.reset();
     const fs::path out = fs::temp_directory_path() / ("stirrup-cli-e2b-run-" + std::to_string(::getpid()));
     fs::remove_all(out);
-    auto r = test::run_stirrup({"run", "--demo", "--json", "--backend", "e2b", "--output", out.string(),
-                                "Show me what you can do"},
-                               e2b_env(fake));
+    auto r = test::run_stirrup(
+        {"run", "--demo", "--json", "--backend", "e2b", "--output", out.string(), "Show me what you can do"},
+        e2b_env(fake));
     INFO("stderr: " << r.stderr_text);
     CHECK(r.exit_code == 0);
     const auto summary = json::parse(r.stdout_text).as_object();

@@ -70,7 +70,8 @@ TEST_CASE("stirrup exec: allowlist, timeout, inputs and saved outputs")
     CHECK(lines.at(0).at("error_kind").as_string() == "timeout");
 
     r = cli({"--json", "--input", (dir / "in/data.csv").string(), "--output", (dir / "out").string(), "--save",
-             "report/summary.txt", "--save", "../escape", "--", "mkdir report && wc -l < data.csv > report/summary.txt"});
+             "report/summary.txt", "--save", "../escape", "--",
+             "mkdir report && wc -l < data.csv > report/summary.txt"});
     CHECK(r.exit_code == 0);
     lines = json_lines(r.stdout_text);
     REQUIRE(lines.size() == 2);

@@ -61,8 +61,8 @@ ChildProcessResult stirrup_run(std::vector<std::string> args, std::vector<std::s
 // --base-url, --api-key, --model and --ca-file for `fake`, then `more`.
 std::vector<std::string> against(const FakeOpenAi& fake, std::vector<std::string> more)
 {
-    std::vector<std::string> args = {"--base-url", fake.base_url(),   "--api-key", "sk-cli-test",
-                                     "--model",    "gpt-cli-test",    "--ca-file", test_certs().ca_cert.string()};
+    std::vector<std::string> args = {"--base-url", fake.base_url(), "--api-key", "sk-cli-test",
+                                     "--model",    "gpt-cli-test",  "--ca-file", test_certs().ca_cert.string()};
     args.insert(args.end(), more.begin(), more.end());
     return args;
 }
@@ -191,7 +191,8 @@ TEST_CASE("stirrup run: a scripted model writes a file and finishes; --json prin
 
 TEST_CASE("stirrup run: max turns ran out -> exit 2, finished false")
 {
-    FakeOpenAi fake(R"({"steps": [], "forever": {"completion": {"tool_calls": [{"name": "code_exec", "arguments": {"cmd": "true"}}]}}})");
+    FakeOpenAi fake(
+        R"({"steps": [], "forever": {"completion": {"tool_calls": [{"name": "code_exec", "arguments": {"cmd": "true"}}]}}})");
     auto r = stirrup_run(against(fake, {"--json", "--max-turns", "3", "Never finish"}));
     INFO("stderr: " << r.stderr_text);
     CHECK(r.exit_code == 2);
@@ -318,8 +319,12 @@ TEST_CASE("stirrup run: usage and configuration errors exit 1 with one line")
         std::string message;
     };
     const std::vector<Case> cases = {
-        {{"--demo", "--backend", "docker", "x"}, {}, "--backend docker needs exactly one of --image NAME and --dockerfile PATH"},
-        {{"--demo", "--backend", "e2b", "--temp-base-dir", "d", "x"}, {}, "--temp-base-dir has no effect with --backend e2b"},
+        {{"--demo", "--backend", "docker", "x"},
+         {},
+         "--backend docker needs exactly one of --image NAME and --dockerfile PATH"},
+        {{"--demo", "--backend", "e2b", "--temp-base-dir", "d", "x"},
+         {},
+         "--temp-base-dir has no effect with --backend e2b"},
         {{"--demo", "--backend", "vm", "x"}, {}, "unknown backend 'vm'"},
         {{"--demo"}, {}, "no task given"},
         {{"--demo", "two", "words"}, {}, "give the task as one argument"},
@@ -332,7 +337,8 @@ TEST_CASE("stirrup run: usage and configuration errors exit 1 with one line")
         {{"--request-timeout", "soon", "x"}, {}, "--request-timeout needs a positive number of seconds, got 'soon'"},
         {{"--api-key", "k", "x"}, {}, "no model: pass --model NAME or set STIRRUP_MODEL"},
         {{"--model", "m", "x"}, {}, "no API key"},
-        {{"--api-key", "k", "--context-window", "1000", "--max-tokens", "2000", "x"}, {"STIRRUP_MODEL=m"},
+        {{"--api-key", "k", "--context-window", "1000", "--max-tokens", "2000", "x"},
+         {"STIRRUP_MODEL=m"},
          "max_tokens (2000) must not exceed context_window_tokens (1000)"},
     };
     for (const auto& c : cases) {
@@ -377,7 +383,8 @@ TEST_CASE("stirrup run: a model server that never answers fails the run within s
     };
     const std::vector<Case> cases = {
         {{"--idle-timeout", "1"}, "reading the response header: no data from the server for 1 s (the idle timeout)"},
-        {{"--request-timeout", "1.5", "--idle-timeout", "100"}, "reading the response header: the request timeout ran out"},
+        {{"--request-timeout", "1.5", "--idle-timeout", "100"},
+         "reading the response header: the request timeout ran out"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.message);

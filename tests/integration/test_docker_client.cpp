@@ -25,9 +25,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
-#include "stirrup/exec/docker/docker.hpp"
 #include "stirrup/exec/docker/detail/client.hpp"
 #include "stirrup/exec/docker/detail/exec_rules.hpp"
+#include "stirrup/exec/docker/docker.hpp"
 #include "support/docker_env.hpp"
 #include "support/run_sync.hpp"
 
@@ -48,8 +48,8 @@ namespace {
 class EngineProxy {
 public:
     explicit EngineProxy(std::string name)
-        : path_(fs::temp_directory_path() / (name + "-" + std::to_string(::getpid()) + ".sock")),
-          acceptor_(io_), hang_timer_(io_)
+        : path_(fs::temp_directory_path() / (name + "-" + std::to_string(::getpid()) + ".sock")), acceptor_(io_),
+          hang_timer_(io_)
     {
         fs::remove(path_);
         acceptor_.open();
@@ -117,8 +117,8 @@ private:
             if (ec)
                 co_return;
             auto engine = std::make_shared<unix_socket>(self->io_);
-            auto [cec] = co_await engine->async_connect(
-                asio::local::stream_protocol::endpoint("/var/run/docker.sock"), asio::as_tuple(asio::use_awaitable));
+            auto [cec] = co_await engine->async_connect(asio::local::stream_protocol::endpoint("/var/run/docker.sock"),
+                                                        asio::as_tuple(asio::use_awaitable));
             if (cec)
                 continue;
             self->sockets_.push_back(client);
@@ -247,8 +247,8 @@ TEST_CASE("docker client: exec output is demultiplexed, and the engine's errors 
     run_sync([&]() -> awaitable<void> {
         const auto ex = co_await asio::this_coro::executor;
         auto client = docker::Client::from_env(ex);
-        auto o = co_await run_exec(*client, c.id,
-                                   test::strings("sh", "-c", "printf out1; printf err1 >&2; head -c 100000 /dev/zero; exit 3"));
+        auto o = co_await run_exec(
+            *client, c.id, test::strings("sh", "-c", "printf out1; printf err1 >&2; head -c 100000 /dev/zero; exit 3"));
         CHECK(o.exit_code == 3);
         CHECK(o.out.size() == 4 + 100000);
         CHECK(o.out.substr(0, 4) == "out1");

@@ -14,8 +14,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "stirrup/exec/docker/docker.hpp"
 #include "stirrup/exec/detail/format_result.hpp"
+#include "stirrup/exec/docker/docker.hpp"
 #include "support/docker_env.hpp"
 
 using namespace stirrup;

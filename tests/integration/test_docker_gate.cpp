@@ -122,11 +122,12 @@ TEST_CASE("docker gate: five sessions under max_live 2 never have more than two 
     std::atomic<int> finished{0};
     EngineSampler sampler("stirrup.test.gate=" + run);
     for (int i = 0; i < sessions; ++i)
-        asio::co_spawn(io, gated_session(gated_options(gate, run), errors[i]), [&errors, &finished, i](std::exception_ptr e) {
-            if (e)
-                errors[i] = "the session threw";
-            ++finished;
-        });
+        asio::co_spawn(io, gated_session(gated_options(gate, run), errors[i]),
+                       [&errors, &finished, i](std::exception_ptr e) {
+                           if (e)
+                               errors[i] = "the session threw";
+                           ++finished;
+                       });
     io.run();
     sampler.finish();
 

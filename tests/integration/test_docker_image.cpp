@@ -39,7 +39,10 @@ struct BuildDir {
     }
 };
 
-std::string from_test_image() { return "FROM " + test::docker_test_image() + "\n"; }
+std::string from_test_image()
+{
+    return "FROM " + test::docker_test_image() + "\n";
+}
 
 } // namespace
 

@@ -19,8 +19,8 @@
 
 #include "stirrup/core/error.hpp"
 #include "stirrup/exec/code_exec_tool_provider.hpp"
-#include "stirrup/exec/docker/docker.hpp"
 #include "stirrup/exec/docker/detail/labels.hpp"
+#include "stirrup/exec/docker/docker.hpp"
 #include "support/docker_env.hpp"
 #include "support/run_sync.hpp"
 
@@ -128,11 +128,12 @@ TEST_CASE("docker: archive mode mounts nothing")
 TEST_CASE("docker: the container is removed when the session's body throws")
 {
     std::string id;
-    CHECK_THROWS_WITH_AS(with_docker(docker_options(), [&](DockerCodeExec& env) -> awaitable<void> {
-        id = *env.container_id();
-        co_await env.run_command("true");
-        throw std::runtime_error("the body failed");
-    }),
+    CHECK_THROWS_WITH_AS(with_docker(docker_options(),
+                                     [&](DockerCodeExec& env) -> awaitable<void> {
+                                         id = *env.container_id();
+                                         co_await env.run_command("true");
+                                         throw std::runtime_error("the body failed");
+                                     }),
                          "the body failed", std::runtime_error);
     REQUIRE_FALSE(id.empty());
     CHECK_FALSE(inspect_container(id));

@@ -12,9 +12,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
 
-#include "stirrup/exec/docker/docker.hpp"
 #include "stirrup/exec/docker/detail/client.hpp"
 #include "stirrup/exec/docker/detail/labels.hpp"
+#include "stirrup/exec/docker/docker.hpp"
 #include "support/docker_env.hpp"
 #include "support/run_sync.hpp"
 

@@ -14,9 +14,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include "stirrup/exec/local/detail/child_process.hpp"
-#include "stirrup/exec/docker/docker.hpp"
 #include "stirrup/exec/docker/detail/client.hpp"
+#include "stirrup/exec/docker/docker.hpp"
+#include "stirrup/exec/local/detail/child_process.hpp"
 #include "support/cli_process.hpp"
 #include "support/docker_env.hpp"
 #include "support/node_server.hpp"
@@ -177,9 +177,9 @@ TEST_CASE("stirrup exec --backend docker against a TLS engine named by DOCKER_HO
     std::vector<std::string> env;
     for (const auto& [k, v] : engine.env(certs))
         env.push_back(k + "=" + v);
-    auto r = test::run_stirrup({"exec", "--backend", "docker", "--image", test::docker_test_image(), "--",
-                                "echo from a remote engine"},
-                               test::inherited_env(env));
+    auto r = test::run_stirrup(
+        {"exec", "--backend", "docker", "--image", test::docker_test_image(), "--", "echo from a remote engine"},
+        test::inherited_env(env));
     INFO("stderr: " << r.stderr_text);
     CHECK(r.exit_code == 0);
     CHECK(r.stdout_text.find("from a remote engine") != std::string::npos);

@@ -18,8 +18,8 @@
 #include <boost/system/system_error.hpp>
 
 #include "stirrup/core/error.hpp"
-#include "stirrup/exec/e2b/e2b.hpp"
 #include "stirrup/exec/detail/format_result.hpp"
+#include "stirrup/exec/e2b/e2b.hpp"
 #include "stirrup/net/http_client.hpp"
 #include "support/eventually.hpp"
 #include "support/fake_e2b.hpp"
@@ -29,9 +29,9 @@ using namespace std::chrono_literals;
 using stirrup::CommandResult;
 using stirrup::E2BCodeExec;
 using stirrup::E2BCodeExecOptions;
-using stirrup::test::FakeE2B;
 using stirrup::test::check_fake_e2b_clean;
 using stirrup::test::eventually;
+using stirrup::test::FakeE2B;
 using stirrup::test::fresh_fake_e2b;
 using stirrup::test::run_sync;
 namespace asio = boost::asio;
@@ -184,8 +184,7 @@ TEST_CASE("e2b: Stirrup's allowlist re-quoting round trip")
     const auto starts = requests_on(fake, "POST /process.Process/Start");
     REQUIRE(starts.size() == 3);
     CHECK(starts[0].at("body").at("process").at("args").as_array()[2] == "'echo' allowed");
-    CHECK(starts[1].at("body").at("process").at("args").as_array()[2] ==
-          "'echo' '$(whoami)' 'it'\"'\"'s' 'a;b' ''");
+    CHECK(starts[1].at("body").at("process").at("args").as_array()[2] == "'echo' '$(whoami)' 'it'\"'\"'s' 'a;b' ''");
     check_fake_e2b_clean(fake);
 }
 
@@ -260,15 +259,15 @@ TEST_CASE("e2b: files: write, read, exists, is_directory, list, upload, missing 
         const CommandResult r = co_await env.run_command("cat out/data.bin | wc -c");
         CHECK(r.stdout_text == "11\n");
 
-        const auto up = co_await env.upload_files(stirrup::test::strings((host / "one.txt").string(),
-                                                                         (host / "dir").string(),
-                                                                         (host / "nope").string()));
+        const auto up = co_await env.upload_files(
+            stirrup::test::strings((host / "one.txt").string(), (host / "dir").string(), (host / "nope").string()));
         CHECK(up.uploaded.size() == 3);
         CHECK(up.failed.size() == 1);
         std::vector<std::string> dests;
         for (const auto& u : up.uploaded)
             dests.push_back(u.dest_path);
-        CHECK(dests == stirrup::test::strings("/home/user/one.txt", "/home/user/dir/a.txt", "/home/user/dir/sub/b.txt"));
+        CHECK(dests ==
+              stirrup::test::strings("/home/user/one.txt", "/home/user/dir/a.txt", "/home/user/dir/sub/b.txt"));
         CHECK(co_await env.list_files("dir") == stirrup::test::strings("a.txt", "sub/b.txt"));
         CHECK(co_await env.list_files("/home/user/dir/") == stirrup::test::strings("a.txt", "sub/b.txt"));
         CHECK((co_await env.list_files("missing")).empty());
@@ -293,7 +292,8 @@ TEST_CASE("e2b: files go as multipart to envd before 0.5.7")
     });
     const auto writes = requests_on(fake, "POST /files");
     REQUIRE(writes.size() == 1);
-    CHECK(std::string(writes[0].at("headers").at("content-type").as_string()).rfind("multipart/form-data; boundary=", 0) == 0);
+    CHECK(std::string(writes[0].at("headers").at("content-type").as_string())
+              .rfind("multipart/form-data; boundary=", 0) == 0);
     fake.clear_faults();
     check_fake_e2b_clean(fake);
 }
@@ -304,9 +304,9 @@ TEST_CASE("e2b: Stirrup's output resolution: realpath under /home/user, outside 
     const fs::path out = fs::temp_directory_path() / ("stirrup-e2b-out-" + std::to_string(::getpid()));
     fs::remove_all(out);
     with_sandbox(fake.provider_options(), [&](E2BCodeExec& env) -> asio::awaitable<void> {
-        const CommandResult setup = co_await env.run_command(
-            "mkdir -p res && echo report > res/report.txt && ln -s res/report.txt link.txt && "
-            "ln -s /etc/passwd escape.txt && mkdir adir && echo top > /home/user/top.txt");
+        const CommandResult setup =
+            co_await env.run_command("mkdir -p res && echo report > res/report.txt && ln -s res/report.txt link.txt && "
+                                     "ln -s /etc/passwd escape.txt && mkdir adir && echo top > /home/user/top.txt");
         REQUIRE(setup.exit_code == 0);
         const auto saved = co_await env.save_output_files(
             stirrup::test::strings("res/report.txt", "link.txt", "/home/user/top.txt", "escape.txt", "/etc/passwd",
@@ -317,7 +317,8 @@ TEST_CASE("e2b: Stirrup's output resolution: realpath under /home/user, outside 
         CHECK(std::ifstream(out / "res" / "report.txt").good());
         CHECK(std::ifstream(out / "link.txt").good());
         CHECK(std::ifstream(out / "top.txt").good());
-        CHECK(saved.failed.at("escape.txt").rfind("E2B output source is outside E2B execution root: escape.txt", 0) == 0);
+        CHECK(saved.failed.at("escape.txt").rfind("E2B output source is outside E2B execution root: escape.txt", 0) ==
+              0);
         CHECK(saved.failed.at("/etc/passwd") == "Output source path is outside known execution roots: /etc/passwd");
         CHECK(saved.failed.at("adir") == "Path is not a file (type: dir)");
         CHECK(saved.failed.at("missing.txt") == "Could not resolve E2B output source: missing.txt");

@@ -230,7 +230,8 @@ TEST_CASE("http: retries on 429 with Retry-After, 500 and 503, with the exact nu
 
 TEST_CASE("http: retry budget exhausted returns the last response")
 {
-    HttpTestServer server([](Exchange& x) -> awaitable<void> { co_await x.respond(429, "slow down", one_header("Retry-After", "0")); });
+    HttpTestServer server(
+        [](Exchange& x) -> awaitable<void> { co_await x.respond(429, "slow down", one_header("Retry-After", "0")); });
     run_sync([&]() -> awaitable<void> {
         HttpClient client(co_await asio::this_coro::executor, test_options());
         auto r = co_await client.request(get(server.url()));
@@ -246,7 +247,8 @@ TEST_CASE("http: retry budget exhausted returns the last response")
 
 TEST_CASE("http: a Retry-After longer than the policy allows is not waited for")
 {
-    HttpTestServer server([](Exchange& x) -> awaitable<void> { co_await x.respond(503, "", one_header("Retry-After", "3600")); });
+    HttpTestServer server(
+        [](Exchange& x) -> awaitable<void> { co_await x.respond(503, "", one_header("Retry-After", "3600")); });
     run_sync([&]() -> awaitable<void> {
         HttpClient client(co_await asio::this_coro::executor, test_options());
         auto r = co_await client.request(get(server.url()));
@@ -382,7 +384,8 @@ TEST_CASE("http: a refused certificate's error names the reason, and keeps OpenS
         const char* host;
         std::string reason;
     };
-    const std::string cn_only = ": the certificate has no subjectAltName, and a name only in its subject CN is not accepted";
+    const std::string cn_only =
+        ": the certificate has no subjectAltName, and a name only in its subject CN is not accepted";
     const Case cases[] = {
         {"untrusted", "127.0.0.1", "unable to get local issuer certificate"},
         {"expired", "127.0.0.1", "certificate has expired"},
@@ -403,7 +406,8 @@ TEST_CASE("http: a refused certificate's error names the reason, and keeps OpenS
             std::string what;
             std::error_code code;
             try {
-                co_await client.request(get("https://" + std::string(c.host) + ":" + std::to_string(server.port()) + "/"));
+                co_await client.request(
+                    get("https://" + std::string(c.host) + ":" + std::to_string(server.port()) + "/"));
             } catch (const HttpTransportError& e) {
                 what = e.what();
                 code = e.code();
@@ -438,7 +442,8 @@ TEST_CASE("http: a refused certificate's error names the reason, and keeps OpenS
         HttpClient client(co_await asio::this_coro::executor, test_options());
         for (const char* host : {"127.0.0.1", "localhost"}) {
             CAPTURE(host);
-            CHECK((co_await client.request(get("https://" + std::string(host) + ":" + std::to_string(server.port()) + "/")))
+            CHECK((co_await client.request(
+                       get("https://" + std::string(host) + ":" + std::to_string(server.port()) + "/")))
                       .status == 200);
         }
     });
@@ -467,9 +472,8 @@ TEST_CASE("http: cancelling one request closes only its connection")
         co_await eventually([&] { return server.requests() == 1; });
         // A second request in flight on its own connection.
         bool slow_ok = false;
-        asio::co_spawn(ex, client.request(get(server.url("/slow"))), [&](std::exception_ptr e, HttpResponse r) {
-            slow_ok = !e && r.status == 200;
-        });
+        asio::co_spawn(ex, client.request(get(server.url("/slow"))),
+                       [&](std::exception_ptr e, HttpResponse r) { slow_ok = !e && r.status == 200; });
         co_await eventually([&] { return server.requests() == 2; });
         signal.emit(asio::cancellation_type::terminal);
         co_await eventually([&] { return stalled_done && slow_ok; });
@@ -825,7 +829,8 @@ TEST_CASE("http: waiting for a free connection is bounded by the request timeout
         asio::cancellation_signal signal;
         bool stalled_done = false;
         asio::co_spawn(ex, client.request(get(server.url("/stall"))),
-                       asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr, HttpResponse) { stalled_done = true; }));
+                       asio::bind_cancellation_slot(signal.slot(),
+                                                    [&](std::exception_ptr, HttpResponse) { stalled_done = true; }));
         co_await eventually([&] { return server.requests() == 1; });
         HttpRequest r = get(server.url());
         r.timeout = 100ms;

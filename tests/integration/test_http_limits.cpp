@@ -76,7 +76,8 @@ awaitable<void> handler(Exchange& x)
         std::string body(kLimit, 'e');
         co_await x.respond(200, std::move(body));
     } else if (t == "/big-header") {
-        std::string answer = "HTTP/1.1 200 OK\r\nX-Big: " + std::string(100 * 1024, 'h') + "\r\nContent-Length: 2\r\n\r\nok";
+        std::string answer =
+            "HTTP/1.1 200 OK\r\nX-Big: " + std::string(100 * 1024, 'h') + "\r\nContent-Length: 2\r\n\r\nok";
         co_await x.send_raw(std::move(answer));
     } else if (t == "/stream") {
         std::vector<std::string> pieces(6, std::string(kLimit / 2, 's'));

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "stirrup/pycompat/detail/glob.hpp"
 #include "stirrup/core/error.hpp"
+#include "stirrup/pycompat/detail/glob.hpp"
 
 using namespace stirrup;
 namespace fs = std::filesystem;
@@ -51,7 +51,10 @@ void make_sample(const TempTree& t)
         t.file(f);
 }
 
-Strings expand(const TempTree& t, const Strings& entries) { return detail::expand_input_files(entries, t.root); }
+Strings expand(const TempTree& t, const Strings& entries)
+{
+    return detail::expand_input_files(entries, t.root);
+}
 
 } // namespace
 
@@ -125,8 +128,8 @@ TEST_CASE("glob_match_component: bytes that are not UTF-8 stand for themselves")
 {
     CHECK(detail::glob_match_component("?.bin", "\xFF.bin"));
     CHECK(detail::glob_match_component("\xFF*", "\xFF\xFE"));
-    CHECK(detail::glob_match_component("?", "\xC3"));             // a cut sequence is one character...
-    CHECK_FALSE(detail::glob_match_component("?", "\xE2\x82"));   // ... per byte
+    CHECK(detail::glob_match_component("?", "\xC3"));           // a cut sequence is one character...
+    CHECK_FALSE(detail::glob_match_component("?", "\xE2\x82")); // ... per byte
     CHECK(detail::glob_match_component("??", "\xE2\x82"));
     CHECK(detail::glob_match_component("???", "\xED\xA0\x80")); // an encoded surrogate is not UTF-8
 }

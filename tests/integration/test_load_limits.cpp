@@ -6,8 +6,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -48,7 +48,10 @@ asio::awaitable<void> hold(F f)
     co_await f();
 }
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0)
+{
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 std::shared_ptr<ChatCompletionsClient> limited_client(const FakeOpenAi& fake, asio::any_io_executor ex,
                                                       std::shared_ptr<ModelRequestLimiter> limiter,
@@ -133,13 +136,13 @@ asio::awaitable<void> stop_envs(std::vector<LocalCodeExec*> envs)
 
 TEST_CASE("limits: an in-flight cap queues model calls in order and each run reports its wait")
 {
-    FakeOpenAi fake(json::serialize(json::object{
-        {"forever", [] {
-             auto step = finish_step({}, "done");
-             step["delay_ms"] = 150;
-             return step;
-         }()},
-        {"keep_requests", false}}));
+    FakeOpenAi fake(json::serialize(json::object{{"forever",
+                                                  [] {
+                                                      auto step = finish_step({}, "done");
+                                                      step["delay_ms"] = 150;
+                                                      return step;
+                                                  }()},
+                                                 {"keep_requests", false}}));
     asio::io_context io;
     auto limiter = std::make_shared<ModelRequestLimiter>(ModelRequestLimits{.max_in_flight = 2});
     // No code-exec tool: its start goes through the thread pool, which would
@@ -375,27 +378,28 @@ TEST_CASE("threads: sessions of one Agent on a 4-thread io_context, each on a st
     std::mutex mutex;
     std::vector<std::string> errors;
     for (int i = 0; i < n; ++i)
-        asio::co_spawn(asio::make_strand(io), agent.run("threaded " + std::to_string(i)),
-                       [&](std::exception_ptr e, SessionResult<RunResult> r) {
-                           if (e) {
-                               failed.fetch_add(1);
-                               try {
-                                   std::rethrow_exception(e);
-                               } catch (const std::exception& ex) {
-                                   std::lock_guard lock(mutex);
-                                   errors.emplace_back(ex.what());
-                               }
-                               return;
-                           }
-                           const auto& h = r.value.history.back();
-                           // system, user, then per turn: assistant + calculator + code_exec.
-                           const bool good = r.value.turns == 3 &&
-                                             std::get<std::string>(std::get<ToolMessage>(h.at(3)).content) ==
-                                                 "Result: 42" &&
-                                             std::get<std::string>(std::get<ToolMessage>(h.at(4)).content)
-                                                     .find("<stdout>hi\n</stdout>") != std::string::npos;
-                           (good ? ok : failed).fetch_add(1);
-                       });
+        asio::co_spawn(
+            asio::make_strand(io), agent.run("threaded " + std::to_string(i)),
+            [&](std::exception_ptr e, SessionResult<RunResult> r) {
+                if (e) {
+                    failed.fetch_add(1);
+                    try {
+                        std::rethrow_exception(e);
+                    } catch (const std::exception& ex) {
+                        std::lock_guard lock(mutex);
+                        errors.emplace_back(ex.what());
+                    }
+                    return;
+                }
+                const auto& h = r.value.history.back();
+                // system, user, then per turn: assistant + calculator + code_exec.
+                const bool good =
+                    r.value.turns == 3 &&
+                    std::get<std::string>(std::get<ToolMessage>(h.at(3)).content) == "Result: 42" &&
+                    std::get<std::string>(std::get<ToolMessage>(h.at(4)).content).find("<stdout>hi\n</stdout>") !=
+                        std::string::npos;
+                (good ? ok : failed).fetch_add(1);
+            });
     std::vector<std::thread> threads;
     for (int t = 0; t < 3; ++t)
         threads.emplace_back([&] { io.run(); });

@@ -26,9 +26,9 @@
 #include <boost/json.hpp>
 
 #include "stirrup/core/error.hpp"
+#include "stirrup/exec/detail/owner.hpp"
 #include "stirrup/exec/local/detail/cgroup.hpp"
 #include "stirrup/exec/local/local.hpp"
-#include "stirrup/exec/detail/owner.hpp"
 #include "support/cli_process.hpp"
 #include "support/eventually.hpp"
 #include "support/helpers.hpp"
@@ -81,29 +81,27 @@ std::vector<Attack> attacks(const std::string& token)
         {"double", "( ( sh -c 'echo $$ > double.pid; " + sleeper + "' > /dev/null 2>&1 & ) & )"},
         {"setsidf", "setsid -f sh -c 'echo $$ > setsidf.pid; " + sleeper + "' > /dev/null 2>&1"},
         {"nohup", "nohup env -i sh -c 'echo $$ > nohup.pid; " + sleeper + "' > /dev/null 2>&1 &"},
-        {"prctl",
-         "python3 -c 'import ctypes, os, sys, time\n"
-         "if os.fork(): sys.exit(0)\n"
-         "os.setsid()\n"
-         "if os.fork(): sys.exit(0)\n"
-         "ctypes.CDLL(None).prctl(15, b\"kworker/0:1\", 0, 0, 0)\n"
-         "open(\"prctl.pid\", \"w\").write(str(os.getpid()))\n"
-         "time.sleep(100000)' " +
-             token + " > /dev/null 2>&1 &"},
+        {"prctl", "python3 -c 'import ctypes, os, sys, time\n"
+                  "if os.fork(): sys.exit(0)\n"
+                  "os.setsid()\n"
+                  "if os.fork(): sys.exit(0)\n"
+                  "ctypes.CDLL(None).prctl(15, b\"kworker/0:1\", 0, 0, 0)\n"
+                  "open(\"prctl.pid\", \"w\").write(str(os.getpid()))\n"
+                  "time.sleep(100000)' " +
+                      token + " > /dev/null 2>&1 &"},
         // Reopens its supervisor's channels through /proc to hold the control
         // channel open past the host's death (works on a pipe, not on a
         // socket), then detaches.
-        {"grabfd",
-         "python3 -c 'import os, sys, time\n"
-         "fds = []\n"
-         "for n in (3, 4):\n"
-         "    try: fds.append(os.open(\"/proc/%s/fd/%d\" % (sys.argv[1], n), os.O_WRONLY))\n"
-         "    except OSError: pass\n"
-         "os.setsid()\n"
-         "open(\"grabfd.count\", \"w\").write(str(len(fds)))\n"
-         "open(\"grabfd.pid\", \"w\").write(str(os.getpid()))\n"
-         "time.sleep(100000)' $PPID " +
-             token + " > /dev/null 2>&1 &"},
+        {"grabfd", "python3 -c 'import os, sys, time\n"
+                   "fds = []\n"
+                   "for n in (3, 4):\n"
+                   "    try: fds.append(os.open(\"/proc/%s/fd/%d\" % (sys.argv[1], n), os.O_WRONLY))\n"
+                   "    except OSError: pass\n"
+                   "os.setsid()\n"
+                   "open(\"grabfd.count\", \"w\").write(str(len(fds)))\n"
+                   "open(\"grabfd.pid\", \"w\").write(str(os.getpid()))\n"
+                   "time.sleep(100000)' $PPID " +
+                       token + " > /dev/null 2>&1 &"},
     };
 }
 
@@ -270,10 +268,10 @@ TEST_CASE("local cleanup: a timeout kills the command's detached and double-fork
         CAPTURE(cgroup);
         const std::string token = unique_token();
         with_local(with_cgroup(cgroup), [&](LocalCodeExec& env) -> awaitable<void> {
-            auto r = co_await env.run_command("( ( sleep " + token + " > /dev/null 2>&1 & ) & ); setsid sleep " +
-                                                  token + " > /dev/null 2>&1 & env -i setsid sleep " + token +
-                                                  " & sleep " + token,
-                                              1s);
+            auto r =
+                co_await env.run_command("( ( sleep " + token + " > /dev/null 2>&1 & ) & ); setsid sleep " + token +
+                                             " > /dev/null 2>&1 & env -i setsid sleep " + token + " & sleep " + token,
+                                         1s);
             CHECK(r.error_kind == "timeout");
             // Before stop(): the timeout alone took them.
             CHECK(processes_left_with_cmdline(token) == 0);
@@ -281,8 +279,8 @@ TEST_CASE("local cleanup: a timeout kills the command's detached and double-fork
             CHECK(r.stdout_text == "usable\n");
 
             // A command that stops its supervisor: it is woken to do its work.
-            r = co_await env.run_command("setsid sleep " + token + " > /dev/null 2>&1 & kill -STOP $PPID; sleep " + token,
-                                         1s);
+            r = co_await env.run_command(
+                "setsid sleep " + token + " > /dev/null 2>&1 & kill -STOP $PPID; sleep " + token, 1s);
             CHECK(r.error_kind == "timeout");
             CHECK(processes_left_with_cmdline(token) == 0);
         });
@@ -386,8 +384,8 @@ TEST_CASE("local cleanup: the reaper removes dead owners' environments and leave
     const std::string token = unique_token();
     const pid_t leftover = spawn_sleeper(orphan / "sub", token);
     // Our pid, another start time: the pid was reused, the owner is gone.
-    const fs::path reused =
-        base.path / ("local_exec_env_" + std::to_string(me.pid) + "-" + std::to_string(me.started + 1) + "-" + here + "-bbbbbb");
+    const fs::path reused = base.path / ("local_exec_env_" + std::to_string(me.pid) + "-" +
+                                         std::to_string(me.started + 1) + "-" + here + "-bbbbbb");
     fs::create_directories(reused);
     // Another host's, a name without an owner, and a symlink dressed as an orphan.
     const fs::path other_host = base.path / ("local_exec_env_" + std::to_string(dead_pid()) + "-1-00000000-cccccc");
@@ -482,10 +480,9 @@ TEST_CASE("local cleanup: SIGKILL of the host process, then `stirrup local reap`
             if (pid.load() > 0)
                 ::kill(pid.load(), SIGKILL);
         });
-        auto r = test::run_stirrup({"exec", "--temp-base-dir", base.path.string(), "--",
-                                    all_attacks(token) + "\nsleep " + token},
-                                   test::inherited_env({std::string("STIRRUP_LOCAL_CGROUP=") + cgroup}), 120s,
-                                   [&](int p) { pid.store(p); });
+        auto r = test::run_stirrup(
+            {"exec", "--temp-base-dir", base.path.string(), "--", all_attacks(token) + "\nsleep " + token},
+            test::inherited_env({std::string("STIRRUP_LOCAL_CGROUP=") + cgroup}), 120s, [&](int p) { pid.store(p); });
         killer.join();
         INFO("stderr: " << r.stderr_text);
         REQUIRE(seen);

@@ -17,8 +17,8 @@
 #include "stirrup/core/error.hpp"
 #include "stirrup/exec/detail/format_result.hpp"
 #include "stirrup/exec/local/local.hpp"
-#include "support/processes.hpp"
 #include "support/local_env.hpp"
+#include "support/processes.hpp"
 #include "support/run_sync.hpp"
 
 using namespace stirrup;
@@ -134,7 +134,8 @@ TEST_CASE("cancellation kills the command's process group and the provider stays
     using namespace boost::asio::experimental::awaitable_operators;
     with_local({}, [](LocalCodeExec& env) -> awaitable<void> {
         boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, 300ms);
-        auto which = co_await (env.run_command("sleep 919294 & sleep 919294") || timer.async_wait(boost::asio::use_awaitable));
+        auto which =
+            co_await (env.run_command("sleep 919294 & sleep 919294") || timer.async_wait(boost::asio::use_awaitable));
         CHECK(which.index() == 1);
         CHECK(processes_left_with_cmdline("sleep 919294") == 0);
         auto r = co_await env.run_command("echo still here");
@@ -147,7 +148,8 @@ TEST_CASE("stop kills background jobs, even ones that left the process group")
     fs::path dir;
     with_local({}, [&](LocalCodeExec& env) -> awaitable<void> {
         dir = *env.temp_dir();
-        auto r = co_await env.run_command("sleep 919295 > /dev/null 2>&1 & setsid sleep 919296 > /dev/null 2>&1 & echo started");
+        auto r = co_await env.run_command(
+            "sleep 919295 > /dev/null 2>&1 & setsid sleep 919296 > /dev/null 2>&1 & echo started");
         CHECK(r.stdout_text == "started\n");
         // Background jobs that redirected their output outlive the command, as in a container.
         // A process caught in execve shows no command line for a moment: poll.
@@ -333,11 +335,12 @@ TEST_CASE("shell mode: Stirrup's absolute-path heuristic")
 TEST_CASE("stop cleans up after the work inside the session threw")
 {
     fs::path dir;
-    CHECK_THROWS_WITH(with_local({}, [&](LocalCodeExec& env) -> awaitable<void> {
-                          dir = *env.temp_dir();
-                          co_await env.run_command("sleep 919298 > /dev/null 2>&1 &");
-                          throw std::runtime_error("the caller failed");
-                      }),
+    CHECK_THROWS_WITH(with_local({},
+                                 [&](LocalCodeExec& env) -> awaitable<void> {
+                                     dir = *env.temp_dir();
+                                     co_await env.run_command("sleep 919298 > /dev/null 2>&1 &");
+                                     throw std::runtime_error("the caller failed");
+                                 }),
                       "the caller failed");
     CHECK_FALSE(fs::exists(dir));
     CHECK(processes_left_with_cmdline("sleep 919298") == 0);
@@ -346,7 +349,9 @@ TEST_CASE("stop cleans up after the work inside the session threw")
 TEST_CASE("a start that fails throws a clear error and leaves nothing")
 {
     const fs::path blocker = fs::temp_directory_path() / ("stirrup-not-a-dir-" + std::to_string(::getpid()));
-    { std::ofstream(blocker) << "a file where the base dir should be"; }
+    {
+        std::ofstream(blocker) << "a file where the base dir should be";
+    }
     LocalCodeExecOptions o;
     o.temp_base_dir = blocker / "base";
     LocalCodeExec env(o);

@@ -15,8 +15,8 @@
 
 using namespace stirrup;
 using stirrup::test::run_sync;
-using stirrup::test::with_local;
 using stirrup::test::strings;
+using stirrup::test::with_local;
 namespace fs = std::filesystem;
 
 using stirrup::test::read_bytes;
@@ -171,7 +171,8 @@ TEST_CASE("transfers between two providers")
         LocalCodeExec a, b;
         co_await a.start();
         co_await b.start();
-        co_await a.run_command("mkdir -p tree/sub && echo 1 > tree/one.txt && echo 2 > tree/sub/two.txt && echo r > report.txt");
+        co_await a.run_command(
+            "mkdir -p tree/sub && echo 1 > tree/one.txt && echo 2 > tree/sub/two.txt && echo r > report.txt");
 
         auto up = co_await b.upload_files_from(a, strings("tree", "report.txt", "missing.txt"));
         CHECK(up.uploaded.size() == 3);
@@ -179,7 +180,8 @@ TEST_CASE("transfers between two providers")
         CHECK(co_await b.read_file("tree/sub/two.txt") == "2\n");
         CHECK(co_await b.read_file("report.txt") == "r\n");
 
-        auto saved = co_await a.save_output_files_to(b, strings("tree/one.txt", "./tree/one.txt", "report.txt"), "outbox");
+        auto saved =
+            co_await a.save_output_files_to(b, strings("tree/one.txt", "./tree/one.txt", "report.txt"), "outbox");
         CHECK(saved.saved.size() == 2);
         REQUIRE(saved.failed.count("./tree/one.txt") == 1);
         CHECK(saved.failed["./tree/one.txt"].find("collision") != std::string::npos);

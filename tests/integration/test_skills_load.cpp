@@ -39,7 +39,8 @@ struct SkillsDir {
     }
     void skill(const std::string& subdir, const std::string& name, const std::string& description) const
     {
-        write(subdir + "/SKILL.md", "---\nname: " + name + "\ndescription: " + description + "\n---\n\n# " + name + "\n");
+        write(subdir + "/SKILL.md",
+              "---\nname: " + name + "\ndescription: " + description + "\n---\n\n# " + name + "\n");
     }
 };
 
@@ -100,7 +101,8 @@ TEST_CASE("SKILL.md is read as Python text: CRLF and lone CR line ends work, quo
     SkillsDir d;
     d.write("crlf/SKILL.md", "---\r\nname: Windows\r\ndescription: \"Quoted\" text\r\n---\r\nBody\r\n");
     d.write("cr/SKILL.md", "---\rname: OldMac\rdescription: y\r---\r");
-    d.write("utf8/SKILL.md", "---\nname: Caf\xC3\xA9\ndescription: \xE2\x80\x9Csmart\xE2\x80\x9D quotes\xE3\x80\x80\n---\n");
+    d.write("utf8/SKILL.md",
+            "---\nname: Caf\xC3\xA9\ndescription: \xE2\x80\x9Csmart\xE2\x80\x9D quotes\xE3\x80\x80\n---\n");
     Warnings w;
     CHECK(load_skills_metadata(d.root, w.sink()) ==
           std::vector<SkillInfo>{{"OldMac", "y", "skills/cr"},
@@ -119,8 +121,8 @@ TEST_CASE("a SKILL.md that cannot be read or decoded is skipped with a warning")
     CHECK(load_skills_metadata(d.root, w.sink()) == std::vector<SkillInfo>{{"Ok", "Fine", "skills/ok"}});
     REQUIRE(w.seen.size() == 2);
     CHECK(w.seen[0] == "Failed to load skill bad: SKILL.md is not valid UTF-8");
-    CHECK(w.seen[1] == "Failed to load skill isdir: [Errno 21] Is a directory: '" +
-                           (d.root / "isdir/SKILL.md").string() + "'");
+    CHECK(w.seen[1] ==
+          "Failed to load skill isdir: [Errno 21] Is a directory: '" + (d.root / "isdir/SKILL.md").string() + "'");
 }
 
 TEST_CASE("a symlinked skill directory counts, under the link's name")

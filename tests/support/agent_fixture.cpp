@@ -113,26 +113,39 @@ void RecordingLogger::add(const LogScope& scope, std::string kind, std::string t
     events_.push_back({std::move(kind), scope.agent_name, scope.depth, scope.session_id, std::move(text)});
 }
 
-void RecordingLogger::session_start(const LogScope& s) { add(s, "session_start", ""); }
+void RecordingLogger::session_start(const LogScope& s)
+{
+    add(s, "session_start", "");
+}
 void RecordingLogger::session_end(const LogScope& s, const SessionReport& r)
 {
     add(s, "session_end", r.error ? "error" : (r.finish && *r.finish ? "finished" : "not finished"));
 }
-void RecordingLogger::task(const LogScope& s, std::string_view t) { add(s, "task", std::string(t)); }
+void RecordingLogger::task(const LogScope& s, std::string_view t)
+{
+    add(s, "task", std::string(t));
+}
 void RecordingLogger::assistant_message(const LogScope& s, int turn, int max, const AssistantMessage&)
 {
     add(s, "assistant", std::to_string(turn) + "/" + std::to_string(max));
 }
-void RecordingLogger::user_message(const LogScope& s, const UserMessage& m) { add(s, "user", content_text(m.content)); }
+void RecordingLogger::user_message(const LogScope& s, const UserMessage& m)
+{
+    add(s, "user", content_text(m.content));
+}
 void RecordingLogger::tool_result(const LogScope& s, const ToolMessage& m)
 {
     add(s, "tool", m.name.value_or("") + (m.success ? " ok" : " failed"));
 }
 void RecordingLogger::step(const LogScope& s, const StepProgress& p)
 {
-    add(s, "step", std::to_string(p.step) + " " + std::to_string(p.tool_calls) + " " + std::to_string(p.input_tokens) +
-                       " " + std::to_string(p.output_tokens));
+    add(s, "step",
+        std::to_string(p.step) + " " + std::to_string(p.tool_calls) + " " + std::to_string(p.input_tokens) + " " +
+            std::to_string(p.output_tokens));
 }
-void RecordingLogger::message(const LogScope& s, LogLevel, std::string_view m) { add(s, "message", std::string(m)); }
+void RecordingLogger::message(const LogScope& s, LogLevel, std::string_view m)
+{
+    add(s, "message", std::string(m));
+}
 
 } // namespace stirrup::test

@@ -21,8 +21,8 @@ std::vector<std::string> inherited_env(const std::vector<std::string>& extra)
     std::vector<std::string> env;
     for (char** e = environ; *e; ++e) {
         const std::string kv = *e;
-        const bool replaced = std::any_of(extra.begin(), extra.end(),
-                                          [&](const std::string& x) { return name_of(x) == name_of(kv); });
+        const bool replaced =
+            std::any_of(extra.begin(), extra.end(), [&](const std::string& x) { return name_of(x) == name_of(kv); });
         if (!replaced)
             env.push_back(kv);
     }
@@ -31,7 +31,7 @@ std::vector<std::string> inherited_env(const std::vector<std::string>& extra)
 }
 
 detail::ChildProcessResult run_stirrup(const std::vector<std::string>& args, std::vector<std::string> env,
-                               std::chrono::seconds timeout, std::function<void(int)> on_spawn)
+                                       std::chrono::seconds timeout, std::function<void(int)> on_spawn)
 {
     detail::ChildProcessSpec spec;
     spec.argv = {STIRRUP_CLI_PATH};

@@ -51,17 +51,47 @@ std::string FakeE2B::control(const std::string& method, const std::string& path,
     return response.body;
 }
 
-boost::json::value FakeE2B::stats() const { return boost::json::parse(control("GET", "/__stats")); }
-boost::json::value FakeE2B::sandboxes() const { return boost::json::parse(control("GET", "/__sandboxes")); }
-boost::json::value FakeE2B::requests() const { return boost::json::parse(control("GET", "/__requests")); }
-void FakeE2B::clear_requests() const { control("DELETE", "/__requests"); }
-void FakeE2B::set_faults(const std::string& json) const { control("POST", "/__faults", json); }
-void FakeE2B::clear_faults() const { control("DELETE", "/__faults"); }
-void FakeE2B::vanish(const std::string& id) const { control("POST", "/__sandboxes/" + id + "/vanish", "{}"); }
-void FakeE2B::reset() const { control("POST", "/__reset", "{}"); }
+boost::json::value FakeE2B::stats() const
+{
+    return boost::json::parse(control("GET", "/__stats"));
+}
+boost::json::value FakeE2B::sandboxes() const
+{
+    return boost::json::parse(control("GET", "/__sandboxes"));
+}
+boost::json::value FakeE2B::requests() const
+{
+    return boost::json::parse(control("GET", "/__requests"));
+}
+void FakeE2B::clear_requests() const
+{
+    control("DELETE", "/__requests");
+}
+void FakeE2B::set_faults(const std::string& json) const
+{
+    control("POST", "/__faults", json);
+}
+void FakeE2B::clear_faults() const
+{
+    control("DELETE", "/__faults");
+}
+void FakeE2B::vanish(const std::string& id) const
+{
+    control("POST", "/__sandboxes/" + id + "/vanish", "{}");
+}
+void FakeE2B::reset() const
+{
+    control("POST", "/__reset", "{}");
+}
 
-std::int64_t FakeE2B::live_sandboxes() const { return stats().at("live_sandboxes").to_number<std::int64_t>(); }
-std::int64_t FakeE2B::running_processes() const { return stats().at("running_processes").to_number<std::int64_t>(); }
+std::int64_t FakeE2B::live_sandboxes() const
+{
+    return stats().at("live_sandboxes").to_number<std::int64_t>();
+}
+std::int64_t FakeE2B::running_processes() const
+{
+    return stats().at("running_processes").to_number<std::int64_t>();
+}
 
 std::int64_t FakeE2B::route_count(const std::string& route) const
 {

@@ -21,7 +21,7 @@ namespace stirrup::test {
 class FakeE2B {
 public:
     struct Options {
-        bool plain = false;  ///< HTTP instead of HTTPS
+        bool plain = false; ///< HTTP instead of HTTPS
         std::string api_key = "e2b_0123456789abcdef0123456789abcdef01234567";
     };
     FakeE2B();
@@ -41,14 +41,14 @@ public:
 
     // Control endpoints. Blocking: call them outside a running io_context
     // (they run one of their own).
-    boost::json::value stats() const;            ///< GET /__stats
-    boost::json::value sandboxes() const;        ///< GET /__sandboxes
-    boost::json::value requests() const;         ///< GET /__requests
-    void clear_requests() const;                 ///< DELETE /__requests
-    void set_faults(const std::string& json) const; ///< POST /__faults (merged)
-    void clear_faults() const;                   ///< DELETE /__faults
+    boost::json::value stats() const;                 ///< GET /__stats
+    boost::json::value sandboxes() const;             ///< GET /__sandboxes
+    boost::json::value requests() const;              ///< GET /__requests
+    void clear_requests() const;                      ///< DELETE /__requests
+    void set_faults(const std::string& json) const;   ///< POST /__faults (merged)
+    void clear_faults() const;                        ///< DELETE /__faults
     void vanish(const std::string& sandbox_id) const; ///< POST /__sandboxes/{id}/vanish
-    void reset() const;                          ///< POST /__reset
+    void reset() const;                               ///< POST /__reset
 
     /// Shorthands of stats().
     std::int64_t live_sandboxes() const;

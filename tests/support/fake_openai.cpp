@@ -29,9 +29,7 @@ FakeOpenAi::FakeOpenAi(const std::string& scenario, Options options) : plain_(op
     const auto& certs = test_certs();
     dir_ = fresh_temp_dir("stirrup-fake-openai-");
     std::ofstream(dir_ / "scenario.json") << scenario;
-    std::vector<std::string> args = {"--scenario",
-                                     (dir_ / "scenario.json").string(),
-                                     "--record",
+    std::vector<std::string> args = {"--scenario", (dir_ / "scenario.json").string(), "--record",
                                      (dir_ / "requests.jsonl").string()};
     if (options.plain) {
         args.push_back("--plain");

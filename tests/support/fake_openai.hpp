@@ -20,8 +20,8 @@ namespace stirrup::test {
 class FakeOpenAi {
 public:
     struct Options {
-        bool plain = false;           ///< HTTP instead of HTTPS
-        bool forever = false;         ///< answer "ok" once the scenario is used up
+        bool plain = false;                 ///< HTTP instead of HTTPS
+        bool forever = false;               ///< answer "ok" once the scenario is used up
         std::string certificate = "server"; ///< which generated certificate to serve
     };
     /// `scenario`: the JSON scenario (see tests/fakes/README.md).

@@ -7,6 +7,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -15,7 +16,6 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
@@ -72,9 +72,15 @@ asio::awaitable<void> Exchange::respond_chunked(int status, std::vector<std::str
     co_await io.write("0\r\n\r\n");
 }
 
-asio::awaitable<void> Exchange::send_raw(std::string bytes) { co_await io.write(std::move(bytes)); }
+asio::awaitable<void> Exchange::send_raw(std::string bytes)
+{
+    co_await io.write(std::move(bytes));
+}
 
-asio::awaitable<void> Exchange::stall() { co_await io.wait_closed(); }
+asio::awaitable<void> Exchange::stall()
+{
+    co_await io.wait_closed();
+}
 
 asio::awaitable<void> Exchange::sleep(std::chrono::milliseconds d)
 {
@@ -275,12 +281,30 @@ std::string HttpTestServer::url(std::string_view target) const
     }
 }
 
-std::uint16_t HttpTestServer::port() const { return state_->port; }
-int HttpTestServer::connections() const { return state_->connections.load(); }
-int HttpTestServer::handshakes() const { return state_->handshakes.load(); }
-int HttpTestServer::requests() const { return state_->requests.load(); }
-int HttpTestServer::max_open_connections() const { return state_->max_open.load(); }
-int HttpTestServer::open_connections() const { return state_->open.load(); }
+std::uint16_t HttpTestServer::port() const
+{
+    return state_->port;
+}
+int HttpTestServer::connections() const
+{
+    return state_->connections.load();
+}
+int HttpTestServer::handshakes() const
+{
+    return state_->handshakes.load();
+}
+int HttpTestServer::requests() const
+{
+    return state_->requests.load();
+}
+int HttpTestServer::max_open_connections() const
+{
+    return state_->max_open.load();
+}
+int HttpTestServer::open_connections() const
+{
+    return state_->open.load();
+}
 
 std::vector<ReceivedRequest> HttpTestServer::received() const
 {
@@ -333,7 +357,8 @@ asio::awaitable<void> proxy_session(ConnectProxy::State& st, tcp::socket client)
     }
     const auto colon = authority.rfind(':');
     tcp::resolver resolver(client.get_executor());
-    auto [rec, results] = co_await resolver.async_resolve(authority.substr(0, colon), authority.substr(colon + 1), use_tuple);
+    auto [rec, results] =
+        co_await resolver.async_resolve(authority.substr(0, colon), authority.substr(colon + 1), use_tuple);
     tcp::socket upstream(client.get_executor());
     if (!rec) {
         auto [cec, ep] = co_await asio::async_connect(upstream, results, use_tuple);

@@ -5,9 +5,9 @@
 
 #include <chrono>
 #include <fstream>
-#include <thread>
 #include <iterator>
 #include <string>
+#include <thread>
 
 namespace stirrup::test {
 

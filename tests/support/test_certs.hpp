@@ -13,12 +13,12 @@ namespace stirrup::test {
 
 struct TestCerts {
     std::filesystem::path dir;
-    std::filesystem::path ca_cert;         // the CA to trust
-    std::filesystem::path server_cert;     // SAN: IP 127.0.0.1, ::1, DNS localhost
+    std::filesystem::path ca_cert;     // the CA to trust
+    std::filesystem::path server_cert; // SAN: IP 127.0.0.1, ::1, DNS localhost
     std::filesystem::path server_key;
     std::filesystem::path wrong_host_cert; // SAN: DNS wrong-host.invalid only
     std::filesystem::path wrong_host_key;
-    std::filesystem::path untrusted_cert;  // right names, signed by an untrusted CA
+    std::filesystem::path untrusted_cert; // right names, signed by an untrusted CA
     std::filesystem::path untrusted_key;
 
     /// "server", "wronghost", "untrusted", "cnonly" (CN=localhost, no

@@ -57,7 +57,8 @@ const std::vector<PrepareCase> kRejectsShellFeatures = {
     {P{"^echo"}, "ec\\\nho allowed", std::nullopt, "no_pattern_match"},
 };
 const std::vector<PrepareCase> kAllowsLiteralShellCharacters = {
-    {P{"^echo", "^find"}, "echo 'a;b && c || d | e > f < g\n$() `x`'", V{"echo", "a;b && c || d | e > f < g\n$() `x`"}, ""},
+    {P{"^echo", "^find"}, "echo 'a;b && c || d | e > f < g\n$() `x`'", V{"echo", "a;b && c || d | e > f < g\n$() `x`"},
+     ""},
     {P{"^echo", "^find"}, "echo \"it's ; literal\"", V{"echo", "it's ; literal"}, ""},
     {P{"^echo", "^find"}, "echo a\\;b \\$VALUE \\${VALUE}", V{"echo", "a;b", "$VALUE", "${VALUE}"}, ""},
     {P{"^echo", "^find"}, "find . -exec echo {} ';'", V{"find", ".", "-exec", "echo", "{}", ";"}, ""},
@@ -197,7 +198,8 @@ const std::vector<PrepareCase> kPythonRegexSemantics = {
     {P{"^$"}, "x", std::nullopt, "no_pattern_match"},
 };
 
-void check_case(const PrepareCase& c) {
+void check_case(const PrepareCase& c)
+{
     CAPTURE(c.cmd);
     CAPTURE(c.patterns.front());
     const Allowlist allowlist(c.patterns);
@@ -221,7 +223,8 @@ void check_case(const PrepareCase& c) {
     }
 }
 
-std::string rejection_reason(const Allowlist& allowlist, std::string_view cmd) {
+std::string rejection_reason(const Allowlist& allowlist, std::string_view cmd)
+{
     const auto result = allowlist.prepare(cmd);
     const auto* rejection = std::get_if<CommandRejection>(&result);
     return rejection ? rejection->reason : std::string("accepted");
@@ -229,7 +232,8 @@ std::string rejection_reason(const Allowlist& allowlist, std::string_view cmd) {
 
 } // namespace
 
-TEST_CASE("without an allowlist every command goes to the shell unchanged") {
+TEST_CASE("without an allowlist every command goes to the shell unchanged")
+{
     const Allowlist none;
     const Allowlist empty(std::vector<std::string>{});
     for (const Allowlist* a : {&none, &empty}) {
@@ -244,38 +248,47 @@ TEST_CASE("without an allowlist every command goes to the shell unchanged") {
     }
 }
 
-TEST_CASE("test_run_command_allowlist and its basic cases") {
+TEST_CASE("test_run_command_allowlist and its basic cases")
+{
     const Allowlist allowlist(P{"^echo", "^ls"});
     CHECK(allowlist.enabled());
     CHECK(allowlist.patterns() == P{"^echo", "^ls"});
-    for (const auto& c : kOtherPrepareCases) check_case(c);
+    for (const auto& c : kOtherPrepareCases)
+        check_case(c);
 }
 
-TEST_CASE("test_run_command_allowlist_rejects_shell_features (25 params)") {
+TEST_CASE("test_run_command_allowlist_rejects_shell_features (25 params)")
+{
     REQUIRE(kRejectsShellFeatures.size() == 25);
-    for (const auto& c : kRejectsShellFeatures) check_case(c);
+    for (const auto& c : kRejectsShellFeatures)
+        check_case(c);
 }
 
-TEST_CASE("test_run_command_allowlist_allows_literal_shell_characters (11 params)") {
+TEST_CASE("test_run_command_allowlist_allows_literal_shell_characters (11 params)")
+{
     REQUIRE(kAllowsLiteralShellCharacters.size() == 11);
-    for (const auto& c : kAllowsLiteralShellCharacters) check_case(c);
+    for (const auto& c : kAllowsLiteralShellCharacters)
+        check_case(c);
 }
 
-TEST_CASE("test_run_command_allowlist_does_not_execute_chained_command") {
+TEST_CASE("test_run_command_allowlist_does_not_execute_chained_command")
+{
     const Allowlist allowlist(P{"^echo"});
     CHECK(rejection_reason(allowlist, "echo allowed; printf bypassed > forbidden.txt") == "shell_syntax");
 }
 
-TEST_CASE("test_run_command_allowlist_rejects_unterminated_quotes") {
+TEST_CASE("test_run_command_allowlist_rejects_unterminated_quotes")
+{
     const Allowlist allowlist(P{"^echo"});
-    for (std::string_view cmd : {"echo 'a; touch forbidden.txt", "echo \"a; touch forbidden.txt",
-                                 "echo $'a; touch forbidden.txt"}) {
+    for (std::string_view cmd :
+         {"echo 'a; touch forbidden.txt", "echo \"a; touch forbidden.txt", "echo $'a; touch forbidden.txt"}) {
         CAPTURE(cmd);
         CHECK(rejection_reason(allowlist, cmd) == "shell_syntax");
     }
 }
 
-TEST_CASE("test_run_command_allowlist_anchors_patterns_at_start") {
+TEST_CASE("test_run_command_allowlist_anchors_patterns_at_start")
+{
     const Allowlist allowlist(P{"echo"});
     CHECK(rejection_reason(allowlist, "xecho allowed") == "no_pattern_match");
     CHECK(rejection_reason(allowlist, "echo allowed") == "accepted");
@@ -283,14 +296,15 @@ TEST_CASE("test_run_command_allowlist_anchors_patterns_at_start") {
     CHECK(rejection_reason(allowlist, "echoes allowed") == "accepted");
 }
 
-TEST_CASE("test_run_command_allowlist_rejection_reason_explains_shell_syntax") {
+TEST_CASE("test_run_command_allowlist_rejection_reason_explains_shell_syntax")
+{
     const Allowlist allowlist(P{".*"});
     const auto syntax = allowlist.prepare("echo allowed && printf bypassed");
     const auto assignment = allowlist.prepare("MODE=test echo allowed");
     REQUIRE(std::holds_alternative<CommandRejection>(syntax));
     REQUIRE(std::holds_alternative<CommandRejection>(assignment));
-    const auto syntax_result = stirrup::rejected_command_result("echo allowed && printf bypassed",
-                                                                std::get<CommandRejection>(syntax));
+    const auto syntax_result =
+        stirrup::rejected_command_result("echo allowed && printf bypassed", std::get<CommandRejection>(syntax));
     const auto assignment_result =
         stirrup::rejected_command_result("MODE=test echo allowed", std::get<CommandRejection>(assignment));
     REQUIRE(syntax_result.advice.has_value());
@@ -299,7 +313,8 @@ TEST_CASE("test_run_command_allowlist_rejection_reason_explains_shell_syntax") {
     CHECK(assignment_result.advice->find("assignment") != std::string::npos);
 }
 
-TEST_CASE("test_run_command_allowlist_matches_parsed_command_word") {
+TEST_CASE("test_run_command_allowlist_matches_parsed_command_word")
+{
     const Allowlist allowlist(P{R"(^echo\b)"});
     const auto quoted = allowlist.prepare("ec'ho' allowed");
     REQUIRE(std::holds_alternative<PreparedCommand>(quoted));
@@ -307,18 +322,20 @@ TEST_CASE("test_run_command_allowlist_matches_parsed_command_word") {
     CHECK(rejection_reason(allowlist, "echo''x allowed") == "no_pattern_match");
 }
 
-TEST_CASE("test_run_command_allowlist_shell_only_words_fail_without_side_effects: parsed, not run by a shell") {
+TEST_CASE("test_run_command_allowlist_shell_only_words_fail_without_side_effects: parsed, not run by a shell")
+{
     // The allowlist lets these through (the pattern is .*); what keeps them
     // harmless is that argv[0] is exec'd directly and no such binary exists.
     const Allowlist allowlist(P{".*"});
-    for (std::string_view cmd : {"coproc touch forbidden.txt", "! touch forbidden.txt",
-                                 "echo[1 + 1]=x touch forbidden.txt"}) {
+    for (std::string_view cmd :
+         {"coproc touch forbidden.txt", "! touch forbidden.txt", "echo[1 + 1]=x touch forbidden.txt"}) {
         CAPTURE(cmd);
         CHECK(rejection_reason(allowlist, cmd) == "accepted");
     }
 }
 
-TEST_CASE("checks run in Stirrup's order") {
+TEST_CASE("checks run in Stirrup's order")
+{
     const Allowlist allowlist(P{"^never"});
     // Parse error beats everything, including an empty-looking command.
     CHECK(rejection_reason(allowlist, "'") == "shell_syntax");
@@ -331,11 +348,14 @@ TEST_CASE("checks run in Stirrup's order") {
     CHECK(rejection_reason(allowlist, "x") == "no_pattern_match");
 }
 
-TEST_CASE("patterns keep Python re semantics where Boost's Perl dialect differs") {
-    for (const auto& c : kPythonRegexSemantics) check_case(c);
+TEST_CASE("patterns keep Python re semantics where Boost's Perl dialect differs")
+{
+    for (const auto& c : kPythonRegexSemantics)
+        check_case(c);
 }
 
-TEST_CASE("runaway backtracking counts as no match instead of throwing") {
+TEST_CASE("runaway backtracking counts as no match instead of throwing")
+{
     // Python would grind on (a*)*b; Boost gives up, and the pattern then
     // simply does not allow the command.
     const std::string cmd = "echo " + std::string(40, 'a');
@@ -343,7 +363,8 @@ TEST_CASE("runaway backtracking counts as no match instead of throwing") {
     CHECK(rejection_reason(Allowlist(P{"^echo (a*)*b", "^echo"}), cmd) == "accepted");
 }
 
-TEST_CASE("an invalid pattern is a ConfigError naming the pattern") {
+TEST_CASE("an invalid pattern is a ConfigError naming the pattern")
+{
     // Each is rejected by Python's re.compile as well.
     for (const std::string bad : {"(", "[a", "\\", "(?P<n>a", "*a", "a{2,1}", "(?P=nope)", "a)"}) {
         CAPTURE(bad);
@@ -356,7 +377,8 @@ TEST_CASE("an invalid pattern is a ConfigError naming the pattern") {
     }
 }
 
-TEST_CASE("rejection_advice is Stirrup's text") {
+TEST_CASE("rejection_advice is Stirrup's text")
+{
     CHECK(stirrup::rejection_advice("empty_command") == "The command is empty.");
     CHECK(stirrup::rejection_advice("no_pattern_match") ==
           "The command does not match any allowlist pattern. Patterns are matched against the parsed "
@@ -371,7 +393,8 @@ TEST_CASE("rejection_advice is Stirrup's text") {
     CHECK(stirrup::rejection_advice("something_else").empty());
 }
 
-TEST_CASE("rejected_command_result quotes the raw command verbatim") {
+TEST_CASE("rejected_command_result quotes the raw command verbatim")
+{
     const auto r = stirrup::rejected_command_result("echo 'it''s' && x", CommandRejection{"shell_syntax"});
     CHECK(r.exit_code == 1);
     CHECK(r.stdout_text == "");
@@ -382,7 +405,8 @@ TEST_CASE("rejected_command_result quotes the raw command verbatim") {
     CHECK(r.stderr_dropped_chars == 0);
 }
 
-TEST_CASE("copies and moves keep the compiled patterns") {
+TEST_CASE("copies and moves keep the compiled patterns")
+{
     Allowlist original(P{"^echo"});
     Allowlist copy = original;
     CHECK(rejection_reason(copy, "echo x") == "accepted");
@@ -394,4 +418,3 @@ TEST_CASE("copies and moves keep the compiled patterns") {
     assigned = copy;
     CHECK(rejection_reason(assigned, "ls") == "no_pattern_match");
 }
-

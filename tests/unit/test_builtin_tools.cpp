@@ -17,8 +17,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "stirrup/pycompat/detail/py_repr.hpp"
 #include "stirrup/core/tool_params.hpp"
+#include "stirrup/pycompat/detail/py_repr.hpp"
 #include "stirrup/tools/calculator_tool.hpp"
 #include "stirrup/tools/finish_tool.hpp"
 #include "stirrup/tools/user_input_tool.hpp"
@@ -118,7 +118,7 @@ TEST_CASE("py_repr_str shows invalid UTF-8 as surrogate escapes")
     CHECK(detail::py_repr_str("\xed\xa0\x80") == "'\\udced\\udca0\\udc80'"); // encoded surrogate
     CHECK(detail::py_repr_str("\x80\x9f") == "'\\udc80\\udc9f'");
     CHECK(detail::py_repr_str("\xe6\x97"
-                      "a") == "'\\udce6\\udc97a'");                             // cut short
+                              "a") == "'\\udce6\\udc97a'");                             // cut short
     CHECK(detail::py_repr_str("\xf4\x90\x80\x80") == "'\\udcf4\\udc90\\udc80\\udc80'"); // past U+10FFFF
 }
 
@@ -129,7 +129,8 @@ TEST_CASE("py_repr of lists and dicts")
     CHECK(detail::py_repr_dict(std::vector<std::pair<std::string, std::string>>{}) == "{}");
     CHECK(detail::py_repr_dict(std::vector<std::pair<std::string, std::string>>{{"k", "v"}, {"a", "b\""}}) ==
           "{'k': 'v', 'a': 'b\"'}");
-    CHECK(detail::py_repr_dict(std::map<std::string, std::string>{{"k", "v"}, {"a", "x\ny"}}) == "{'a': 'x\\ny', 'k': 'v'}");
+    CHECK(detail::py_repr_dict(std::map<std::string, std::string>{{"k", "v"}, {"a", "x\ny"}}) ==
+          "{'a': 'x\\ny', 'k': 'v'}");
 }
 
 // ---- what the model sees ---------------------------------------------------

@@ -21,33 +21,41 @@ using namespace stirrup::detail::chat;
 namespace {
 
 // simple
-constexpr std::string_view k_simple = R"J({"model":"gpt-4o","messages":[{"role":"system","content":[{"type":"text","text":"You are helpful."}]},{"role":"user","content":[{"type":"text","text":"Hi é \"q\"\n\ttab \u0001   / \\"}]}],"max_completion_tokens":64000})J";
+constexpr std::string_view k_simple =
+    R"J({"model":"gpt-4o","messages":[{"role":"system","content":[{"type":"text","text":"You are helpful."}]},{"role":"user","content":[{"type":"text","text":"Hi é \"q\"\n\ttab \u0001   / \\"}]}],"max_completion_tokens":64000})J";
 
 // finish_schema
-constexpr std::string_view k_finish_schema = R"J({"description":"Explanation for why the task is complete or cannot proceed.","properties":{"reason":{"description":"Reason for finishing.","title":"Reason","type":"string"},"paths":{"description":"List of file paths created or modified. Do not include directories, only files.","items":{"type":"string"},"title":"Paths","type":"array"}},"required":["reason","paths"],"title":"FinishParams","type":"object"})J";
+constexpr std::string_view k_finish_schema =
+    R"J({"description":"Explanation for why the task is complete or cannot proceed.","properties":{"reason":{"description":"Reason for finishing.","title":"Reason","type":"string"},"paths":{"description":"List of file paths created or modified. Do not include directories, only files.","items":{"type":"string"},"title":"Paths","type":"array"}},"required":["reason","paths"],"title":"FinishParams","type":"object"})J";
 
 // calc_schema
-constexpr std::string_view k_calc_schema = R"J({"properties":{"expression":{"description":"Math expression","title":"Expression","type":"string"},"precision":{"default":0.5,"maximum":1e+20,"minimum":0.0001,"title":"Precision","type":"number"}},"required":["expression"],"title":"CalcParams","type":"object"})J";
+constexpr std::string_view k_calc_schema =
+    R"J({"properties":{"expression":{"description":"Math expression","title":"Expression","type":"string"},"precision":{"default":0.5,"maximum":1e+20,"minimum":0.0001,"title":"Precision","type":"number"}},"required":["expression"],"title":"CalcParams","type":"object"})J";
 
 // tools
-constexpr std::string_view k_tools = R"J({"model":"override","messages":[{"role":"user","content":[{"type":"text","text":"go"}]}],"max_completion_tokens":1000,"temperature":0.7,"top_p":1.0,"tools":[{"type":"function","function":{"name":"finish","description":"Finish the task","parameters":{"description":"Explanation for why the task is complete or cannot proceed.","properties":{"reason":{"description":"Reason for finishing.","title":"Reason","type":"string"},"paths":{"description":"List of file paths created or modified. Do not include directories, only files.","items":{"type":"string"},"title":"Paths","type":"array"}},"required":["reason","paths"],"title":"FinishParams","type":"object"}}},{"type":"function","function":{"name":"calc","description":"Calculate","parameters":{"properties":{"expression":{"description":"Math expression","title":"Expression","type":"string"},"precision":{"default":0.5,"maximum":1e+20,"minimum":0.0001,"title":"Precision","type":"number"}},"required":["expression"],"title":"CalcParams","type":"object"}}},{"type":"function","function":{"name":"ping","description":"No args"}}],"seed":12345678901234,"big":1e+100,"small":1e-05,"tool_choice":"auto","reasoning_effort":"high"})J";
+constexpr std::string_view k_tools =
+    R"J({"model":"override","messages":[{"role":"user","content":[{"type":"text","text":"go"}]}],"max_completion_tokens":1000,"temperature":0.7,"top_p":1.0,"tools":[{"type":"function","function":{"name":"finish","description":"Finish the task","parameters":{"description":"Explanation for why the task is complete or cannot proceed.","properties":{"reason":{"description":"Reason for finishing.","title":"Reason","type":"string"},"paths":{"description":"List of file paths created or modified. Do not include directories, only files.","items":{"type":"string"},"title":"Paths","type":"array"}},"required":["reason","paths"],"title":"FinishParams","type":"object"}}},{"type":"function","function":{"name":"calc","description":"Calculate","parameters":{"properties":{"expression":{"description":"Math expression","title":"Expression","type":"string"},"precision":{"default":0.5,"maximum":1e+20,"minimum":0.0001,"title":"Precision","type":"number"}},"required":["expression"],"title":"CalcParams","type":"object"}}},{"type":"function","function":{"name":"ping","description":"No args"}}],"seed":12345678901234,"big":1e+100,"small":1e-05,"tool_choice":"auto","reasoning_effort":"high"})J";
 
 // conversation
-constexpr std::string_view k_conversation = R"J({"model":"m","messages":[{"role":"system","content":""},{"role":"user","content":[{"type":"text","text":"look:"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgoAAAANSUhEUv/+"}}]},{"role":"user","content":""},{"role":"assistant","content":[{"type":"text","text":"Hello world"}],"reasoning_content":"think more","tool_calls":[{"id":"call_1","type":"function","function":{"name":"code_exec","arguments":"{\"cmd\": \"ls\"}"}},{"id":"call_2","type":"function","function":{"name":"finish","arguments":"{bad json"}}]},{"role":"tool","content":[{"type":"text","text":"file.txt"}],"tool_call_id":"call_1","name":"code_exec"},{"role":"tool","content":[{"type":"image_url","image_url":{"url":"data:image/jpeg;base64,/9j/"}}],"tool_call_id":"call_2","name":null},{"role":"assistant","content":"","tool_calls":[{"id":"call_3","type":"function","function":{"name":"finish","arguments":"{}"}}]},{"role":"assistant","content":""},{"role":"assistant","content":[{"type":"text","text":"see"},{"type":"image_url","image_url":{"url":"data:image/gif;base64,R0lGODlh"}}],"reasoning_content":"r"}],"max_completion_tokens":5})J";
+constexpr std::string_view k_conversation =
+    R"J({"model":"m","messages":[{"role":"system","content":""},{"role":"user","content":[{"type":"text","text":"look:"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgoAAAANSUhEUv/+"}}]},{"role":"user","content":""},{"role":"assistant","content":[{"type":"text","text":"Hello world"}],"reasoning_content":"think more","tool_calls":[{"id":"call_1","type":"function","function":{"name":"code_exec","arguments":"{\"cmd\": \"ls\"}"}},{"id":"call_2","type":"function","function":{"name":"finish","arguments":"{bad json"}}]},{"role":"tool","content":[{"type":"text","text":"file.txt"}],"tool_call_id":"call_1","name":"code_exec"},{"role":"tool","content":[{"type":"image_url","image_url":{"url":"data:image/jpeg;base64,/9j/"}}],"tool_call_id":"call_2","name":null},{"role":"assistant","content":"","tool_calls":[{"id":"call_3","type":"function","function":{"name":"finish","arguments":"{}"}}]},{"role":"assistant","content":""},{"role":"assistant","content":[{"type":"text","text":"see"},{"type":"image_url","image_url":{"url":"data:image/gif;base64,R0lGODlh"}}],"reasoning_content":"r"}],"max_completion_tokens":5})J";
 
 const std::string kPng("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", 18);
 
-ToolCall call(std::string id, std::string name, std::string args) {
+ToolCall call(std::string id, std::string name, std::string args)
+{
     return ToolCall::from_provider(std::move(id), std::move(name), std::move(args));
 }
 
-AssistantMessage assistant(std::vector<AssistantBlock> blocks) {
+AssistantMessage assistant(std::vector<AssistantBlock> blocks)
+{
     AssistantMessage m;
     m.blocks = std::move(blocks);
     return m;
 }
 
-ToolMessage tool_message(Content content, std::string id, std::optional<std::string> name) {
+ToolMessage tool_message(Content content, std::string id, std::optional<std::string> name)
+{
     ToolMessage t;
     t.content = std::move(content);
     t.tool_call_id = std::move(id);
@@ -55,7 +63,8 @@ ToolMessage tool_message(Content content, std::string id, std::optional<std::str
     return t;
 }
 
-UserMessage user(Content c) {
+UserMessage user(Content c)
+{
     UserMessage u;
     u.content = std::move(c);
     return u;
@@ -65,7 +74,8 @@ const ResponseContext kContext{"gpt-4o", 1000};
 
 } // namespace
 
-TEST_CASE("request: text messages, no tools") {
+TEST_CASE("request: text messages, no tools")
+{
     RequestOptions o;
     o.model = "gpt-4o";
     const std::vector<ChatMessage> messages{SystemMessage{"You are helpful."},
@@ -73,7 +83,8 @@ TEST_CASE("request: text messages, no tools") {
     CHECK(build_request_body(o, messages, {}) == k_simple);
 }
 
-TEST_CASE("request: tools, schemas, reasoning effort and extra fields merged as kwargs") {
+TEST_CASE("request: tools, schemas, reasoning effort and extra fields merged as kwargs")
+{
     RequestOptions o;
     o.model = "m";
     o.max_completion_tokens = 1000;
@@ -87,7 +98,8 @@ TEST_CASE("request: tools, schemas, reasoning effort and extra fields merged as 
     CHECK(build_request_body(o, messages, tools) == k_tools);
 }
 
-TEST_CASE("request: tools written ahead give the same body") {
+TEST_CASE("request: tools written ahead give the same body")
+{
     RequestOptions o;
     o.model = "m";
     o.max_completion_tokens = 3;
@@ -97,12 +109,15 @@ TEST_CASE("request: tools written ahead give the same body") {
     const std::vector<ToolDefinition> tools{{"ping", "No args", std::nullopt}};
     const std::string body = build_request_body(o, messages, tools);
     CHECK(build_request_body_with_tools_json(o, messages, tools_to_json(tools)) == body);
-    CHECK(body == R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}],"max_completion_tokens":3,"tools":[{"type":"function","function":{"name":"ping","description":"No args"}}],"temperature":0.5,"tool_choice":"auto","reasoning_effort":"low"})");
+    CHECK(
+        body ==
+        R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}],"max_completion_tokens":3,"tools":[{"type":"function","function":{"name":"ping","description":"No args"}}],"temperature":0.5,"tool_choice":"auto","reasoning_effort":"low"})");
     // No tools: no tools key and no tool_choice.
     CHECK(build_request_body_with_tools_json(o, messages, "") == build_request_body(o, messages, {}));
 }
 
-TEST_CASE("request: a conversation with images, reasoning, tool calls and tool results") {
+TEST_CASE("request: a conversation with images, reasoning, tool calls and tool results")
+{
     RequestOptions o;
     o.model = "m";
     o.max_completion_tokens = 5;
@@ -110,43 +125,49 @@ TEST_CASE("request: a conversation with images, reasoning, tool calls and tool r
     messages.push_back(SystemMessage{""});
     messages.push_back(user(std::vector<ContentPart>{"", "look:", ImageBlock{kPng, "image/png"}, ""}));
     messages.push_back(user(std::vector<ContentPart>{"", ""}));
-    messages.push_back(assistant({ReasoningBlock{"think "}, TextBlock{"Hello", {}}, ReasoningBlock{"more"},
-                                  TextBlock{" world", {}}, call("call_1", "code_exec", R"({"cmd": "ls"})"),
-                                  call("call_2", "finish", "{bad json")}));
+    messages.push_back(
+        assistant({ReasoningBlock{"think "}, TextBlock{"Hello", {}}, ReasoningBlock{"more"}, TextBlock{" world", {}},
+                   call("call_1", "code_exec", R"({"cmd": "ls"})"), call("call_2", "finish", "{bad json")}));
     messages.push_back(tool_message("file.txt", "call_1", "code_exec"));
-    messages.push_back(tool_message(std::vector<ContentPart>{"", ImageBlock{"\xff\xd8\xff", "image/jpeg"}}, "call_2",
-                                    std::nullopt));
+    messages.push_back(
+        tool_message(std::vector<ContentPart>{"", ImageBlock{"\xff\xd8\xff", "image/jpeg"}}, "call_2", std::nullopt));
     messages.push_back(assistant({call("call_3", "finish", "{}")}));
     messages.push_back(assistant({TextBlock{"", {}}}));
     messages.push_back(assistant({TextBlock{"see", {}}, ImageBlock{"GIF89a", "image/gif"}, ReasoningBlock{"r"}}));
     CHECK(build_request_body(o, messages, {}) == k_conversation);
 }
 
-TEST_CASE("request: streaming fields come last, and merge into a given stream_options") {
+TEST_CASE("request: streaming fields come last, and merge into a given stream_options")
+{
     RequestOptions o;
     o.model = "m";
     o.max_completion_tokens = 7;
     o.stream = true;
     const std::vector<ChatMessage> messages{user("hi")};
-    CHECK(build_request_body(o, messages, {}) ==
-          R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}],"max_completion_tokens":7,"stream":true,"stream_options":{"include_usage":true}})");
+    CHECK(
+        build_request_body(o, messages, {}) ==
+        R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}],"max_completion_tokens":7,"stream":true,"stream_options":{"include_usage":true}})");
     o.extra_fields_json = R"({"stream_options":{"x":1}})";
-    CHECK(build_request_body(o, messages, {}) ==
-          R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}],"max_completion_tokens":7,"stream_options":{"x":1,"include_usage":true},"stream":true})");
+    CHECK(
+        build_request_body(o, messages, {}) ==
+        R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}],"max_completion_tokens":7,"stream_options":{"x":1,"include_usage":true},"stream":true})");
 }
 
-TEST_CASE("request: empty reasoning effort is not sent; invalid UTF-8 is replaced") {
+TEST_CASE("request: empty reasoning effort is not sent; invalid UTF-8 is replaced")
+{
     RequestOptions o;
     o.model = "m";
     o.max_completion_tokens = 1;
     o.reasoning_effort = "";
-    const std::vector<ChatMessage> messages{user("a\xff" "b")};
+    const std::vector<ChatMessage> messages{user("a\xff"
+                                                 "b")};
     CHECK(build_request_body(o, messages, {}) ==
           "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\xEF\xBF\xBD"
           "b\"}]}],\"max_completion_tokens\":1}");
 }
 
-TEST_CASE("request: passback errors with Stirrup's messages") {
+TEST_CASE("request: passback errors with Stirrup's messages")
+{
     auto fails = [](AssistantBlock block) {
         const std::vector<ChatMessage> messages{assistant({TextBlock{"ok", {}}, std::move(block)})};
         std::string what;
@@ -168,7 +189,8 @@ TEST_CASE("request: passback errors with Stirrup's messages") {
     CHECK(fails(both) == "OpenAI-compatible chat cannot pass back a tool call without a provider-issued ID");
 }
 
-TEST_CASE("request: invalid schema or extra fields are configuration errors") {
+TEST_CASE("request: invalid schema or extra fields are configuration errors")
+{
     const std::vector<ToolDefinition> bad{{"t", "d", std::string("{not json")}};
     CHECK_THROWS_AS(tools_to_json(bad), ConfigError);
     const std::vector<ToolDefinition> array{{"t", "d", std::string("[]")}};
@@ -180,7 +202,8 @@ TEST_CASE("request: invalid schema or extra fields are configuration errors") {
     CHECK(tools_to_json({}) == "[]");
 }
 
-TEST_CASE("response: text only, no usage") {
+TEST_CASE("response: text only, no usage")
+{
     const auto m = parse_response(
         R"({"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hello"},"finish_reason":"stop"}]})",
         kContext);
@@ -190,7 +213,8 @@ TEST_CASE("response: text only, no usage") {
     CHECK(m.provider_response_id == "chatcmpl-1");
 }
 
-TEST_CASE("response: reasoning, text and tool calls in channel order, usage split") {
+TEST_CASE("response: reasoning, text and tool calls in channel order, usage split")
+{
     const auto m = parse_response(R"({"id":"x","choices":[{"index":0,"finish_reason":"tool_calls","message":{
         "role":"assistant","content":"Let me look.","reasoning_content":"I should list files.",
         "tool_calls":[{"id":"call_a","type":"function","function":{"name":"code_exec","arguments":"{\"cmd\":\"ls\"}"}},
@@ -216,7 +240,8 @@ TEST_CASE("response: reasoning, text and tool calls in channel order, usage spli
     CHECK(m.token_usage == TokenUsage{120, 20, 30});
 }
 
-TEST_CASE("response: empty content and reasoning give no blocks; null details count zero") {
+TEST_CASE("response: empty content and reasoning give no blocks; null details count zero")
+{
     const auto m = parse_response(
         R"({"choices":[{"message":{"content":"","reasoning_content":""},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":4,"completion_tokens_details":{"reasoning_tokens":null}}})",
         kContext);
@@ -225,16 +250,18 @@ TEST_CASE("response: empty content and reasoning give no blocks; null details co
     CHECK_FALSE(m.provider_response_id.has_value());
 }
 
-TEST_CASE("response: content as a list of parts is joined") {
+TEST_CASE("response: content as a list of parts is joined")
+{
     const auto m = parse_response(
         R"({"choices":[{"message":{"content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}}]})", kContext);
     CHECK(std::get<TextBlock>(m.blocks.at(0)).text == "ab");
 }
 
-TEST_CASE("response: finish_reason length or max_tokens is an output-limit error") {
+TEST_CASE("response: finish_reason length or max_tokens is an output-limit error")
+{
     for (const char* reason : {"length", "max_tokens"}) {
-        const std::string body = std::string(R"({"choices":[{"message":{"content":"partial"},"finish_reason":")") +
-                                 reason + "\"}]}";
+        const std::string body =
+            std::string(R"({"choices":[{"message":{"content":"partial"},"finish_reason":")") + reason + "\"}]}";
         try {
             (void)parse_response(body, kContext);
             FAIL("no throw");
@@ -250,16 +277,26 @@ TEST_CASE("response: finish_reason length or max_tokens is an output-limit error
     }
 }
 
-TEST_CASE("response: a content_filter finish is returned as is (Stirrup does not handle it)") {
-    const auto m = parse_response(R"({"choices":[{"message":{"content":null},"finish_reason":"content_filter"}]})",
-                                  kContext);
+TEST_CASE("response: a content_filter finish is returned as is (Stirrup does not handle it)")
+{
+    const auto m =
+        parse_response(R"({"choices":[{"message":{"content":null},"finish_reason":"content_filter"}]})", kContext);
     CHECK(m.blocks.empty());
 }
 
-TEST_CASE("response: malformed bodies are LlmApiError invalid_response, never a crash") {
+TEST_CASE("response: malformed bodies are LlmApiError invalid_response, never a crash")
+{
     const std::vector<std::string> bodies{
-        "", "not json", "[]", "{\"choices\":[]}", "{}", "{\"choices\":{}}", "{\"choices\":[1]}",
-        "{\"choices\":[{}]}", "{\"choices\":[{\"message\":5}]}", "{\"choices\":[{\"message\":{\"content\":5}}]}",
+        "",
+        "not json",
+        "[]",
+        "{\"choices\":[]}",
+        "{}",
+        "{\"choices\":{}}",
+        "{\"choices\":[1]}",
+        "{\"choices\":[{}]}",
+        "{\"choices\":[{\"message\":5}]}",
+        "{\"choices\":[{\"message\":{\"content\":5}}]}",
         "{\"choices\":[{\"message\":{\"tool_calls\":{}}}]}",
         "{\"choices\":[{\"message\":{\"tool_calls\":[{\"id\":\"a\"}]}}]}",
         "{\"choices\":[{\"message\":{\"tool_calls\":[{\"id\":5,\"function\":{\"name\":\"x\"}}]}}]}",
@@ -281,7 +318,8 @@ TEST_CASE("response: malformed bodies are LlmApiError invalid_response, never a 
                          LlmApiError);
 }
 
-TEST_CASE("response: an error object in a 200 body is mapped like an HTTP error") {
+TEST_CASE("response: an error object in a 200 body is mapped like an HTTP error")
+{
     CHECK_THROWS_AS(parse_response(R"({"error":{"message":"boom","code":"server_error"}})", kContext), LlmApiError);
     CHECK_THROWS_AS(
         parse_response(R"({"error":{"message":"This model's maximum context length is 8192 tokens.","code":null}})",
@@ -289,7 +327,8 @@ TEST_CASE("response: an error object in a 200 body is mapped like an HTTP error"
         ContextOverflowError);
 }
 
-TEST_CASE("errors: OpenAI context_length_exceeded is a context overflow") {
+TEST_CASE("errors: OpenAI context_length_exceeded is a context overflow")
+{
     const std::string body =
         R"({"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens. Please reduce the length of the messages.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}})";
     CHECK_THROWS_WITH_AS(throw_http_error(400, body), ("Error code: 400 - " + body).c_str(), ContextOverflowError);
@@ -297,29 +336,39 @@ TEST_CASE("errors: OpenAI context_length_exceeded is a context overflow") {
                     ContextOverflowError);
 }
 
-TEST_CASE("errors: other providers' overflow wordings are context overflows") {
+TEST_CASE("errors: other providers' overflow wordings are context overflows")
+{
     const std::vector<std::pair<int, std::string>> overflows{
         // vLLM
-        {400, R"({"object":"error","message":"This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4000 in the messages, 1000 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400})"},
+        {400,
+         R"({"object":"error","message":"This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4000 in the messages, 1000 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400})"},
         // OpenRouter, with the provider's own error in metadata.raw
-        {400, R"({"error":{"message":"Provider returned error","code":400,"metadata":{"raw":"{\"error\":{\"message\":\"This endpoint's maximum context length is 200000 tokens.\"}}","provider_name":"X"}}})"},
+        {400,
+         R"({"error":{"message":"Provider returned error","code":400,"metadata":{"raw":"{\"error\":{\"message\":\"This endpoint's maximum context length is 200000 tokens.\"}}","provider_name":"X"}}})"},
         // llama.cpp server
-        {400, R"({"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error"}})"},
+        {400,
+         R"({"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error"}})"},
         // Anthropic's OpenAI-compatible endpoint
-        {400, R"({"error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}})"},
+        {400,
+         R"({"error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}})"},
         // SGLang
-        {400, R"({"object":"error","message":"The input (9000 tokens) is longer than the model's context length (8192 tokens).","code":400})"},
+        {400,
+         R"({"object":"error","message":"The input (9000 tokens) is longer than the model's context length (8192 tokens).","code":400})"},
         // Gemini
-        {400, R"([{"error":{"code":400,"message":"The input token count (1048577) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}])"},
+        {400,
+         R"([{"error":{"code":400,"message":"The input token count (1048577) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}])"},
         // TGI / Together
-        {422, R"({"error":"Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4097. Given: 4000 `inputs` tokens and 500 `max_new_tokens`","error_type":"validation"})"},
+        {422,
+         R"({"error":"Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4097. Given: 4000 `inputs` tokens and 500 `max_new_tokens`","error_type":"validation"})"},
         // not JSON at all
         {400, "maximum context length exceeded"},
     };
-    for (const auto& [status, body] : overflows) CHECK_THROWS_AS_MESSAGE(throw_http_error(status, body), ContextOverflowError, body);
+    for (const auto& [status, body] : overflows)
+        CHECK_THROWS_AS_MESSAGE(throw_http_error(status, body), ContextOverflowError, body);
 }
 
-TEST_CASE("errors: everything else is an LlmApiError with status, code, message and body") {
+TEST_CASE("errors: everything else is an LlmApiError with status, code, message and body")
+{
     const std::string body =
         R"({"error":{"message":"Incorrect API key provided: sk-***.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}})";
     try {
@@ -350,11 +399,14 @@ TEST_CASE("errors: everything else is an LlmApiError with status, code, message 
     CHECK_THROWS_WITH_AS(throw_http_error(500, ""), "Error code: 500 - (empty body)", LlmApiError);
     // A rate limit that talks about tokens is not an overflow.
     CHECK_THROWS_AS(
-        throw_http_error(429, R"({"error":{"message":"Request too large: maximum context length per min exceeded","code":"rate_limit_exceeded"}})"),
+        throw_http_error(
+            429,
+            R"({"error":{"message":"Request too large: maximum context length per min exceeded","code":"rate_limit_exceeded"}})"),
         LlmApiError);
 }
 
-TEST_CASE("is_context_overflow") {
+TEST_CASE("is_context_overflow")
+{
     CHECK(is_context_overflow(400, "context_length_exceeded", ""));
     CHECK(is_context_overflow(400, "", "This model's Maximum Context Length is 10"));
     CHECK_FALSE(is_context_overflow(400, "", "The input token count is 5"));

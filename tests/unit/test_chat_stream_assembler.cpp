@@ -42,42 +42,52 @@ const std::vector<std::string> kRecorded{
 const std::string kWhole =
     R"({"id":"chatcmpl-9","choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","content":"Let me look \u00e9.","reasoning_content":"I should list files.","tool_calls":[{"id":"call_a","type":"function","function":{"name":"code_exec","arguments":"{\"cmd\": \"ls\"}"}},{"id":"call_b","type":"function","function":{"name":"finish","arguments":"{\"reason\":\"done\",\"paths\":[]}"}}]}}],"usage":{"prompt_tokens":120,"completion_tokens":50,"total_tokens":170,"completion_tokens_details":{"reasoning_tokens":30}}})";
 
-std::string sse_bytes(const std::vector<std::string>& data) {
+std::string sse_bytes(const std::vector<std::string>& data)
+{
     std::string out = ": keep-alive comment\n\n";
-    for (const auto& d : data) out += "data: " + d + "\n\n";
+    for (const auto& d : data)
+        out += "data: " + d + "\n\n";
     return out;
 }
 
-void check_same(const AssistantMessage& a, const AssistantMessage& b) {
+void check_same(const AssistantMessage& a, const AssistantMessage& b)
+{
     CHECK(a.blocks == b.blocks);
     CHECK(a.token_usage == b.token_usage);
     CHECK(a.provider_response_id == b.provider_response_id);
 }
 
-AssistantMessage assemble(const std::vector<std::string>& data) {
+AssistantMessage assemble(const std::vector<std::string>& data)
+{
     ChatStreamAssembler a(kContext);
-    for (const auto& d : data) a.feed(d);
+    for (const auto& d : data)
+        a.feed(d);
     return a.finish();
 }
 
-AssistantMessage assemble_bytes(const std::vector<std::string_view>& pieces) {
+AssistantMessage assemble_bytes(const std::vector<std::string_view>& pieces)
+{
     net::detail::SseParser parser;
     ChatStreamAssembler a(kContext);
     for (const auto piece : pieces)
-        for (const auto& event : parser.feed(piece)) a.feed(event.data, event.type);
+        for (const auto& event : parser.feed(piece))
+            a.feed(event.data, event.type);
     CHECK(a.done());
     return a.finish();
 }
 
 // One chunk carrying one delta for choice 0.
-std::string delta_chunk(const std::string& delta_json) {
+std::string delta_chunk(const std::string& delta_json)
+{
     return R"({"id":"chatcmpl-9","choices":[{"index":0,"delta":)" + delta_json + R"(,"finish_reason":null}]})";
 }
 
-std::string json_string(std::string_view s) {
+std::string json_string(std::string_view s)
+{
     std::string out = "\"";
     for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
+        if (c == '"' || c == '\\')
+            out += '\\';
         out += c;
     }
     return out + "\"";
@@ -85,7 +95,8 @@ std::string json_string(std::string_view s) {
 
 } // namespace
 
-TEST_CASE("stream: the recorded stream assembles to the non-streaming message") {
+TEST_CASE("stream: the recorded stream assembles to the non-streaming message")
+{
     const auto streamed = assemble(kRecorded);
     const auto whole = parse_response(kWhole, kContext);
     check_same(streamed, whole);
@@ -97,7 +108,8 @@ TEST_CASE("stream: the recorded stream assembles to the non-streaming message") 
     CHECK(streamed.token_usage == TokenUsage{120, 20, 30});
 }
 
-TEST_CASE("stream: the SSE bytes split at every point give the same message") {
+TEST_CASE("stream: the SSE bytes split at every point give the same message")
+{
     const std::string bytes = sse_bytes(kRecorded);
     const auto expected = assemble(kRecorded);
     for (std::size_t i = 0; i <= bytes.size(); ++i) {
@@ -106,14 +118,17 @@ TEST_CASE("stream: the SSE bytes split at every point give the same message") {
     }
     // Byte by byte, and with CRLF line ends.
     std::vector<std::string_view> single;
-    for (std::size_t i = 0; i < bytes.size(); ++i) single.push_back(std::string_view(bytes).substr(i, 1));
+    for (std::size_t i = 0; i < bytes.size(); ++i)
+        single.push_back(std::string_view(bytes).substr(i, 1));
     check_same(assemble_bytes(single), expected);
     std::string crlf;
-    for (char c : bytes) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+    for (char c : bytes)
+        crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
     check_same(assemble_bytes({crlf}), expected);
 }
 
-TEST_CASE("stream: content, reasoning, name and arguments split into deltas at every point") {
+TEST_CASE("stream: content, reasoning, name and arguments split into deltas at every point")
+{
     const std::string content = "Hello, \"world\"!";
     const std::string reasoning = "Think \\ twice";
     const std::string name = "code_exec";
@@ -150,59 +165,66 @@ TEST_CASE("stream: content, reasoning, name and arguments split into deltas at e
     }
 }
 
-TEST_CASE("stream: a missing tool-call id is generated; a repeated id is kept once") {
-    const auto m = assemble({delta_chunk(R"({"tool_calls":[{"index":0,"function":{"name":"a","arguments":"{}"}}]})"),
-                             delta_chunk(R"({"tool_calls":[{"index":1,"id":"x","function":{"name":"b"}}]})"),
-                             delta_chunk(R"({"tool_calls":[{"index":1,"id":"x","function":{"arguments":"[]"}}]})"),
-                             "[DONE]"});
+TEST_CASE("stream: a missing tool-call id is generated; a repeated id is kept once")
+{
+    const auto m =
+        assemble({delta_chunk(R"({"tool_calls":[{"index":0,"function":{"name":"a","arguments":"{}"}}]})"),
+                  delta_chunk(R"({"tool_calls":[{"index":1,"id":"x","function":{"name":"b"}}]})"),
+                  delta_chunk(R"({"tool_calls":[{"index":1,"id":"x","function":{"arguments":"[]"}}]})"), "[DONE]"});
     REQUIRE(m.blocks.size() == 2);
     CHECK_FALSE(std::get<ToolCall>(m.blocks[0]).has_provider_tool_call_id);
     CHECK(std::get<ToolCall>(m.blocks[1]).tool_call_id == "x");
     CHECK(std::get<ToolCall>(m.blocks[1]).arguments == "[]");
 }
 
-TEST_CASE("stream: tool calls without an index are told apart by their ids") {
-    const auto m = assemble({delta_chunk(R"({"tool_calls":[{"id":"a","function":{"name":"f","arguments":"{\"x\":"}}]})"),
-                             delta_chunk(R"({"tool_calls":[{"function":{"arguments":"1}"}}]})"),
-                             delta_chunk(R"({"tool_calls":[{"id":"b","function":{"name":"g","arguments":"{}"}}]})"),
-                             R"({"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]})"});
+TEST_CASE("stream: tool calls without an index are told apart by their ids")
+{
+    const auto m =
+        assemble({delta_chunk(R"({"tool_calls":[{"id":"a","function":{"name":"f","arguments":"{\"x\":"}}]})"),
+                  delta_chunk(R"({"tool_calls":[{"function":{"arguments":"1}"}}]})"),
+                  delta_chunk(R"({"tool_calls":[{"id":"b","function":{"name":"g","arguments":"{}"}}]})"),
+                  R"({"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]})"});
     REQUIRE(m.blocks.size() == 2);
     CHECK(std::get<ToolCall>(m.blocks[0]).arguments == R"({"x":1})");
     CHECK(std::get<ToolCall>(m.blocks[1]).name == "g");
 }
 
-TEST_CASE("stream: finish_reason length is an output-limit error") {
+TEST_CASE("stream: finish_reason length is an output-limit error")
+{
     CHECK_THROWS_AS(assemble({delta_chunk(R"({"content":"par"})"),
                               R"({"choices":[{"index":0,"delta":{},"finish_reason":"length"}]})", "[DONE]"}),
                     OutputTokenLimitError);
 }
 
-TEST_CASE("stream: a stream cut before the end is an error; a finish without [DONE] is accepted") {
+TEST_CASE("stream: a stream cut before the end is an error; a finish without [DONE] is accepted")
+{
     CHECK_THROWS_AS(assemble({delta_chunk(R"({"content":"par"})")}), LlmApiError);
     CHECK_THROWS_WITH_AS(assemble({}),
                          "Error code: 200 - invalid chat completion stream: the stream ended without any chunk (code: "
                          "invalid_response)",
                          LlmApiError);
     CHECK_THROWS_AS(assemble({"[DONE]"}), LlmApiError);
-    const auto m = assemble({delta_chunk(R"({"content":"ok"})"),
-                             R"({"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})"});
+    const auto m = assemble(
+        {delta_chunk(R"({"content":"ok"})"), R"({"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})"});
     CHECK(std::get<TextBlock>(m.blocks.at(0)).text == "ok");
 }
 
-TEST_CASE("stream: error events and malformed chunks") {
+TEST_CASE("stream: error events and malformed chunks")
+{
     CHECK_THROWS_AS(assemble({R"({"error":{"message":"This model's maximum context length is 10 tokens"}})"}),
                     ContextOverflowError);
     ChatStreamAssembler a(kContext);
     CHECK_THROWS_AS(a.feed(R"({"message":"overloaded"})", "error"), LlmApiError);
-    for (const char* bad : {"not json", "[1]", R"({"choices":5})", R"({"choices":[5]})",
-                            R"({"choices":[{"delta":5}]})", R"({"choices":[{"delta":{"tool_calls":{}}}]})",
-                            R"({"choices":[{"delta":{"tool_calls":[5]}}]})"}) {
+    for (const char* bad :
+         {"not json", "[1]", R"({"choices":5})", R"({"choices":[5]})", R"({"choices":[{"delta":5}]})",
+          R"({"choices":[{"delta":{"tool_calls":{}}}]})", R"({"choices":[{"delta":{"tool_calls":[5]}}]})"}) {
         ChatStreamAssembler b(kContext);
         CHECK_THROWS_AS_MESSAGE(b.feed(bad), LlmApiError, bad);
     }
 }
 
-TEST_CASE("stream: other choices are ignored; data after [DONE] is ignored") {
+TEST_CASE("stream: other choices are ignored; data after [DONE] is ignored")
+{
     ChatStreamAssembler a(kContext);
     a.feed(R"({"choices":[{"index":1,"delta":{"content":"other"}},{"index":0,"delta":{"content":"mine"}}]})");
     a.feed(R"({"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})");

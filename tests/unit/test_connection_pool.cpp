@@ -30,10 +30,10 @@
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 using namespace std::chrono_literals;
-using stirrup::net::detail::ConnectionPool;
-using stirrup::net::detail::deadline_after;
 using stirrup::net::HttpTransportError;
 using stirrup::net::PoolOptions;
+using stirrup::net::detail::ConnectionPool;
+using stirrup::net::detail::deadline_after;
 
 namespace {
 

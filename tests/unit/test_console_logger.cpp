@@ -13,8 +13,8 @@
 
 #include <boost/json/parse.hpp>
 
-#include "stirrup/agent/detail/console_format.hpp"
 #include "stirrup/agent/console_logger.hpp"
+#include "stirrup/agent/detail/console_format.hpp"
 
 using namespace stirrup;
 namespace json = boost::json;
@@ -61,12 +61,19 @@ ConsoleLoggerOptions plain(Capture& capture, int width = 60)
 std::string repeat(std::string_view unit, std::size_t n)
 {
     std::string out;
-    for (std::size_t i = 0; i < n; ++i) out += unit;
+    for (std::size_t i = 0; i < n; ++i)
+        out += unit;
     return out;
 }
 
-std::string dashes(std::size_t n) { return repeat("─", n); }
-std::string spaces(std::size_t n) { return std::string(n, ' '); }
+std::string dashes(std::size_t n)
+{
+    return repeat("─", n);
+}
+std::string spaces(std::size_t n)
+{
+    return std::string(n, ' ');
+}
 
 // The lines the logger draws, with the dash counts worked out by hand in
 // each test (title widths: every character here is one column, 🔧 two).
@@ -82,8 +89,14 @@ std::string body(std::size_t indent, std::string_view text)
 {
     return spaces(indent) + (text.empty() ? "│" : "│ " + std::string(text)) + "\n";
 }
-std::string foot(std::size_t indent, std::size_t width) { return spaces(indent) + "╰" + dashes(width - indent - 1) + "\n"; }
-std::string line(std::size_t indent, std::string_view text) { return spaces(indent) + std::string(text) + "\n"; }
+std::string foot(std::size_t indent, std::size_t width)
+{
+    return spaces(indent) + "╰" + dashes(width - indent - 1) + "\n";
+}
+std::string line(std::size_t indent, std::string_view text)
+{
+    return spaces(indent) + std::string(text) + "\n";
+}
 
 const LogScope root{"coder", "gpt-test", 5, 0, 1};
 const LogScope child{"researcher", "gpt-mini", 3, 1, 2};
@@ -130,7 +143,10 @@ ToolMessage tool_message(std::string content, std::string name, bool args_valid 
     return m;
 }
 
-FinishCall finish_call(std::string_view params) { return {"finish", json::parse(params).as_object()}; }
+FinishCall finish_call(std::string_view params)
+{
+    return {"finish", json::parse(params).as_object()};
+}
 
 SessionReport report(const std::optional<FinishCall>* finish, const RunMetadata* metadata)
 {
@@ -156,7 +172,8 @@ ToolMetadata sub_agent_meta(std::shared_ptr<SubAgentMetadata> sub)
 
 } // namespace
 
-TEST_CASE("ConsoleLogger prints a root session with a depth-1 sub-agent, sub-agent lines indented by 8") {
+TEST_CASE("ConsoleLogger prints a root session with a depth-1 sub-agent, sub-agent lines indented by 8")
+{
     Capture capture;
     {
         ConsoleLogger log(plain(capture));
@@ -194,41 +211,37 @@ TEST_CASE("ConsoleLogger prints a root session with a depth-1 sub-agent, sub-age
 
     const std::string expected =
         // "▶ coder (gpt-test)" is 18 columns, 20 with its spaces: (60-20)/2 dashes a side.
-        rule(0, 20, "▶ coder (gpt-test)", 20) + "\n" +
-        line(0, "Warnings") + "\n" + line(0, "⚠ No code execution tool") + "\n" +
-        line(0, "Agent Task:") + "\n" + line(0, "Analyse the data and write report.md") + "\n" +
+        rule(0, 20, "▶ coder (gpt-test)", 20) + "\n" + line(0, "Warnings") + "\n" +
+        line(0, "⚠ No code execution tool") + "\n" + line(0, "Agent Task:") + "\n" +
+        line(0, "Analyse the data and write report.md") + "\n" +
         // 3 + 35 + 1 columns before the fill.
-        head(0, "AssistantMessage │ coder │ Turn 1/5", 21) +
-        body(0, "I will delegate.") + body(0, "") + body(0, "Tool Calls:") + body(0, "  🔧 researcher") +
-        body(0, "    {") + body(0, "      \"task\": \"find facts\",") + body(0, "      \"input_files\": []") +
-        body(0, "    }") + foot(0, 60) +
+        head(0, "AssistantMessage │ coder │ Turn 1/5", 21) + body(0, "I will delegate.") + body(0, "") +
+        body(0, "Tool Calls:") + body(0, "  🔧 researcher") + body(0, "    {") +
+        body(0, "      \"task\": \"find facts\",") + body(0, "      \"input_files\": []") + body(0, "    }") +
+        foot(0, 60) +
         // Indented 8: 52 columns left; the title is 32 columns.
-        rule(8, 9, "▶ researcher: Level 1 (gpt-mini)", 9) + "\n" +
-        line(8, "Sub Agent Task:") + "\n" + line(8, "find facts") + "\n" +
-        head(8, "AssistantMessage │ researcher │ Turn 1/3", 8) + body(8, "Tool Calls:") + body(8, "  🔧 code_exec") +
-        body(8, "    {") + body(8, "      \"cmd\": \"ls -la\",") + body(8, "      \"n\": 1.5") + body(8, "    }") +
-        foot(8, 60) +
+        rule(8, 9, "▶ researcher: Level 1 (gpt-mini)", 9) + "\n" + line(8, "Sub Agent Task:") + "\n" +
+        line(8, "find facts") + "\n" + head(8, "AssistantMessage │ researcher │ Turn 1/3", 8) + body(8, "Tool Calls:") +
+        body(8, "  🔧 code_exec") + body(8, "    {") + body(8, "      \"cmd\": \"ls -la\",") +
+        body(8, "      \"n\": 1.5") + body(8, "    }") + foot(8, 60) +
         head(8, "✓ ToolResult │ researcher │ code_exec", 11) + body(8, "<shell_results><ok></shell_results>") +
         foot(8, 60) +
         // A sub-agent's end is its status rule only.
-        "\n" + rule(8, 13, "✓ researcher - Complete", 14) +
-        head(0, "✓ ToolResult │ coder │ researcher", 23) + body(0, "<sub_agent_result>ok</sub_agent_result>") +
-        foot(0, 60) +
+        "\n" + rule(8, 13, "✓ researcher - Complete", 14) + head(0, "✓ ToolResult │ coder │ researcher", 23) +
+        body(0, "<sub_agent_result>ok</sub_agent_result>") + foot(0, 60) +
         // Not a terminal: the progress line is printed once per step.
         line(0, "Running coder  │  step 1/5  │  1 tool calls  │  1,234,567 input tokens  │  890 output tokens") +
-        head(0, "UserMessage │ coder", 37) + body(0, "You have 3 turns left.") + foot(0, 60) +
-        "\n" + rule(0, 20, "✓ coder - Complete", 20) + "\n" +
-        head(0, "Reason", 50) + body(0, "Report written.") + foot(0, 60) +
-        head(0, "Tool Usage", 46) + body(0, "🔧 Tools") + body(0, "└── researcher: 1 call(s), avg 3.00s") +
-        body(0, "    ├── code_exec: 1 call(s), avg 0.25s") + body(0, "    └── token_usage: 120 tokens") +
-        foot(0, 60) +
-        head(0, "Token Usage", 45) + body(0, "Input     1,100") + body(0, "Answer      120") +
-        body(0, dashes(15)) + body(0, "Total     1,220") + foot(0, 60) +
-        line(0, dashes(60)) + "\n";
+        head(0, "UserMessage │ coder", 37) + body(0, "You have 3 turns left.") + foot(0, 60) + "\n" +
+        rule(0, 20, "✓ coder - Complete", 20) + "\n" + head(0, "Reason", 50) + body(0, "Report written.") +
+        foot(0, 60) + head(0, "Tool Usage", 46) + body(0, "🔧 Tools") + body(0, "└── researcher: 1 call(s), avg 3.00s") +
+        body(0, "    ├── code_exec: 1 call(s), avg 0.25s") + body(0, "    └── token_usage: 120 tokens") + foot(0, 60) +
+        head(0, "Token Usage", 45) + body(0, "Input     1,100") + body(0, "Answer      120") + body(0, dashes(15)) +
+        body(0, "Total     1,220") + foot(0, 60) + line(0, dashes(60)) + "\n";
     CHECK(capture.text() == expected);
 }
 
-TEST_CASE("ConsoleLogger's summary lists tool usage, saved and failed paths, rolled-up tokens and model speed") {
+TEST_CASE("ConsoleLogger's summary lists tool usage, saved and failed paths, rolled-up tokens and model speed")
+{
     RunMetadata child_a;
     child_a.tools["code_exec"] = {ToolMetadata::use_count(1)};
     child_a.tool_durations["code_exec"] = {0.25};
@@ -253,9 +266,8 @@ TEST_CASE("ConsoleLogger's summary lists tool usage, saved and failed paths, rol
 
     const std::optional<FinishCall> finish =
         FinishCall{"done", json::parse(R"({"reason":"Wrote it.","paths":["report.md","missing.txt"]})").as_object()};
-    const std::optional<SaveOutputFilesResult> files =
-        SaveOutputFilesResult{{{"report.md", "out/report.md", 2048}, {"data/x.csv", "data/x.csv", 10}},
-                              {{"missing.txt", "File not found"}}};
+    const std::optional<SaveOutputFilesResult> files = SaveOutputFilesResult{
+        {{"report.md", "out/report.md", 2048}, {"data/x.csv", "data/x.csv", 10}}, {{"missing.txt", "File not found"}}};
     SessionReport r = report(&finish, &metadata);
     r.output_dir = std::filesystem::path("out");
     r.output_files = &files;
@@ -266,27 +278,26 @@ TEST_CASE("ConsoleLogger's summary lists tool usage, saved and failed paths, rol
         log.session_end(root, r);
     }
     const std::string expected =
-        "\n" + rule(0, 20, "✓ coder - Complete", 20) + "\n" +
-        head(0, "Reason", 50) + body(0, "Wrote it.") + foot(0, 60) +
-        head(0, "Tool Usage", 46) + body(0, "🔧 Tools") +
+        "\n" + rule(0, 20, "✓ coder - Complete", 20) + "\n" + head(0, "Reason", 50) + body(0, "Wrote it.") +
+        foot(0, 60) + head(0, "Tool Usage", 46) + body(0, "🔧 Tools") +
         // A tool without metadata shows its name only; null fields are left out.
-        body(0, "├── mystery") +
-        body(0, "├── researcher: 2 call(s), avg 7.17s") +
+        body(0, "├── mystery") + body(0, "├── researcher: 2 call(s), avg 7.17s") +
         body(0, "│   ├── code_exec: 2 call(s), avg 0.50s") + body(0, "│   └── token_usage: 240 tokens") +
         body(0, "└── web_fetch: 2 call(s), avg 1.50s") + body(0, "    └── pages: ['a', 'b']") + foot(0, 60) +
         // "out/report.md" is already under out/; "data/x.csv" is relative to it.
         head(0, "Paths", 51) + body(0, "✓ out/report.md (2.0 KiB)") + body(0, "✓ out/data/x.csv (10 B)") +
-        body(0, "✗ missing.txt: File not found") + foot(0, 60) +
-        head(0, "Token Usage", 45) + body(0, "Input     1,234,200") + body(0, "Answer          840") +
-        body(0, "Reasoning        90") + body(0, dashes(19)) + body(0, "Total     1,235,130") + foot(0, 60) +
+        body(0, "✗ missing.txt: File not found") + foot(0, 60) + head(0, "Token Usage", 45) +
+        body(0, "Input     1,234,200") + body(0, "Answer          840") + body(0, "Reasoning        90") +
+        body(0, dashes(19)) + body(0, "Total     1,235,130") + foot(0, 60) +
         // The two gpt-mini runs are one row: 80 tokens in 2 s.
         head(0, "Model Speed", 45) + body(0, "Model     E2E OTPS  Calls  Time(s)") +
-        body(0, "gpt-test     89.00      1    10.00") + body(0, "gpt-mini     40.00      3     2.00") +
-        foot(0, 60) + line(0, dashes(60)) + "\n";
+        body(0, "gpt-test     89.00      1    10.00") + body(0, "gpt-mini     40.00      3     2.00") + foot(0, 60) +
+        line(0, dashes(60)) + "\n";
     CHECK(capture.text() == expected);
 }
 
-TEST_CASE("ConsoleLogger shows the finish paths when nothing was saved, and 'No reason provided'") {
+TEST_CASE("ConsoleLogger shows the finish paths when nothing was saved, and 'No reason provided'")
+{
     const std::optional<FinishCall> finish = finish_call(R"({"paths":["a.txt"]})");
     const RunMetadata metadata;
     Capture capture;
@@ -299,11 +310,13 @@ TEST_CASE("ConsoleLogger shows the finish paths when nothing was saved, and 'No 
                                 foot(0, 60) + line(0, dashes(60)) + "\n");
 }
 
-TEST_CASE("ConsoleLogger reports max turns, errors, and a sub-agent's failure") {
+TEST_CASE("ConsoleLogger reports max turns, errors, and a sub-agent's failure")
+{
     const std::optional<FinishCall> none;
     const RunMetadata metadata;
 
-    SUBCASE("no finish and no error: Failed, then Max Turns Exceeded") {
+    SUBCASE("no finish and no error: Failed, then Max Turns Exceeded")
+    {
         Capture capture;
         {
             ConsoleLogger log(plain(capture));
@@ -316,7 +329,8 @@ TEST_CASE("ConsoleLogger reports max turns, errors, and a sub-agent's failure") 
                   body(0, "The agent was not able to finish the task. Consider increasing the max_turns parameter.") +
                   foot(0, 60) + "\n");
     }
-    SUBCASE("an error: its text in the status line, whitespace collapsed, no max-turns panel") {
+    SUBCASE("an error: its text in the status line, whitespace collapsed, no max-turns panel")
+    {
         Capture capture;
         {
             ConsoleLogger log(plain(capture));
@@ -327,7 +341,8 @@ TEST_CASE("ConsoleLogger reports max turns, errors, and a sub-agent's failure") 
         CHECK(capture.text() == "\n" + rule(0, 2, "✗ coder - Error: model unreachable: connection refused", 2) + "\n" +
                                     line(0, dashes(60)) + "\n");
     }
-    SUBCASE("a sub-agent: the status rule only") {
+    SUBCASE("a sub-agent: the status rule only")
+    {
         Capture capture;
         {
             ConsoleLogger log(plain(capture));
@@ -337,25 +352,27 @@ TEST_CASE("ConsoleLogger reports max turns, errors, and a sub-agent's failure") 
     }
 }
 
-TEST_CASE("ConsoleLogger prints invalid tool-call JSON as written instead of failing") {
+TEST_CASE("ConsoleLogger prints invalid tool-call JSON as written instead of failing")
+{
     Capture capture;
     {
         ConsoleLogger log(plain(capture));
         CHECK_NOTHROW(log.assistant_message(root, 2, 5,
                                             assistant({tool_call("code_exec", R"({"cmd": "ls")"),
-                                                       tool_call("finish", "   "),
-                                                       tool_call("calc", "NaN")})));
+                                                       tool_call("finish", "   "), tool_call("calc", "NaN")})));
     }
     CHECK(capture.text() == head(0, "AssistantMessage │ coder │ Turn 2/5", 21) + body(0, "Tool Calls:") +
                                 body(0, "  🔧 code_exec") + body(0, "    {\"cmd\": \"ls\"") + body(0, "  🔧 finish") +
                                 body(0, "  🔧 calc") + body(0, "    NaN") + foot(0, 60));
 }
 
-TEST_CASE("ConsoleLogger cuts long text: messages at 500, arguments at 1000, tool results with truncate_msg") {
+TEST_CASE("ConsoleLogger cuts long text: messages at 500, arguments at 1000, tool results with truncate_msg")
+{
     Capture capture;
     {
         ConsoleLogger log(plain(capture, 3000));
-        log.assistant_message(root, 1, 5, assistant({text_block(std::string(400, 'a')), text_block(std::string(200, 'b'))}));
+        log.assistant_message(root, 1, 5,
+                              assistant({text_block(std::string(400, 'a')), text_block(std::string(200, 'b'))}));
         log.assistant_message(root, 1, 5,
                               assistant({tool_call("write", R"({"text":")" + std::string(1200, 'x') + R"("})")}));
         log.user_message(root, user(std::string(501, 'u')));
@@ -368,12 +385,14 @@ TEST_CASE("ConsoleLogger cuts long text: messages at 500, arguments at 1000, too
     CHECK(text.find("│ " + std::string(6, ' ') + "\"text\": \"" + std::string(987, 'x') + "...\n") !=
           std::string::npos);
     CHECK(text.find("│ " + std::string(500, 'u') + "...\n") != std::string::npos);
-    CHECK(text.find("│ " + std::string(500, 'r') + "\n│ ... This content has been truncated from an original 3000 "
-                                                    "characters to stay below 1000 characters ...\n│ " +
+    CHECK(text.find("│ " + std::string(500, 'r') +
+                    "\n│ ... This content has been truncated from an original 3000 "
+                    "characters to stay below 1000 characters ...\n│ " +
                     std::string(500, 'r') + "\n") != std::string::npos);
 }
 
-TEST_CASE("ConsoleLogger marks a tool result ✗ when the arguments were invalid or the tool failed") {
+TEST_CASE("ConsoleLogger marks a tool result ✗ when the arguments were invalid or the tool failed")
+{
     Capture capture;
     {
         ConsoleLogger log(plain(capture));
@@ -385,10 +404,12 @@ TEST_CASE("ConsoleLogger marks a tool result ✗ when the arguments were invalid
     }
     CHECK(capture.text() == head(0, "✗ ToolResult │ coder │ code_exec", 24) + body(0, "Tool arguments are not valid") +
                                 foot(0, 60) + head(8, "✗ ToolResult │ researcher │ finish", 14) + body(8, "failed") +
-                                foot(8, 60) + head(0, "✓ ToolResult │ coder │ unknown", 26) + body(0, "x") + foot(0, 60));
+                                foot(8, 60) + head(0, "✓ ToolResult │ coder │ unknown", 26) + body(0, "x") +
+                                foot(0, 60));
 }
 
-TEST_CASE("ConsoleLogger prints summarization panels; the bridge only at debug level") {
+TEST_CASE("ConsoleLogger prints summarization panels; the bridge only at debug level")
+{
     Capture capture;
     {
         ConsoleLogger log(plain(capture));
@@ -414,7 +435,8 @@ TEST_CASE("ConsoleLogger prints summarization panels; the bridge only at debug l
                                       body(0, "") + body(0, "Bridge Message:") + body(0, "bridge text") + foot(0, 60));
 }
 
-TEST_CASE("ConsoleLogger's level hides panels above info and filters message()") {
+TEST_CASE("ConsoleLogger's level hides panels above info and filters message()")
+{
     Capture capture;
     {
         ConsoleLoggerOptions options = plain(capture);
@@ -433,7 +455,8 @@ TEST_CASE("ConsoleLogger's level hides panels above info and filters message()")
     CHECK(capture.text() == line(0, "⚠ resuming from cache") + line(8, "✗ two") + line(8, "lines"));
 }
 
-TEST_CASE("ConsoleLogger colours only when asked, and never passes control characters through") {
+TEST_CASE("ConsoleLogger colours only when asked, and never passes control characters through")
+{
     Capture plain_capture;
     {
         ConsoleLogger log(plain(plain_capture));
@@ -459,12 +482,12 @@ TEST_CASE("ConsoleLogger colours only when asked, and never passes control chara
                                       dashes(20) + "\x1b[0m\n\n");
 }
 
-TEST_CASE("ConsoleLogger's live line is redrawn in place below everything else printed") {
+TEST_CASE("ConsoleLogger's live line is redrawn in place below everything else printed")
+{
     Capture capture;
     const std::string erase = "\r\x1b[2K";
     const std::string step0 = "Running coder  │  step 0/5  │  0 tool calls  │  0 input tokens  │  0 output tokens";
-    const std::string step1 =
-        "Running coder  │  step 1/5  │  2 tool calls  │  1,500 input tokens  │  30 output tokens";
+    const std::string step1 = "Running coder  │  step 1/5  │  2 tool calls  │  1,500 input tokens  │  30 output tokens";
     {
         ConsoleLoggerOptions options = plain(capture, 100);
         options.live = true;
@@ -489,7 +512,8 @@ TEST_CASE("ConsoleLogger's live line is redrawn in place below everything else p
     CHECK(capture.text() == expected);
 }
 
-TEST_CASE("ConsoleLogger's live line ends with its session and is cut to the terminal width") {
+TEST_CASE("ConsoleLogger's live line ends with its session and is cut to the terminal width")
+{
     Capture capture;
     const std::string erase = "\r\x1b[2K";
     {
@@ -502,11 +526,12 @@ TEST_CASE("ConsoleLogger's live line ends with its session and is cut to the ter
     }
     const std::string text = capture.text();
     // 39 columns: a wrapped line could not be erased with "\r".
-    CHECK(text == rule(0, 10, "▶ coder (gpt-test)", 10) + "\n" + "Running coder  │  step 0/5  │  0 tool c" + erase + "\n" +
-                      rule(0, 11, "✗ coder - Failed", 11) + "\n" + line(0, dashes(40)) + "\n");
+    CHECK(text == rule(0, 10, "▶ coder (gpt-test)", 10) + "\n" + "Running coder  │  step 0/5  │  0 tool c" + erase +
+                      "\n" + rule(0, 11, "✗ coder - Failed", 11) + "\n" + line(0, dashes(40)) + "\n");
 }
 
-TEST_CASE("ConsoleLogger keeps whole panels together when sessions log from many threads") {
+TEST_CASE("ConsoleLogger keeps whole panels together when sessions log from many threads")
+{
     Capture capture;
     constexpr int threads = 8;
     constexpr int per_thread = 50;
@@ -519,17 +544,20 @@ TEST_CASE("ConsoleLogger keeps whole panels together when sessions log from many
                 log.session_start(scope);
                 for (int i = 0; i < per_thread; ++i) {
                     log.tool_result(scope, tool_message("line one " + std::to_string(i) + "\nline two", "code_exec"));
-                    if (scope.depth == 0) log.step(scope, {i + 1, i + 1, 10, 1});
+                    if (scope.depth == 0)
+                        log.step(scope, {i + 1, i + 1, 10, 1});
                 }
             });
         }
-        for (auto& worker : workers) worker.join();
+        for (auto& worker : workers)
+            worker.join();
     }
     const std::vector<std::string> lines = console::split_lines(capture.text());
     int panels = 0;
     for (std::size_t i = 0; i < lines.size(); ++i) {
         const auto start = lines[i].find("╭─ ✓ ToolResult │ agent");
-        if (start == std::string::npos) continue;
+        if (start == std::string::npos)
+            continue;
         ++panels;
         const std::string indent = lines[i].substr(0, start);
         REQUIRE(i + 3 < lines.size());
@@ -542,7 +570,8 @@ TEST_CASE("ConsoleLogger keeps whole panels together when sessions log from many
 
 // ---- the text helpers ------------------------------------------------------
 
-TEST_CASE("console::pretty_json matches Python's json.dumps(indent=2, ensure_ascii=False)") {
+TEST_CASE("console::pretty_json matches Python's json.dumps(indent=2, ensure_ascii=False)")
+{
     CHECK(console::pretty_json(R"({"a":1,"b":[1,2.50,{}],"c":{"d":null,"e":[]},"f":true})") ==
           "{\n  \"a\": 1,\n  \"b\": [\n    1,\n    2.5,\n    {}\n  ],\n  \"c\": {\n    \"d\": null,\n    \"e\": []\n"
           "  },\n  \"f\": true\n}");
@@ -556,7 +585,8 @@ TEST_CASE("console::pretty_json matches Python's json.dumps(indent=2, ensure_asc
     CHECK_FALSE(console::pretty_json("{\"a\"} trailing"));
 }
 
-TEST_CASE("console number formatting follows Python's format specs") {
+TEST_CASE("console number formatting follows Python's format specs")
+{
     CHECK(console::with_thousands(0) == "0");
     CHECK(console::with_thousands(999) == "999");
     CHECK(console::with_thousands(1000) == "1,000");
@@ -578,7 +608,8 @@ TEST_CASE("console number formatting follows Python's format specs") {
           "[1e+16, 1e-05, -0.0, 0.1, 'tab\\there', '\\x85', '\u00e9']");
 }
 
-TEST_CASE("console display width follows the Unicode tables") {
+TEST_CASE("console display width follows the Unicode tables")
+{
     // Wide East Asian: CJK ideographs, Hangul syllables, full-width forms, ideographic space.
     CHECK(console::display_width("漢字") == 4);
     CHECK(console::display_width("한국어") == 6);
@@ -592,7 +623,7 @@ TEST_CASE("console display width follows the Unicode tables") {
     // Combining marks take no column, in any block.
     CHECK(console::display_width("e\u0301") == 1);
     CHECK(console::display_width("\u0e01\u0e31") == 1); // Thai ko kai + mai han-akat
-    CHECK(console::display_width("a\u20d7") == 1);       // combining right arrow above
+    CHECK(console::display_width("a\u20d7") == 1);      // combining right arrow above
     // Zero-width: joiner, space, variation selector.
     CHECK(console::display_width("a\u200d\u200bb") == 2);
     CHECK(console::display_width("\u2764\ufe0f") == 1); // ❤ is narrow; the selector adds nothing
@@ -602,7 +633,8 @@ TEST_CASE("console display width follows the Unicode tables") {
     CHECK(console::fit_width("😀", 1).empty());
 }
 
-TEST_CASE("console text helpers count code points and columns") {
+TEST_CASE("console text helpers count code points and columns")
+{
     CHECK(console::cut("héllo wörld", 5) == "héllo...");
     CHECK(console::cut("héllo", 5) == "héllo");
     CHECK(console::collapse_whitespace("  a\n\n  b   c \t\n") == "a b c");
@@ -614,7 +646,9 @@ TEST_CASE("console text helpers count code points and columns") {
     CHECK(console::wrap("the quick brown fox", 10) == std::vector<std::string>{"the quick", "brown fox"});
     CHECK(console::wrap("abcdefghijkl", 5) == std::vector<std::string>{"abcde", "fghij", "kl"});
     CHECK(console::wrap("a\n\nb", 5) == std::vector<std::string>{"a", "", "b"});
-    CHECK(console::html_unescape("&lt;a&gt; &amp;amp; &#65;&#x42;&#0; &bogus; &#12") == "<a> &amp; AB\xEF\xBF\xBD &bogus; &#12");
-    CHECK(console::content_display(std::vector<ContentPart>{std::string("see"), ImageBlock{std::string(2048, 'x'), "image/png"}}) ==
+    CHECK(console::html_unescape("&lt;a&gt; &amp;amp; &#65;&#x42;&#0; &bogus; &#12") ==
+          "<a> &amp; AB\xEF\xBF\xBD &bogus; &#12");
+    CHECK(console::content_display(
+              std::vector<ContentPart>{std::string("see"), ImageBlock{std::string(2048, 'x'), "image/png"}}) ==
           "see\n[image image/png, 2.0 KiB]");
 }

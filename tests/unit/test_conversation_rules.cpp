@@ -19,7 +19,10 @@ AssistantMessage assistant(std::string id)
     return a;
 }
 
-UserMessage warning_msg() { return UserMessage{std::string("w"), UserKind::turn_warning}; }
+UserMessage warning_msg()
+{
+    return UserMessage{std::string("w"), UserKind::turn_warning};
+}
 
 std::vector<ChatMessage> prompt()
 {
@@ -48,7 +51,8 @@ TEST_CASE("turn warnings start when the remaining turns reach the threshold, nev
     CHECK(*detail::turn_warning(10, 30, 20) ==
           "You have 20 turns remaining to complete the task. Please continue. Remember you will need a separate turn "
           "to call a finish tool.");
-    CHECK(*detail::turn_warning(29, 30, 20) == "This is the last turn. Please finish the task by calling a finish tool.");
+    CHECK(*detail::turn_warning(29, 30, 20) ==
+          "This is the last turn. Please finish the task by calling a finish tool.");
 }
 
 TEST_CASE("the continue prompt follows a turn without tool calls unless a warning comes next")
@@ -75,7 +79,8 @@ TEST_CASE("images move out of tool results into user messages, in place of a not
     tools[0].tool_call_id = "c1";
     tools[0].content = std::string("text only");
     tools[1].tool_call_id = "c2";
-    tools[1].content = std::vector<ContentPart>{std::string("Viewing image at path: a.png"), ImageBlock{"PNG", "image/png"}};
+    tools[1].content =
+        std::vector<ContentPart>{std::string("Viewing image at path: a.png"), ImageBlock{"PNG", "image/png"}};
     auto moved = detail::move_images_out_of_tool_results(tools);
     REQUIRE(moved.size() == 1);
     const auto& parts = std::get<std::vector<ContentPart>>(moved[0].content);

@@ -12,9 +12,9 @@
 #include "support/helpers.hpp"
 
 using stirrup::ConfigError;
-using stirrup::detail::docker::Endpoint;
 using stirrup::detail::docker::api_path;
 using stirrup::detail::docker::api_version_for;
+using stirrup::detail::docker::Endpoint;
 using stirrup::detail::docker::endpoint_from_env;
 
 using stirrup::test::contains;
@@ -46,8 +46,9 @@ std::string config_error(std::map<std::string, std::string> env)
 
 TEST_CASE("docker endpoint: the default is the local socket")
 {
-    for (const auto& env : {std::map<std::string, std::string>{}, std::map<std::string, std::string>{{"DOCKER_HOST", ""}},
-                            std::map<std::string, std::string>{{"DOCKER_TLS_VERIFY", "1"}, {"HOME", "/h"}}}) {
+    for (const auto& env :
+         {std::map<std::string, std::string>{}, std::map<std::string, std::string>{{"DOCKER_HOST", ""}},
+          std::map<std::string, std::string>{{"DOCKER_TLS_VERIFY", "1"}, {"HOME", "/h"}}}) {
         const Endpoint ep = from(env);
         CHECK(ep.url == "unix:///var/run/docker.sock");
         CHECK_FALSE(ep.tls);
@@ -84,8 +85,9 @@ TEST_CASE("docker endpoint: tcp:// without TLS is plain HTTP")
 
 TEST_CASE("docker endpoint: DOCKER_TLS_VERIFY gives HTTPS with the certificates of DOCKER_CERT_PATH")
 {
-    const Endpoint ep =
-        from({{"DOCKER_HOST", "tcp://10.0.0.5:2376"}, {"DOCKER_TLS_VERIFY", "1"}, {"DOCKER_CERT_PATH", "/etc/docker/certs/"}});
+    const Endpoint ep = from({{"DOCKER_HOST", "tcp://10.0.0.5:2376"},
+                              {"DOCKER_TLS_VERIFY", "1"},
+                              {"DOCKER_CERT_PATH", "/etc/docker/certs/"}});
     CHECK(ep.url == "https://10.0.0.5:2376");
     CHECK(ep.tls);
     CHECK(ep.tls_verify);
@@ -148,8 +150,9 @@ TEST_CASE("docker endpoint: the API version is the lower of the engine's and our
         api_version_for("1.12");
         FAIL("no ConfigError");
     } catch (const ConfigError& e) {
-        CHECK(std::string(e.what()) ==
-              "the Docker engine speaks API 1.12, older than the oldest this client supports (1.24); upgrade the engine");
+        CHECK(
+            std::string(e.what()) ==
+            "the Docker engine speaks API 1.12, older than the oldest this client supports (1.24); upgrade the engine");
     }
     for (const char* bad : {"abc", "1", "1.", ".1", "1.4x", "-1.2", "1.2.3"})
         CHECK_THROWS_AS(api_version_for(bad), ConfigError);

@@ -17,7 +17,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::optional<std::string> no_env(std::string_view) { return std::nullopt; }
+std::optional<std::string> no_env(std::string_view)
+{
+    return std::nullopt;
+}
 
 std::vector<std::string> v(std::initializer_list<const char*> items)
 {
@@ -125,10 +128,16 @@ TEST_CASE("docker env: .env files read as python-dotenv reads them")
                                      "BROKEN=\"unterminated\n",
                                      env);
     std::map<std::string, std::string> expected{
-        {"PLAIN", "value"},       {"EXPORTED", "yes"},         {"SPACED", "padded value"},
-        {"COMMENTED", "abc"},     {"HASH", "abc#def"},         {"SINGLE", "lit ${HOME} \\n"},
-        {"DOUBLE", "line1\nline2 /home/me"},                   {"MULTI", "a\nb"},
-        {"REF", "value-fallback"}, {"EMPTY", ""},
+        {"PLAIN", "value"},
+        {"EXPORTED", "yes"},
+        {"SPACED", "padded value"},
+        {"COMMENTED", "abc"},
+        {"HASH", "abc#def"},
+        {"SINGLE", "lit ${HOME} \\n"},
+        {"DOUBLE", "line1\nline2 /home/me"},
+        {"MULTI", "a\nb"},
+        {"REF", "value-fallback"},
+        {"EMPTY", ""},
     };
     CHECK(values == expected);
 }
@@ -162,7 +171,8 @@ TEST_CASE("docker labels: owners and image references")
     CHECK(parse_owner(labels.at("stirrup.owner"))->host == host_name());
 
     CHECK(split_image_reference("python:3.12-slim") == std::pair<std::string, std::string>{"python", "3.12-slim"});
-    CHECK(split_image_reference("localhost:5000/x/y") == std::pair<std::string, std::string>{"localhost:5000/x/y", "latest"});
+    CHECK(split_image_reference("localhost:5000/x/y") ==
+          std::pair<std::string, std::string>{"localhost:5000/x/y", "latest"});
     CHECK(split_image_reference("busybox") == std::pair<std::string, std::string>{"busybox", "latest"});
     CHECK(split_image_reference("a/b@sha256:00") == std::pair<std::string, std::string>{"a/b@sha256:00", ""});
     CHECK(stirrup::net::detail::percent_encode("{\"label\":[\"a=1\"]}") == "%7B%22label%22%3A%5B%22a%3D1%22%5D%7D");

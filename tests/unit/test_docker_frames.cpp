@@ -11,32 +11,31 @@
 
 #include "support/helpers.hpp"
 
+using stirrup::detail::docker::encode_frame;
 using stirrup::detail::docker::EngineStreamError;
 using stirrup::detail::docker::FrameDecoder;
 using stirrup::detail::docker::FrameError;
 using stirrup::detail::docker::StreamId;
-using stirrup::detail::docker::encode_frame;
 
-using stirrup::test::error_of;
 using stirrup::test::contains;
+using stirrup::test::error_of;
 
 namespace {
 
 using namespace std::string_literals;
 
 // The 145 bytes `curl --output` saved from a real exec start (docker-api.md §3.3).
-const std::string captured =
-    "\x01\x00\x00\x00\x00\x00\x00\x05out1\n"
-    "\x02\x00\x00\x00\x00\x00\x00\x05"
-    "err1\n"
-    "\x01\x00\x00\x00\x00\x00\x00\x03"
-    "abc"
-    "\x02\x00\x00\x00\x00\x00\x00\x03XYZ"
-    "\x01\x00\x00\x00\x00\x00\x00\x05/mnt\n"
-    "\x01\x00\x00\x00\x00\x00\x00\x0e"
-    "bar extra-val\n"
-    "\x01\x00\x00\x00\x00\x00\x00\x1euid=1000 gid=1000 groups=1000\n"
-    "\x01\x00\x00\x00\x00\x00\x00\x10hello-from-host\n"s;
+const std::string captured = "\x01\x00\x00\x00\x00\x00\x00\x05out1\n"
+                             "\x02\x00\x00\x00\x00\x00\x00\x05"
+                             "err1\n"
+                             "\x01\x00\x00\x00\x00\x00\x00\x03"
+                             "abc"
+                             "\x02\x00\x00\x00\x00\x00\x00\x03XYZ"
+                             "\x01\x00\x00\x00\x00\x00\x00\x05/mnt\n"
+                             "\x01\x00\x00\x00\x00\x00\x00\x0e"
+                             "bar extra-val\n"
+                             "\x01\x00\x00\x00\x00\x00\x00\x1euid=1000 gid=1000 groups=1000\n"
+                             "\x01\x00\x00\x00\x00\x00\x00\x10hello-from-host\n"s;
 
 struct Collected {
     std::string out, err, in;
@@ -211,7 +210,8 @@ TEST_CASE("docker frames: a stream-3 frame is the engine's error text")
             FAIL("no exception");
         } catch (const EngineStreamError& e) {
             CHECK(e.engine_text() == "no such exec");
-            CHECK(std::string(e.what()) == "the Docker engine reported an error in the stream at offset 15: no such exec");
+            CHECK(std::string(e.what()) ==
+                  "the Docker engine reported an error in the stream at offset 15: no such exec");
         }
         CHECK(c.out == "partial");
         CHECK(d.frames() == 2);
@@ -233,12 +233,14 @@ TEST_CASE("docker frames: a stream-3 frame is the engine's error text")
 TEST_CASE("docker frames: an exception from the sink leaves the delivered bytes consumed")
 {
     FrameDecoder d;
-    const std::string stream = encode_frame(StreamId::stdout_stream, "abc") + encode_frame(StreamId::stderr_stream, "de");
+    const std::string stream =
+        encode_frame(StreamId::stdout_stream, "abc") + encode_frame(StreamId::stderr_stream, "de");
     int calls = 0;
-    CHECK_THROWS_AS(d.feed(stream, [&](StreamId, std::string_view) {
-        if (++calls == 1)
-            throw std::runtime_error("sink failed");
-    }),
+    CHECK_THROWS_AS(d.feed(stream,
+                           [&](StreamId, std::string_view) {
+                               if (++calls == 1)
+                                   throw std::runtime_error("sink failed");
+                           }),
                     std::runtime_error);
     CHECK(d.frames() == 1);
     CHECK(d.at_boundary());

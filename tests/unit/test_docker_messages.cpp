@@ -12,16 +12,16 @@
 
 #include "support/helpers.hpp"
 
-using stirrup::detail::docker::JsonLineSplitter;
-using stirrup::detail::docker::MessageError;
-using stirrup::detail::docker::PathStat;
-using stirrup::detail::docker::StreamMessage;
 using stirrup::detail::docker::build_failure;
 using stirrup::detail::docker::decode_path_stat;
+using stirrup::detail::docker::JsonLineSplitter;
+using stirrup::detail::docker::MessageError;
 using stirrup::detail::docker::parse_stream_message;
+using stirrup::detail::docker::PathStat;
+using stirrup::detail::docker::StreamMessage;
 
-using stirrup::test::error_of;
 using stirrup::test::contains;
+using stirrup::test::error_of;
 
 namespace {
 
@@ -219,26 +219,30 @@ TEST_CASE("docker messages: build_failure names the failing step")
     run_false[0].stream = "Step 1/3 : FROM tiny:local\n ---> 605c4f5481c1\n";
     run_false[1].stream = "Step 2/3 : RUN false\n";
     run_false[2].error = "The command '/bin/sh -c false' returned a non-zero code: 1";
-    CHECK(build_failure(run_false) == "Step 2/3 : RUN false: The command '/bin/sh -c false' returned a non-zero code: 1");
+    CHECK(build_failure(run_false) ==
+          "Step 2/3 : RUN false: The command '/bin/sh -c false' returned a non-zero code: 1");
 
     // FROM an unreachable image fails in step 1.
-    const std::string from_fail = "{\"stream\":\"Step 1/2 : FROM 127.0.0.1:1/nosuch:latest\"}\r\n"
-                                  "{\"stream\":\"\\n\"}\r\n"
-                                  "{\"errorDetail\":{\"message\":\"Get \\\"http://127.0.0.1:1/v2/\\\": dial tcp "
-                                  "127.0.0.1:1: connect: connection refused\"},\"error\":\"Get \\\"http://127.0.0.1:1/v2/\\\": "
-                                  "dial tcp 127.0.0.1:1: connect: connection refused\"}\r\n";
-    CHECK(build_failure(messages(from_fail)) == "Step 1/2 : FROM 127.0.0.1:1/nosuch:latest: Get \"http://127.0.0.1:1/v2/\": "
-                                                "dial tcp 127.0.0.1:1: connect: connection refused");
+    const std::string from_fail =
+        "{\"stream\":\"Step 1/2 : FROM 127.0.0.1:1/nosuch:latest\"}\r\n"
+        "{\"stream\":\"\\n\"}\r\n"
+        "{\"errorDetail\":{\"message\":\"Get \\\"http://127.0.0.1:1/v2/\\\": dial tcp "
+        "127.0.0.1:1: connect: connection refused\"},\"error\":\"Get \\\"http://127.0.0.1:1/v2/\\\": "
+        "dial tcp 127.0.0.1:1: connect: connection refused\"}\r\n";
+    CHECK(build_failure(messages(from_fail)) ==
+          "Step 1/2 : FROM 127.0.0.1:1/nosuch:latest: Get \"http://127.0.0.1:1/v2/\": "
+          "dial tcp 127.0.0.1:1: connect: connection refused");
 
     // A pull failure has no step.
-    CHECK(build_failure(messages("{\"status\":\"Pulling fs layer\"}\n{\"errorDetail\":{\"message\":\"received unexpected "
-                                 "HTTP status: 500 Internal Server Error\"},\"error\":\"received unexpected HTTP status: "
-                                 "500 Internal Server Error\"}\n")) ==
-          "received unexpected HTTP status: 500 Internal Server Error");
+    CHECK(build_failure(messages(
+              "{\"status\":\"Pulling fs layer\"}\n{\"errorDetail\":{\"message\":\"received unexpected "
+              "HTTP status: 500 Internal Server Error\"},\"error\":\"received unexpected HTTP status: "
+              "500 Internal Server Error\"}\n")) == "received unexpected HTTP status: 500 Internal Server Error");
 
     // Success, and an empty stream: no failure.
     CHECK_FALSE(build_failure({}));
-    CHECK_FALSE(build_failure(messages("{\"stream\":\"Step 1/1 : FROM x\"}\n{\"stream\":\"Successfully built 5668\\n\"}\n")));
+    CHECK_FALSE(
+        build_failure(messages("{\"stream\":\"Step 1/1 : FROM x\"}\n{\"stream\":\"Successfully built 5668\\n\"}\n")));
 
     // A "Step " that is not at the start of a line is not a step.
     std::vector<StreamMessage> not_step(2);
@@ -271,13 +275,17 @@ TEST_CASE("docker messages: path-stat of a symlink and a regular file")
     CHECK_FALSE(link.is_dir());
     CHECK(link.link_target == "/bin/busybox");
     CHECK(link.permissions() == 0777);
-    const auto file = decode_path_stat(" " + stirrup::detail::base64::encode(
-        R"({"name":"busybox","size":1982256,"mode":493,"mtime":"2026-11-26T02:02:56Z","linkTarget":""})") + "\t");
+    const auto file = decode_path_stat(
+        " " +
+        stirrup::detail::base64::encode(
+            R"({"name":"busybox","size":1982256,"mode":493,"mtime":"2026-11-26T02:02:56Z","linkTarget":""})") +
+        "\t");
     CHECK(file.is_regular());
     CHECK(file.size == 1982256);
     CHECK(file.permissions() == 0755);
     // A FIFO is neither a directory, a symlink nor regular.
-    const auto fifo = decode_path_stat(stirrup::detail::base64::encode(R"({"name":"p","mode":33554816})")); // 1<<25 | 0600
+    const auto fifo =
+        decode_path_stat(stirrup::detail::base64::encode(R"({"name":"p","mode":33554816})")); // 1<<25 | 0600
     CHECK_FALSE(fifo.is_regular());
     CHECK(fifo.mtime.empty()); // missing fields keep their defaults
     CHECK(fifo.size == 0);

@@ -10,8 +10,8 @@
 #include <boost/json/parse.hpp>
 
 #include "stirrup/core/detail/base64.hpp"
-#include "stirrup/exec/e2b/detail/connect.hpp"
 #include "stirrup/exec/detail/output_capture.hpp"
+#include "stirrup/exec/e2b/detail/connect.hpp"
 
 using namespace stirrup::detail::e2b;
 using namespace std::string_literals;
@@ -19,11 +19,10 @@ using namespace std::string_literals;
 namespace {
 
 // The response of `echo hi` as e2b-protocol.md §3.2 gives it, byte for byte.
-const std::string echo_hi_stream = "\x00\x00\x00\x00\x1f"s + R"({"event":{"start":{"pid":411}}})" +
-                                   "\x00\x00\x00\x00\x24"s + R"({"event":{"data":{"stdout":"aGkK"}}})" +
-                                   "\x00\x00\x00\x00\x3a"s +
-                                   R"({"event":{"end":{"exited":true,"status":"exit status 0"}}})" +
-                                   "\x02\x00\x00\x00\x02{}"s;
+const std::string echo_hi_stream =
+    "\x00\x00\x00\x00\x1f"s + R"({"event":{"start":{"pid":411}}})" + "\x00\x00\x00\x00\x24"s +
+    R"({"event":{"data":{"stdout":"aGkK"}}})" + "\x00\x00\x00\x00\x3a"s +
+    R"({"event":{"end":{"exited":true,"status":"exit status 0"}}})" + "\x02\x00\x00\x00\x02{}"s;
 
 std::vector<Envelope> decode_all(const std::string& bytes, std::size_t step)
 {
@@ -44,7 +43,10 @@ struct Run {
     }
 };
 
-std::string event(const std::string& json) { return encode_envelope(json); }
+std::string event(const std::string& json)
+{
+    return encode_envelope(json);
+}
 
 } // namespace
 
@@ -219,8 +221,8 @@ TEST_CASE("e2b connect: a stream's rules: start first, output, keepalives, error
     SUBCASE("an event before start")
     {
         Run r;
-        CHECK_THROWS_WITH_AS(r.feed(event(R"({"event":{"data":{"stdout":"eA=="}}})")),
-                             doctest::Contains("start event"), ProtocolError);
+        CHECK_THROWS_WITH_AS(r.feed(event(R"({"event":{"data":{"stdout":"eA=="}}})")), doctest::Contains("start event"),
+                             ProtocolError);
     }
     SUBCASE("a second start")
     {
@@ -245,7 +247,8 @@ TEST_CASE("e2b connect: UTF-8 split across data events reaches the capture whole
     StartStreamReader reader;
     const auto sink = [&](int, std::string_view b) { cap.append(b); };
     reader.feed(event(R"({"event":{"start":{"pid":1}}})"), sink);
-    reader.feed(event(R"({"event":{"data":{"stdout":")" + stirrup::detail::base64::encode("caf\xc3") + R"("}}})"), sink);
+    reader.feed(event(R"({"event":{"data":{"stdout":")" + stirrup::detail::base64::encode("caf\xc3") + R"("}}})"),
+                sink);
     reader.feed(event(R"({"event":{"data":{"stdout":")" + stirrup::detail::base64::encode("\xa9!") + R"("}}})"), sink);
     cap.finish();
     CHECK(cap.take_text() == "caf\xc3\xa9!");

@@ -11,8 +11,8 @@
 #include <boost/json/parse.hpp>
 
 #include "stirrup/exec/e2b/detail/rules.hpp"
-#include "stirrup/pycompat/detail/shlex.hpp"
 #include "stirrup/net/detail/url.hpp"
+#include "stirrup/pycompat/detail/shlex.hpp"
 
 using namespace stirrup::detail::e2b;
 using namespace std::string_literals;

@@ -14,7 +14,8 @@ using stirrup::detail::format_result;
 
 namespace {
 
-CommandResult ok(int exit_code, std::string out, std::string err) {
+CommandResult ok(int exit_code, std::string out, std::string err)
+{
     CommandResult r;
     r.exit_code = exit_code;
     r.stdout_text = std::move(out);
@@ -22,7 +23,8 @@ CommandResult ok(int exit_code, std::string out, std::string err) {
     return r;
 }
 
-CommandResult failure(std::string kind, std::string err, std::optional<std::string> advice) {
+CommandResult failure(std::string kind, std::string err, std::optional<std::string> advice)
+{
     CommandResult r = ok(1, "stdout is dropped", std::move(err));
     r.error_kind = std::move(kind);
     r.advice = std::move(advice);
@@ -31,10 +33,10 @@ CommandResult failure(std::string kind, std::string err, std::optional<std::stri
 
 } // namespace
 
-TEST_CASE("format_result success form") {
-    CHECK(format_result(ok(0, "hello\n", "")) ==
-          "<shell_results>\n<exit_code>0</exit_code>\n<stdout>hello\n</stdout>\n"
-          "<stderr></stderr>\n</shell_results>");
+TEST_CASE("format_result success form")
+{
+    CHECK(format_result(ok(0, "hello\n", "")) == "<shell_results>\n<exit_code>0</exit_code>\n<stdout>hello\n</stdout>\n"
+                                                 "<stderr></stderr>\n</shell_results>");
 
     // No XML escaping, negative (signal) exit codes printed as Python does.
     CHECK(format_result(ok(-9, "<a href=\"x\">&amp;</a>", "warn: é\n")) ==
@@ -45,12 +47,12 @@ TEST_CASE("format_result success form") {
     CommandResult empty_kind = ok(1, "out", "err");
     empty_kind.error_kind = "";
     empty_kind.advice = "ignored";
-    CHECK(format_result(empty_kind) ==
-          "<shell_results>\n<exit_code>1</exit_code>\n<stdout>out</stdout>\n"
-          "<stderr>err</stderr>\n</shell_results>");
+    CHECK(format_result(empty_kind) == "<shell_results>\n<exit_code>1</exit_code>\n<stdout>out</stdout>\n"
+                                       "<stderr>err</stderr>\n</shell_results>");
 }
 
-TEST_CASE("format_result error form drops stdout") {
+TEST_CASE("format_result error form drops stdout")
+{
     CHECK(format_result(failure("timeout", "Command timed out after 5 seconds", "Try a shorter command.")) ==
           "<shell_results>\n<error_kind>timeout</error_kind>\n"
           "<details>Command timed out after 5 seconds</details>\n"
@@ -66,7 +68,8 @@ TEST_CASE("format_result error form drops stdout") {
           "<details>boom</details>\n</shell_results>");
 }
 
-TEST_CASE("format_result truncates each stream") {
+TEST_CASE("format_result truncates each stream")
+{
     CHECK(format_result(ok(0, "0123456789abcdefghijXYZ", "short"), 10) ==
           "<shell_results>\n<exit_code>0</exit_code>\n<stdout>01234\n... This content has been "
           "truncated from an original 23 characters to stay below 10 characters ...\nijXYZ</stdout>\n"
@@ -88,7 +91,8 @@ TEST_CASE("format_result truncates each stream") {
               std::string(10'000, 'b') + "</stdout>\n<stderr></stderr>\n</shell_results>");
 }
 
-TEST_CASE("format_result reports the length before a bounded capture dropped the middle") {
+TEST_CASE("format_result reports the length before a bounded capture dropped the middle")
+{
     // The capture kept 5 + 5 of 23 characters on each stream.
     CommandResult r = ok(0, "01234ijXYZ", "abcdeVWXYZ");
     r.stdout_dropped_chars = 13;

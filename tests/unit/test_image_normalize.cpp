@@ -28,7 +28,8 @@ namespace {
 
 // normalize_image initialises libvips on first use; the helpers below call
 // vips directly, so make sure that has happened.
-void ensure_vips() {
+void ensure_vips()
+{
     static const bool once = [] {
         try {
             (void)normalize_image("");
@@ -48,7 +49,8 @@ struct Img {
 };
 
 // An image whose pixel (x, y) band b is f(x, y, b), 8-bit.
-Img make_image(int w, int h, int bands, const std::function<unsigned char(int, int, int)>& f) {
+Img make_image(int w, int h, int bands, const std::function<unsigned char(int, int, int)>& f)
+{
     ensure_vips();
     std::vector<unsigned char> px(static_cast<std::size_t>(w) * h * bands);
     for (int y = 0; y < h; ++y)
@@ -58,28 +60,37 @@ Img make_image(int w, int h, int bands, const std::function<unsigned char(int, i
     return Img(vips_image_new_from_memory_copy(px.data(), px.size(), w, h, bands, VIPS_FORMAT_UCHAR));
 }
 
-Img gradient(int w, int h, int bands = 3) {
+Img gradient(int w, int h, int bands = 3)
+{
     return make_image(w, h, bands, [](int x, int y, int b) {
         return static_cast<unsigned char>(b == 3 ? 255 : (x * 7 + y * 3 + b * 50) & 0xff);
     });
 }
 
-std::string take(void* buf, std::size_t len) {
+std::string take(void* buf, std::size_t len)
+{
     std::string s(static_cast<const char*>(buf), len);
     g_free(buf);
     return s;
 }
 
-std::string encode(const Img& img, std::string_view format) {
+std::string encode(const Img& img, std::string_view format)
+{
     void* buf = nullptr;
     std::size_t len = 0;
     int rc = -1;
-    if (format == "png") rc = vips_pngsave_buffer(img.p, &buf, &len, nullptr);
-    else if (format == "jpeg") rc = vips_jpegsave_buffer(img.p, &buf, &len, nullptr);
-    else if (format == "webp") rc = vips_webpsave_buffer(img.p, &buf, &len, "lossless", TRUE, nullptr);
-    else if (format == "gif") rc = vips_gifsave_buffer(img.p, &buf, &len, nullptr);
-    else if (format == "tiff") rc = vips_tiffsave_buffer(img.p, &buf, &len, nullptr);
-    else rc = vips_magicksave_buffer(img.p, &buf, &len, "format", std::string(format).c_str(), nullptr);
+    if (format == "png")
+        rc = vips_pngsave_buffer(img.p, &buf, &len, nullptr);
+    else if (format == "jpeg")
+        rc = vips_jpegsave_buffer(img.p, &buf, &len, nullptr);
+    else if (format == "webp")
+        rc = vips_webpsave_buffer(img.p, &buf, &len, "lossless", TRUE, nullptr);
+    else if (format == "gif")
+        rc = vips_gifsave_buffer(img.p, &buf, &len, nullptr);
+    else if (format == "tiff")
+        rc = vips_tiffsave_buffer(img.p, &buf, &len, nullptr);
+    else
+        rc = vips_magicksave_buffer(img.p, &buf, &len, "format", std::string(format).c_str(), nullptr);
     REQUIRE_MESSAGE(rc == 0, vips_error_buffer());
     return take(buf, len);
 }
@@ -89,13 +100,15 @@ struct Decoded {
     int height = 0;
     int bands = 0;
     std::vector<unsigned char> px;
-    std::vector<unsigned char> at(int x, int y) const {
+    std::vector<unsigned char> at(int x, int y) const
+    {
         auto it = px.begin() + (static_cast<std::ptrdiff_t>(y) * width + x) * bands;
         return {it, it + bands};
     }
 };
 
-Decoded decode_png(const std::string& png) {
+Decoded decode_png(const std::string& png)
+{
     ensure_vips();
     REQUIRE(png.size() > 8);
     REQUIRE(png.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0);
@@ -112,7 +125,8 @@ Decoded decode_png(const std::string& png) {
     return d;
 }
 
-Decoded normalized(std::string_view bytes, std::size_t max_pixels = 1'000'000) {
+Decoded normalized(std::string_view bytes, std::size_t max_pixels = 1'000'000)
+{
     const stirrup::ImageBlock block = normalize_image(bytes, max_pixels);
     CHECK(block.mime_type == "image/png");
     return decode_png(block.data);
@@ -120,9 +134,13 @@ Decoded normalized(std::string_view bytes, std::size_t max_pixels = 1'000'000) {
 
 // A string literal as bytes, embedded NULs included.
 template <std::size_t N>
-constexpr std::string_view B(const char (&s)[N]) { return {s, N - 1}; }
+constexpr std::string_view B(const char (&s)[N])
+{
+    return {s, N - 1};
+}
 
-std::string error_of(std::string_view bytes) {
+std::string error_of(std::string_view bytes)
+{
     try {
         (void)normalize_image(bytes);
     } catch (const ImageError& e) {
@@ -133,20 +151,25 @@ std::string error_of(std::string_view bytes) {
 
 // ---- PNG built by hand, for headers that lie about the size ----
 
-std::uint32_t crc32(std::string_view s) {
+std::uint32_t crc32(std::string_view s)
+{
     std::uint32_t c = 0xffffffffu;
     for (unsigned char ch : s) {
         c ^= ch;
-        for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+        for (int k = 0; k < 8; ++k)
+            c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
     }
     return ~c;
 }
 
-void put32(std::string& s, std::uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8) s += static_cast<char>((v >> shift) & 0xff);
+void put32(std::string& s, std::uint32_t v)
+{
+    for (int shift = 24; shift >= 0; shift -= 8)
+        s += static_cast<char>((v >> shift) & 0xff);
 }
 
-void chunk(std::string& png, std::string_view type, std::string_view data) {
+void chunk(std::string& png, std::string_view type, std::string_view data)
+{
     put32(png, static_cast<std::uint32_t>(data.size()));
     std::string body(type);
     body += data;
@@ -156,7 +179,8 @@ void chunk(std::string& png, std::string_view type, std::string_view data) {
 
 // Signature and IHDR claiming w x h 8-bit RGB, then an IDAT whose zlib
 // stream ends almost at once: the header is honest, the pixels are missing.
-std::string lying_png(std::uint32_t w, std::uint32_t h) {
+std::string lying_png(std::uint32_t w, std::uint32_t h)
+{
     std::string png = "\x89PNG\r\n\x1a\n";
     std::string ihdr;
     put32(ihdr, w);
@@ -168,20 +192,24 @@ std::string lying_png(std::uint32_t w, std::uint32_t h) {
     return png;
 }
 
-std::uint32_t png_ihdr(const std::string& png, std::size_t at) {
-    if (png.size() < at + 4) return 0;
+std::uint32_t png_ihdr(const std::string& png, std::size_t at)
+{
+    if (png.size() < at + 4)
+        return 0;
     std::uint32_t v = 0;
-    for (std::size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(png[at + i]);
+    for (std::size_t i = 0; i < 4; ++i)
+        v = (v << 8) | static_cast<unsigned char>(png[at + i]);
     return v;
 }
 
 } // namespace
 
-TEST_CASE("sniff_image_mime follows the filetype package") {
+TEST_CASE("sniff_image_mime follows the filetype package")
+{
     CHECK(sniff_image_mime("") == "");
     CHECK(sniff_image_mime("not an image") == "");
     CHECK(sniff_image_mime("\xff\xd8\xff") == "image/jpeg");
-    CHECK(sniff_image_mime("\x89PN") == "");  // filetype wants at least 4 bytes
+    CHECK(sniff_image_mime("\x89PN") == ""); // filetype wants at least 4 bytes
     CHECK(sniff_image_mime("\x89PNG") == "image/png");
     CHECK(sniff_image_mime("GIF") == "image/gif");
     CHECK(sniff_image_mime(B("RIFF\0\0\0\0WEBPVP8L")) == "image/webp");
@@ -200,7 +228,8 @@ TEST_CASE("sniff_image_mime follows the filetype package") {
     CHECK(sniff_image_mime(lying_png(4, 4)) == "image/png");
 }
 
-TEST_CASE("stirrup_target_size matches downscale_image + Image.thumbnail") {
+TEST_CASE("stirrup_target_size matches downscale_image + Image.thumbnail")
+{
     const std::size_t mp = 1'000'000;
     CHECK(stirrup_target_size(2000, 1500, mp) == ImageSize{1154, 866});
     CHECK(stirrup_target_size(4000, 3000, mp) == ImageSize{1154, 866});
@@ -221,7 +250,8 @@ TEST_CASE("stirrup_target_size matches downscale_image + Image.thumbnail") {
     CHECK(stirrup_target_size(4, 4, 0) == ImageSize{2, 2});
 }
 
-TEST_CASE("a small PNG passes through unchanged") {
+TEST_CASE("a small PNG passes through unchanged")
+{
     Img src = gradient(40, 30);
     const Decoded out = normalized(encode(src, "png"));
     CHECK(out.width == 40);
@@ -234,7 +264,8 @@ TEST_CASE("a small PNG passes through unchanged") {
                         static_cast<unsigned char>((x * 7 + y * 3 + b * 50) & 0xff));
 }
 
-TEST_CASE("alpha is dropped, not composited") {
+TEST_CASE("alpha is dropped, not composited")
+{
     // Fully transparent pixels keep their colour, as PIL's convert("RGB") does.
     Img src = make_image(8, 8, 4, [](int x, int, int b) {
         const unsigned char rgba[4] = {200, 100, 50, static_cast<unsigned char>(x < 4 ? 0 : 128)};
@@ -246,7 +277,8 @@ TEST_CASE("alpha is dropped, not composited") {
     CHECK(out.at(7, 7) == std::vector<unsigned char>{200, 100, 50});
 }
 
-TEST_CASE("greyscale, grey+alpha, palette and 16-bit PNGs become 8-bit RGB") {
+TEST_CASE("greyscale, grey+alpha, palette and 16-bit PNGs become 8-bit RGB")
+{
     Img grey = make_image(5, 5, 1, [](int x, int, int) { return static_cast<unsigned char>(x * 50); });
     Decoded out = normalized(encode(grey, "png"));
     CHECK(out.bands == 3);
@@ -257,7 +289,8 @@ TEST_CASE("greyscale, grey+alpha, palette and 16-bit PNGs become 8-bit RGB") {
     CHECK(out.bands == 3);
     CHECK(out.at(4, 0) == std::vector<unsigned char>{200, 200, 200});
 
-    Img few = make_image(6, 6, 3, [](int x, int, int b) { return static_cast<unsigned char>(x % 2 ? 255 * (b == 0) : 0); });
+    Img few =
+        make_image(6, 6, 3, [](int x, int, int b) { return static_cast<unsigned char>(x % 2 ? 255 * (b == 0) : 0); });
     void* buf = nullptr;
     std::size_t len = 0;
     REQUIRE(vips_pngsave_buffer(few.p, &buf, &len, "palette", TRUE, nullptr) == 0);
@@ -282,7 +315,8 @@ TEST_CASE("greyscale, grey+alpha, palette and 16-bit PNGs become 8-bit RGB") {
     CHECK(out.at(5, 5) == std::vector<unsigned char>{(5 * 7 + 5 * 3) & 0xff, (50 + 50) & 0xff, (50 + 100) & 0xff});
 }
 
-TEST_CASE("a CMYK JPEG becomes RGB") {
+TEST_CASE("a CMYK JPEG becomes RGB")
+{
     Img ink = make_image(16, 16, 4, [](int, int, int b) { return static_cast<unsigned char>(b == 1 ? 255 : 0); });
     VipsImage* cmyk = nullptr;
     REQUIRE(vips_copy(ink.p, &cmyk, "interpretation", VIPS_INTERPRETATION_CMYK, nullptr) == 0);
@@ -295,7 +329,8 @@ TEST_CASE("a CMYK JPEG becomes RGB") {
     CHECK(px[2] > px[1] + 50);
 }
 
-TEST_CASE("a 2000x1500 JPEG is scaled to Stirrup's size") {
+TEST_CASE("a 2000x1500 JPEG is scaled to Stirrup's size")
+{
     Img src = gradient(2000, 1500);
     const Decoded out = normalized(encode(src, "jpeg"));
     CHECK(out.width == 1154);
@@ -304,7 +339,8 @@ TEST_CASE("a 2000x1500 JPEG is scaled to Stirrup's size") {
     CHECK(static_cast<std::uint64_t>(out.width) * out.height <= 1'000'000);
 }
 
-TEST_CASE("a 1920x1080 RGBA PNG comes out 1332x749 without alpha") {
+TEST_CASE("a 1920x1080 RGBA PNG comes out 1332x749 without alpha")
+{
     Img src = make_image(1920, 1080, 4, [](int x, int, int b) {
         return static_cast<unsigned char>(b == 3 ? 255 : (b == 1 ? 255 : x & 1 ? 255 : 0));
     });
@@ -312,10 +348,11 @@ TEST_CASE("a 1920x1080 RGBA PNG comes out 1332x749 without alpha") {
     CHECK(out.width == 1332);
     CHECK(out.height == 749);
     CHECK(out.bands == 3);
-    CHECK(out.at(600, 300)[1] == 255);  // an opaque constant channel stays constant
+    CHECK(out.at(600, 300)[1] == 255); // an opaque constant channel stays constant
 }
 
-TEST_CASE("resizing an image with alpha weights colour by opacity") {
+TEST_CASE("resizing an image with alpha weights colour by opacity")
+{
     // Left half opaque green, right half transparent red: premultiplied
     // resampling keeps the red out of the green side's edge.
     Img src = make_image(2000, 1000, 4, [](int x, int, int b) {
@@ -331,7 +368,8 @@ TEST_CASE("resizing an image with alpha weights colour by opacity") {
     CHECK(edge[1] > 247);
 }
 
-TEST_CASE("webp, gif, bmp, tiff and psd are accepted") {
+TEST_CASE("webp, gif, bmp, tiff and psd are accepted")
+{
     Img src = gradient(33, 21);
     for (const char* format : {"webp", "gif", "bmp", "tiff", "psd"}) {
         CAPTURE(format);
@@ -345,14 +383,15 @@ TEST_CASE("webp, gif, bmp, tiff and psd are accepted") {
     for (const char* format : {"webp", "bmp", "tiff"}) {
         CAPTURE(format);
         const Decoded out = normalized(encode(src, format));
-        CHECK(out.at(10, 7) == std::vector<unsigned char>{(70 + 21) & 0xff, (70 + 21 + 50) & 0xff, (70 + 21 + 100) & 0xff});
+        CHECK(out.at(10, 7) ==
+              std::vector<unsigned char>{(70 + 21) & 0xff, (70 + 21 + 50) & 0xff, (70 + 21 + 100) & 0xff});
     }
 }
 
-TEST_CASE("an animated GIF gives its first frame") {
-    Img frames = make_image(10, 20, 3, [](int, int y, int b) {
-        return static_cast<unsigned char>((y < 10 ? b == 0 : b == 2) ? 255 : 0);
-    });
+TEST_CASE("an animated GIF gives its first frame")
+{
+    Img frames = make_image(
+        10, 20, 3, [](int, int y, int b) { return static_cast<unsigned char>((y < 10 ? b == 0 : b == 2) ? 255 : 0); });
     vips_image_set_int(frames.p, VIPS_META_PAGE_HEIGHT, 10);
     const Decoded out = normalized(encode(frames, "gif"));
     CHECK(out.width == 10);
@@ -360,7 +399,8 @@ TEST_CASE("an animated GIF gives its first frame") {
     CHECK(out.at(5, 9) == std::vector<unsigned char>{255, 0, 0});
 }
 
-TEST_CASE("truncated and corrupt files are rejected") {
+TEST_CASE("truncated and corrupt files are rejected")
+{
     const std::string png = encode(gradient(64, 64), "png");
     const std::string jpeg = encode(gradient(64, 64), "jpeg");
     for (const std::string* full : {&png, &jpeg}) {
@@ -369,7 +409,8 @@ TEST_CASE("truncated and corrupt files are rejected") {
             CHECK_THROWS_AS(normalize_image(std::string_view(*full).substr(0, keep)), ImageError);
         }
     }
-    const Img noise = make_image(64, 64, 3, [](int x, int y, int b) { return static_cast<unsigned char>((x * 131 + y * 71 + b * 29) % 251); });
+    const Img noise = make_image(
+        64, 64, 3, [](int x, int y, int b) { return static_cast<unsigned char>((x * 131 + y * 71 + b * 29) % 251); });
     for (const char* format : {"gif", "webp", "tiff", "bmp"}) {
         CAPTURE(format);
         const std::string file = encode(noise, format);
@@ -384,17 +425,18 @@ TEST_CASE("truncated and corrupt files are rejected") {
     CHECK_THROWS_AS(normalize_image(lying_png(64, 64)), ImageError);
 }
 
-TEST_CASE("non-images and disallowed types are rejected with Stirrup's messages") {
+TEST_CASE("non-images and disallowed types are rejected with Stirrup's messages")
+{
     CHECK(error_of("") == "Unsupported file type b''");
     CHECK(error_of("not an image") == "Unsupported file type b'not an image'");
     CHECK(error_of(B("\0\x01\xff'\n")) == "Unsupported file type b\"\\x00\\x01\\xff'\\n\"");
-    CHECK(error_of(std::string(100, 'a')) ==
-          "Unsupported file type b'" + std::string(32, 'a') + "'... (100 bytes)");
+    CHECK(error_of(std::string(100, 'a')) == "Unsupported file type b'" + std::string(32, 'a') + "'... (100 bytes)");
 
     std::mt19937 rng(1234);
     for (int i = 0; i < 50; ++i) {
         std::string junk(1 + rng() % 300, '\0');
-        for (char& c : junk) c = static_cast<char>(rng());
+        for (char& c : junk)
+            c = static_cast<char>(rng());
         CHECK_THROWS_AS(normalize_image(junk), ImageError);
     }
 
@@ -407,7 +449,8 @@ TEST_CASE("non-images and disallowed types are rejected with Stirrup's messages"
     CHECK(error_of(apng).rfind("Unsupported mime_type 'image/apng'", 0) == 0);
 }
 
-TEST_CASE("tiny and thin images follow Stirrup's size rules") {
+TEST_CASE("tiny and thin images follow Stirrup's size rules")
+{
     Decoded out = normalized(encode(gradient(1, 1), "png"));
     CHECK(out.width == 1);
     CHECK(out.height == 1);
@@ -425,7 +468,8 @@ TEST_CASE("tiny and thin images follow Stirrup's size rules") {
     CHECK(out.height == 2);
 }
 
-TEST_CASE("decompression bombs are refused from the header, at PIL's limit") {
+TEST_CASE("decompression bombs are refused from the header, at PIL's limit")
+{
     CHECK(stirrup::detail::kMaxImagePixels == 178956970);
     // 13380 * 13375 = 178957500: just over, refused before any decoding.
     CHECK(error_of(lying_png(13380, 13375)) ==
@@ -439,7 +483,8 @@ TEST_CASE("decompression bombs are refused from the header, at PIL's limit") {
     CHECK(under.find("corrupt/unsupported image file") != std::string::npos);
 }
 
-TEST_CASE("normalize_image is safe to call from several threads") {
+TEST_CASE("normalize_image is safe to call from several threads")
+{
     const std::string small = encode(gradient(300, 200), "png");
     const std::string big = encode(gradient(1200, 1000), "jpeg");
     std::vector<std::thread> threads;
@@ -458,6 +503,8 @@ TEST_CASE("normalize_image is safe to call from several threads") {
             }
         });
     }
-    for (auto& th : threads) th.join();
-    for (int t = 0; t < 4; ++t) CHECK(ok[t] == 3);
+    for (auto& th : threads)
+        th.join();
+    for (int t = 0; t < 4; ++t)
+        CHECK(ok[t] == 3);
 }

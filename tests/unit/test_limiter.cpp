@@ -269,8 +269,8 @@ TEST_CASE("RateLimiter: admits a burst, then one per interval, in order")
     io.run();
     CHECK(log.granted == std::vector<int>{0, 1, 2, 3, 4, 5, 6});
     REQUIRE(at.size() == 7);
-    CHECK(at[1] < 0.005);   // the burst
-    CHECK(at[6] >= 0.045);  // then five more at 10 ms each
+    CHECK(at[1] < 0.005);  // the burst
+    CHECK(at[6] >= 0.045); // then five more at 10 ms each
     CHECK(at[6] < 0.5);
     // Never ahead of the bucket: by time t at most 2 + 100 t admissions (a
     // late timer may admit two at once, which the bucket allows).

@@ -5,16 +5,16 @@
 
 #include <unistd.h>
 
-#include "stirrup/exec/local/detail/cgroup.hpp"
 #include "stirrup/exec/detail/owner.hpp"
+#include "stirrup/exec/local/detail/cgroup.hpp"
 
 using namespace stirrup;
-using stirrup::detail::ProcessOwner;
 using stirrup::detail::host_tag;
 using stirrup::detail::owner_token;
 using stirrup::detail::parse_owner_token;
 using stirrup::detail::process_alive;
 using stirrup::detail::process_start_ticks;
+using stirrup::detail::ProcessOwner;
 using stirrup::detail::this_process_owner;
 
 TEST_CASE("owner tokens round-trip and reject what is not one")
@@ -49,10 +49,9 @@ TEST_CASE("process_alive: a live process, a reused pid, a gone one")
 
 TEST_CASE("cgroup2 discovery: mountinfo and /proc/self/cgroup")
 {
-    const std::string hybrid =
-        "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
-        "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
-        "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+    const std::string hybrid = "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+                               "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
+                               "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
     auto m = detail::cgroup2_mount(hybrid);
     REQUIRE(m);
     CHECK(m->first == "/sys/fs/cgroup/unified");

@@ -23,16 +23,20 @@ using namespace stirrup;
 
 namespace {
 
-bool is_hex32(const std::string& s) {
-    if (s.size() != 32) return false;
+bool is_hex32(const std::string& s)
+{
+    if (s.size() != 32)
+        return false;
     for (char c : s)
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return false;
     return true;
 }
 
 } // namespace
 
-TEST_CASE("uuid4_hex gives 32 lowercase hex digits, version 4, all different") {
+TEST_CASE("uuid4_hex gives 32 lowercase hex digits, version 4, all different")
+{
     std::set<std::string> seen;
     for (int i = 0; i < 200; ++i) {
         const std::string id = detail::uuid4_hex();
@@ -46,7 +50,8 @@ TEST_CASE("uuid4_hex gives 32 lowercase hex digits, version 4, all different") {
     CHECK(AssistantMessage{}.id != AssistantMessage{}.id);
 }
 
-TEST_CASE("ToolCall::from_provider keeps a provider id and generates a missing or empty one") {
+TEST_CASE("ToolCall::from_provider keeps a provider id and generates a missing or empty one")
+{
     const auto kept = ToolCall::from_provider(std::string("call_1"), "finish", "{}");
     CHECK(kept.tool_call_id == "call_1");
     CHECK(kept.has_provider_tool_call_id);
@@ -62,7 +67,8 @@ TEST_CASE("ToolCall::from_provider keeps a provider id and generates a missing o
     CHECK_FALSE(empty.has_provider_tool_call_id);
 }
 
-TEST_CASE("joined_text, final_text, tool_call_blocks, reasoning_blocks") {
+TEST_CASE("joined_text, final_text, tool_call_blocks, reasoning_blocks")
+{
     std::vector<AssistantBlock> none{ReasoningBlock{"r"}, ToolCall::from_provider(std::string("a"), "t", "{}")};
     CHECK_FALSE(joined_text(none).has_value());
     CHECK_FALSE(final_text(none).has_value());
@@ -71,10 +77,12 @@ TEST_CASE("joined_text, final_text, tool_call_blocks, reasoning_blocks") {
     REQUIRE(joined_text(empty_text).has_value());
     CHECK(*joined_text(empty_text) == "");
 
-    std::vector<AssistantBlock> blocks{ReasoningBlock{"think"}, TextBlock{"Hello", std::nullopt},
+    std::vector<AssistantBlock> blocks{ReasoningBlock{"think"},
+                                       TextBlock{"Hello", std::nullopt},
                                        ToolCall::from_provider(std::string("a"), "t1", "{}"),
                                        TextBlock{" world", std::nullopt},
-                                       ToolCall::from_provider(std::string("b"), "t2", "[]"), ReasoningBlock{"more"}};
+                                       ToolCall::from_provider(std::string("b"), "t2", "[]"),
+                                       ReasoningBlock{"more"}};
     CHECK(*joined_text(blocks) == "Hello world");
     CHECK(*final_text(blocks) == " world");
     const auto calls = tool_call_blocks(blocks);
@@ -86,7 +94,8 @@ TEST_CASE("joined_text, final_text, tool_call_blocks, reasoning_blocks") {
     CHECK(reasoning[1].content == "more");
 }
 
-TEST_CASE("TokenUsage sums") {
+TEST_CASE("TokenUsage sums")
+{
     TokenUsage a{10, 5, 3};
     CHECK(a.output() == 8);
     CHECK(a.total() == 18);
@@ -97,7 +106,8 @@ TEST_CASE("TokenUsage sums") {
     CHECK(TokenUsage{}.total() == 0);
 }
 
-TEST_CASE("message defaults follow Stirrup") {
+TEST_CASE("message defaults follow Stirrup")
+{
     ToolMessage t;
     CHECK_FALSE(t.success);
     CHECK(t.args_was_valid);
@@ -125,15 +135,21 @@ TEST_CASE("message defaults follow Stirrup") {
     CHECK(steady_clock_seconds() >= t0);
 }
 
-TEST_CASE("content_text joins the text parts") {
+TEST_CASE("content_text joins the text parts")
+{
     CHECK(content_text(Content{"abc"}) == "abc");
     CHECK(content_text(Content{std::vector<ContentPart>{"a", ImageBlock{"\x89PNG", "image/png"}, "b"}}) == "ab");
 }
 
-TEST_CASE("base64 encodes and decodes the RFC 4648 vectors") {
-    const std::vector<std::pair<std::string, std::string>> vectors{
-        {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
-        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+TEST_CASE("base64 encodes and decodes the RFC 4648 vectors")
+{
+    const std::vector<std::pair<std::string, std::string>> vectors{{"", ""},
+                                                                   {"f", "Zg=="},
+                                                                   {"fo", "Zm8="},
+                                                                   {"foo", "Zm9v"},
+                                                                   {"foob", "Zm9vYg=="},
+                                                                   {"fooba", "Zm9vYmE="},
+                                                                   {"foobar", "Zm9vYmFy"}};
     for (const auto& [plain, encoded] : vectors) {
         CHECK(detail::base64::encode(plain) == encoded);
         REQUIRE(detail::base64::decode(encoded).has_value());
@@ -144,23 +160,27 @@ TEST_CASE("base64 encodes and decodes the RFC 4648 vectors") {
     CHECK(*detail::base64::decode("Zg") == "f");
 }
 
-TEST_CASE("base64 round-trips every byte value and length") {
+TEST_CASE("base64 round-trips every byte value and length")
+{
     std::string all;
-    for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+    for (int i = 0; i < 256; ++i)
+        all += static_cast<char>(i);
     for (std::size_t n = 0; n <= all.size(); n += 7) {
         const auto s = all.substr(0, n);
         CHECK(detail::base64::decode(detail::base64::encode(s)) == s);
     }
 }
 
-TEST_CASE("base64 rejects malformed input") {
+TEST_CASE("base64 rejects malformed input")
+{
     for (const char* bad : {"Z", "Zg=", "Zh==", "Zm9=", "Zm 9v", "Zm9v\n", "====", "Zg==Zg==", "Z===", "Zm9v*A=="})
         CHECK_MESSAGE(!detail::base64::decode(bad).has_value(), bad);
 }
 
 // One exception root (issue 14): whatever the library throws is caught as
 // stirrup::Error. The exec backends' internal types are checked with them.
-TEST_CASE("every exception type the library throws is a stirrup::Error") {
+TEST_CASE("every exception type the library throws is a stirrup::Error")
+{
     static_assert(std::is_base_of_v<std::exception, Error>);
     static_assert(std::is_base_of_v<Error, NotStartedError>);
     static_assert(std::is_base_of_v<Error, PathError>);

@@ -47,7 +47,8 @@ std::string first_text(const std::vector<ChatMessage>& messages)
 
 } // namespace
 
-TEST_CASE("FinishCall::paths returns params[\"paths\"] only when it is a list of strings") {
+TEST_CASE("FinishCall::paths returns params[\"paths\"] only when it is a list of strings")
+{
     FinishCall call{"finish", json::parse(R"({"reason":"ok","paths":["a.txt","out/b.md"]})").as_object()};
     CHECK(call.paths() == std::vector<std::string>{"a.txt", "out/b.md"});
 
@@ -61,14 +62,16 @@ TEST_CASE("FinishCall::paths returns params[\"paths\"] only when it is a list of
     CHECK(call.paths().empty());
 }
 
-TEST_CASE("RunMetadata::total_tokens sums every turn's usage") {
+TEST_CASE("RunMetadata::total_tokens sums every turn's usage")
+{
     RunMetadata run;
     CHECK(run.total_tokens() == TokenUsage{});
     run.token_usage = {{100, 10, 1}, {200, 20, 0}, {300, 30, 3}};
     CHECK(run.total_tokens() == TokenUsage{600, 60, 4});
 }
 
-TEST_CASE("merge_metadata sums numbers, keeping integers integral") {
+TEST_CASE("merge_metadata sums numbers, keeping integers integral")
+{
     ToolMetadata a = meta(R"({"num_uses":1,"big":18446744073709551615,"u":5,"seconds":1.5,"mixed":2})");
     a.values["u"] = std::uint64_t{5};
     ToolMetadata b = meta(R"({"num_uses":2,"big":0,"u":7,"seconds":2,"mixed":0.25,"new":4})");
@@ -88,7 +91,8 @@ TEST_CASE("merge_metadata sums numbers, keeping integers integral") {
     CHECK(a.values.size() == 6);
 }
 
-TEST_CASE("merge_metadata concatenates arrays, deep-merges objects, and otherwise keeps the last value") {
+TEST_CASE("merge_metadata concatenates arrays, deep-merges objects, and otherwise keeps the last value")
+{
     ToolMetadata a = meta(R"({
         "pages": ["a", "b"],
         "by_host": {"x.org": {"hits": 1, "urls": ["x1"]}, "y.org": {"hits": 2}},
@@ -123,7 +127,8 @@ TEST_CASE("merge_metadata concatenates arrays, deep-merges objects, and otherwis
     CHECK(t.values.at("flag").is_bool());
 }
 
-TEST_CASE("merge_metadata adds sub-agent metadata: histories and lists concatenated, model_speed last") {
+TEST_CASE("merge_metadata adds sub-agent metadata: histories and lists concatenated, model_speed last")
+{
     RunMetadata first;
     first.tools["code_exec"] = {ToolMetadata::use_count(1)};
     first.tools["fetch"] = {meta(R"({"num_uses":1})")};
@@ -170,7 +175,8 @@ TEST_CASE("merge_metadata adds sub-agent metadata: histories and lists concatena
     CHECK(original->run_metadata.model_speed->model_slug == "model-a");
 }
 
-TEST_CASE("merge_metadata keeps the earlier model_speed when the later run has none") {
+TEST_CASE("merge_metadata keeps the earlier model_speed when the later run has none")
+{
     RunMetadata first;
     first.model_speed = ModelSpeed{"model-a", 1, 10, 2.0, 5.0};
     ToolMetadata a = sub_agent(first);
@@ -186,7 +192,8 @@ TEST_CASE("merge_metadata keeps the earlier model_speed when the later run has n
     CHECK(plain.values.at("num_uses").get_int64() == 1);
 }
 
-TEST_CASE("merge_run_metadata appends per-turn metadata in order") {
+TEST_CASE("merge_run_metadata appends per-turn metadata in order")
+{
     RunMetadata into;
     into.tools["code_exec"] = {ToolMetadata::use_count(1)};
     RunMetadata turn;
@@ -202,7 +209,8 @@ TEST_CASE("merge_run_metadata appends per-turn metadata in order") {
     CHECK_FALSE(into.model_speed);
 }
 
-TEST_CASE("aggregate_metadata folds each tool's list and skips empty lists and private keys") {
+TEST_CASE("aggregate_metadata folds each tool's list and skips empty lists and private keys")
+{
     RunMetadata run;
     run.tools["code_exec"] = {ToolMetadata::use_count(1), ToolMetadata::use_count(1), ToolMetadata::use_count(1)};
     run.tools["web_fetch"] = {meta(R"({"num_uses":1,"pages":["a"],"bytes":100})"),
@@ -221,7 +229,8 @@ TEST_CASE("aggregate_metadata folds each tool's list and skips empty lists and p
     CHECK(json::value(aggregate_metadata(run)) == expected);
 }
 
-TEST_CASE("aggregate_metadata leaves token_usage out when the total is zero") {
+TEST_CASE("aggregate_metadata leaves token_usage out when the total is zero")
+{
     RunMetadata run;
     run.tools["code_exec"] = {ToolMetadata::use_count(1)};
     run.token_usage = {{0, 0, 0}};
@@ -229,7 +238,8 @@ TEST_CASE("aggregate_metadata leaves token_usage out when the total is zero") {
     CHECK(aggregate_metadata(RunMetadata{}).empty());
 }
 
-TEST_CASE("aggregate_metadata nests a two-level sub-agent tree and rolls every level's tokens into the root") {
+TEST_CASE("aggregate_metadata nests a two-level sub-agent tree and rolls every level's tokens into the root")
+{
     // researcher (called twice) -> fetcher (called once, from the first call).
     RunMetadata fetcher;
     fetcher.tools["web_fetch"] = {meta(R"({"num_uses":1,"pages":["p1"]})")};
@@ -269,11 +279,13 @@ TEST_CASE("aggregate_metadata nests a two-level sub-agent tree and rolls every l
     INFO(json::serialize(aggregated));
     // Tools appear in name order, the rolled-up total last.
     std::vector<std::string> keys;
-    for (const auto& [key, value] : aggregated) keys.emplace_back(key);
+    for (const auto& [key, value] : aggregated)
+        keys.emplace_back(key);
     CHECK(keys == std::vector<std::string>{"code_exec", "finish", "researcher", "token_usage"});
 }
 
-TEST_CASE("aggregate_metadata counts tokens of a sub-agent even when the root used none") {
+TEST_CASE("aggregate_metadata counts tokens of a sub-agent even when the root used none")
+{
     RunMetadata child;
     child.token_usage = {{7, 3, 0}};
     RunMetadata root;

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "stirrup/pycompat/detail/python_expression.hpp"
 #include "stirrup/pycompat/detail/py_limits.hpp"
+#include "stirrup/pycompat/detail/python_expression.hpp"
 
 namespace {
 
@@ -969,7 +969,8 @@ TEST_CASE("deliberate differences from Python")
     CHECK(stirrup::detail::calculator_result_text("10**99999 % 9") == "Result: 1");
     CHECK(stirrup::detail::calculator_result_text("2 ** 332000 % 7") == "Result: 4");
     // Recognised but not evaluated; operands still run first.
-    CHECK(stirrup::detail::calculator_result_text("'a' + 'b'") == err + "string literals are not supported by the calculator");
+    CHECK(stirrup::detail::calculator_result_text("'a' + 'b'") ==
+          err + "string literals are not supported by the calculator");
     CHECK(stirrup::detail::calculator_result_text("x + 'b'") == err + "name 'x' is not defined");
     CHECK(stirrup::detail::calculator_result_text("1j") == err + "complex numbers are not supported by the calculator");
     CHECK(stirrup::detail::calculator_result_text("(-8) ** (1/3)") ==
@@ -977,9 +978,11 @@ TEST_CASE("deliberate differences from Python")
     CHECK(stirrup::detail::calculator_result_text("lambda: 1") == err + "lambda is not supported by the calculator");
     CHECK(stirrup::detail::calculator_result_text("[x for x in (1, 2)]") ==
           err + "comprehensions are not supported by the calculator");
-    CHECK(stirrup::detail::calculator_result_text("{}") == err + "dict and set displays are not supported by the calculator");
+    CHECK(stirrup::detail::calculator_result_text("{}") ==
+          err + "dict and set displays are not supported by the calculator");
     CHECK(stirrup::detail::calculator_result_text("[1, 2][0:1]") == err + "slicing is not supported by the calculator");
-    CHECK(stirrup::detail::calculator_result_text("(1).real") == err + "attribute access is not supported by the calculator");
+    CHECK(stirrup::detail::calculator_result_text("(1).real") ==
+          err + "attribute access is not supported by the calculator");
     CHECK(stirrup::detail::calculator_result_text("(x := 5)") ==
           err + "assignment expressions are not supported by the calculator");
     // CPython gives RecursionError from about 3000 levels; flat sums of any length work here.
@@ -1005,7 +1008,8 @@ TEST_CASE("quick_calculator_result agrees with calculator_result, or declines")
     constexpr std::uint64_t small = stirrup::detail::pyexpr::kWorkBudget / 200;
     for (const auto& c : kCases) {
         CAPTURE(c.expr);
-        const auto quick = stirrup::detail::quick_calculator_result(c.expr, 1'000'000, stirrup::detail::pyexpr::kWorkBudget);
+        const auto quick =
+            stirrup::detail::quick_calculator_result(c.expr, 1'000'000, stirrup::detail::pyexpr::kWorkBudget);
         REQUIRE(quick);
         CHECK(quick->text == expected_text(c));
         CHECK(quick->success == c.success);

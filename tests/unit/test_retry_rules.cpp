@@ -12,7 +12,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::chrono::system_clock::time_point at(std::time_t t) { return std::chrono::system_clock::from_time_t(t); }
+std::chrono::system_clock::time_point at(std::time_t t)
+{
+    return std::chrono::system_clock::from_time_t(t);
+}
 
 // Sun, 06 Nov 1994 08:49:37 GMT
 constexpr std::time_t rfc_example = 784111777;

@@ -173,7 +173,8 @@ const std::vector<std::pair<std::string, bool>> kScanCases = {
 
 } // namespace
 
-TEST_CASE("split matches shlex.split, including its ValueErrors") {
+TEST_CASE("split matches shlex.split, including its ValueErrors")
+{
     for (const auto& c : kSplitCases) {
         CAPTURE(c.input);
         std::string error = "untouched";
@@ -188,38 +189,45 @@ TEST_CASE("split matches shlex.split, including its ValueErrors") {
     }
 }
 
-TEST_CASE("split works without an error out-parameter") {
+TEST_CASE("split works without an error out-parameter")
+{
     CHECK_FALSE(sh::split("echo 'a").has_value());
     CHECK_FALSE(sh::split("echo \\").has_value());
     CHECK(sh::split("a b") == std::optional<V>(V{"a", "b"}));
 }
 
-TEST_CASE("backslash-newline is a literal newline, not a line continuation") {
+TEST_CASE("backslash-newline is a literal newline, not a line continuation")
+{
     // shlex keeps the newline inside the word; bash would delete both characters.
     CHECK(sh::split("ec\\\nho x") == std::optional<V>(V{"ec\nho", "x"}));
     // Inside double quotes the backslash survives too.
     CHECK(sh::split("\"a\\\nb\"") == std::optional<V>(V{"a\\\nb"}));
 }
 
-TEST_CASE("quote matches shlex.quote") {
+TEST_CASE("quote matches shlex.quote")
+{
     for (const auto& c : kQuoteCases) {
         CAPTURE(c.first);
         CHECK(sh::quote(c.first) == c.second);
     }
 }
 
-TEST_CASE("join matches shlex.join") {
+TEST_CASE("join matches shlex.join")
+{
     for (const auto& c : kJoinCases) {
         CAPTURE(c.second);
         CHECK(sh::join(c.first) == c.second);
     }
 }
 
-TEST_CASE("split(join(argv)) round-trips") {
+TEST_CASE("split(join(argv)) round-trips")
+{
     std::vector<V> all;
     for (const auto& c : kSplitCases)
-        if (c.argv) all.push_back(*c.argv);
-    for (const auto& c : kJoinCases) all.push_back(c.first);
+        if (c.argv)
+            all.push_back(*c.argv);
+    for (const auto& c : kJoinCases)
+        all.push_back(c.first);
     all.push_back(V{std::string("\0\xff\xfe", 3), "'\"'\"'", "\\", "\n", " ", ""});
     for (const auto& argv : all) {
         const std::string joined = sh::join(argv);
@@ -232,7 +240,8 @@ TEST_CASE("split(join(argv)) round-trips") {
     }
 }
 
-TEST_CASE("has_unquoted_shell_syntax sees exactly what shlex reads unquoted") {
+TEST_CASE("has_unquoted_shell_syntax sees exactly what shlex reads unquoted")
+{
     // Expected values come from CPython's own shlex state machine: a character
     // counts when shlex reads it outside quotes and not right after a backslash.
     for (const auto& c : kScanCases) {
@@ -241,7 +250,8 @@ TEST_CASE("has_unquoted_shell_syntax sees exactly what shlex reads unquoted") {
     }
 }
 
-TEST_CASE("each operator character is caught bare, and ignored quoted or escaped") {
+TEST_CASE("each operator character is caught bare, and ignored quoted or escaped")
+{
     for (const char op : std::string(";<>|&()`\n")) {
         const std::string o(1, op);
         CAPTURE(o);
@@ -251,4 +261,3 @@ TEST_CASE("each operator character is caught bare, and ignored quoted or escaped
         CHECK_FALSE(sh::has_unquoted_shell_syntax("a\\" + o + "b"));
     }
 }
-

@@ -17,7 +17,10 @@ using Map = std::map<std::string, std::string>;
 namespace {
 
 template <std::size_t N>
-constexpr std::string_view B(const char (&s)[N]) { return {s, N - 1}; }
+constexpr std::string_view B(const char (&s)[N])
+{
+    return {s, N - 1};
+}
 
 struct FrontmatterCase {
     const char* name;
@@ -39,15 +42,20 @@ const FrontmatterCase frontmatter_cases[] = {
     {"no opening", "name: x\n---\n", std::nullopt},
     {"indented opening", " ---\nname: x\n---", std::nullopt},
     {"byte order mark", "\xEF\xBB\xBF---\nname: x\n---", std::nullopt},
-    {"first colon splits, quotes kept",
-     "---\nurl: http://a:b\nname:   'quoted'  \n  description:\"dq\"\n---",
+    {"first colon splits, quotes kept", "---\nurl: http://a:b\nname:   'quoted'  \n  description:\"dq\"\n---",
      Map{{"url", "http://a:b"}, {"name", "'quoted'"}, {"description", "\"dq\""}}},
     {"later key wins, lines without colon ignored", "---\nname: first\nname: second\nnot a pair\n---",
      Map{{"name", "second"}}},
     {"four dashes close too", "---\nname: x\n----\ndescription: y\n---", Map{{"name", "x"}}},
-    {"unicode whitespace stripped", "---\nname: a\xC2\xA0\xE2\x80\x83\ndescription:\xE3\x80\x80" "b\xE3\x80\x80\n---",
+    {"unicode whitespace stripped",
+     "---\nname: a\xC2\xA0\xE2\x80\x83\ndescription:\xE3\x80\x80"
+     "b\xE3\x80\x80\n---",
      Map{{"name", "a"}, {"description", "b"}}},
-    {"file separator is whitespace", "---\nname: a\x1C" "b\x1C\n---", Map{{"name", "a\x1C" "b"}}},
+    {"file separator is whitespace",
+     "---\nname: a\x1C"
+     "b\x1C\n---",
+     Map{{"name", "a\x1C"
+                  "b"}}},
     {"closing dashes need not end the line", "---\nname: x\n---description: y\n---", Map{{"name", "x"}}},
     {"empty keys and values", "---\nkey with spaces : v : w\n:novalue\nempty:\n---",
      Map{{"key with spaces", "v : w"}, {"", "novalue"}, {"empty", ""}}},
@@ -95,7 +103,6 @@ TEST_CASE("format_skills_section is Stirrup's text")
           std::string(section_head) + "- **pdf**: Work with PDF files (`skills/pdf/SKILL.md`)");
     CHECK(format_skills_section({{"pdf", "Work with PDF files", "skills/pdf"},
                                  {"data-analysis", "Analyse \"CSV\" data", "skills/data_analysis"}}) ==
-          std::string(section_head) +
-              "- **pdf**: Work with PDF files (`skills/pdf/SKILL.md`)\n"
-              "- **data-analysis**: Analyse \"CSV\" data (`skills/data_analysis/SKILL.md`)");
+          std::string(section_head) + "- **pdf**: Work with PDF files (`skills/pdf/SKILL.md`)\n"
+                                      "- **data-analysis**: Analyse \"CSV\" data (`skills/data_analysis/SKILL.md`)");
 }

@@ -3,8 +3,8 @@
 
 #include <doctest/doctest.h>
 
-#include <string>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "stirrup/net/detail/sse_parser.hpp"
@@ -74,7 +74,8 @@ TEST_CASE("sse: data lines are joined with LF")
 
 TEST_CASE("sse: the WHATWG example with comments and ids")
 {
-    const auto events = parse(": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n\n");
+    const auto events =
+        parse(": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n\n");
     REQUIRE(events.size() == 3);
     CHECK(events[0] == ev("first event", "message", "1"));
     CHECK(events[1] == ev("second event", "message", ""));
@@ -129,14 +130,18 @@ TEST_CASE("sse: CR then LF in the next feed is one line end")
 
 TEST_CASE("sse: a leading BOM is dropped, only at the start")
 {
-    const auto events = parse("\xEF\xBB\xBF" "data: a\n\n");
+    const auto events = parse("\xEF\xBB\xBF"
+                              "data: a\n\n");
     REQUIRE(events.size() == 1);
     CHECK(events[0].data == "a");
 
     // A second BOM is content: the field name then is not "data".
-    CHECK(parse("\xEF\xBB\xBF\xEF\xBB\xBF" "data: a\n\n").empty());
+    CHECK(parse("\xEF\xBB\xBF\xEF\xBB\xBF"
+                "data: a\n\n")
+              .empty());
     // A partial BOM is content too.
-    const auto partial = parse("\xEF\xBB" "data: a\n\ndata: b\n\n");
+    const auto partial = parse("\xEF\xBB"
+                               "data: a\n\ndata: b\n\n");
     REQUIRE(partial.size() == 1);
     CHECK(partial[0].data == "b");
 }

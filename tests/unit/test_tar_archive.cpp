@@ -16,12 +16,12 @@
 
 using stirrup::detail::tar::ArchiveReader;
 using stirrup::detail::tar::Entry;
-using stirrup::detail::tar::TarError;
 using stirrup::detail::tar::read_archive;
+using stirrup::detail::tar::TarError;
 using stirrup::detail::tar::write_archive;
 
-using stirrup::test::error_of;
 using stirrup::test::contains;
+using stirrup::test::error_of;
 
 namespace {
 
@@ -46,7 +46,9 @@ struct Raw {
     std::string block() const
     {
         std::string b(512, '\0');
-        const auto put = [&](std::size_t off, const std::string& s) { std::memcpy(b.data() + off, s.data(), s.size()); };
+        const auto put = [&](std::size_t off, const std::string& s) {
+            std::memcpy(b.data() + off, s.data(), s.size());
+        };
         put(0, name);
         put(100, mode);
         put(108, uid);
@@ -67,7 +69,8 @@ struct Raw {
         std::memset(b.data() + 148, ' ', 8);
         long sum = 0;
         for (char c : b)
-            sum += signed_sum ? static_cast<long>(static_cast<signed char>(c)) : static_cast<long>(static_cast<unsigned char>(c));
+            sum += signed_sum ? static_cast<long>(static_cast<signed char>(c))
+                              : static_cast<long>(static_cast<unsigned char>(c));
         char buf[16];
         std::snprintf(buf, sizeof buf, "%06lo", static_cast<unsigned long>(sum) & 0777777);
         put(148, std::string(buf) + '\0' + ' ');
@@ -187,7 +190,8 @@ TEST_CASE("tar write: a regular file is the block GNU tar writes")
     CHECK(header.substr(148, 8) == "011104\0 "s);
     CHECK(header.substr(100, 8) == "0000644\0"s);
     CHECK(header.substr(124, 12) == "00000000003\0"s);
-    CHECK(header.substr(257, 8) == "ustar\0" "00"s);
+    CHECK(header.substr(257, 8) == "ustar\0"
+                                   "00"s);
     CHECK(archive.substr(512, 512) == pad("hi\n"));
     CHECK(archive.substr(1024) == zero_blocks);
 }
@@ -297,7 +301,9 @@ TEST_CASE("tar write: a long path gets a PAX x header with Go's name and a lengt
 
 TEST_CASE("tar write: non-ASCII paths and link targets go in PAX records")
 {
-    const std::string path = "proj/\xc3\xbcn\xc3\xaf" "c\xc3\xb8" "d\xc3\xa9.txt"; // proj/ünïcødé.txt, 20 bytes
+    const std::string path = "proj/\xc3\xbcn\xc3\xaf"
+                             "c\xc3\xb8"
+                             "d\xc3\xa9.txt"; // proj/ünïcødé.txt, 20 bytes
     REQUIRE(path.size() == 20);
     const std::string archive = write_archive({file(path, "u")});
     CHECK(archive[156] == 'x');
@@ -341,8 +347,10 @@ TEST_CASE("tar write: sizes of 8 GiB and more, negative times and big ids use PA
     odd.gid = 5;
     const std::string h = stirrup::detail::tar::header_blocks(odd, 0);
     REQUIRE(h.size() == 3 * 512);
-    CHECK(h.substr(512, 30) == "12 mtime=-1\n" "15 uid=2097152\n\0\0\0"s);
-    CHECK(h.substr(1024 + 108, 16) == "0000000\0" "0000005\0"s);
+    CHECK(h.substr(512, 30) == "12 mtime=-1\n"
+                               "15 uid=2097152\n\0\0\0"s);
+    CHECK(h.substr(1024 + 108, 16) == "0000000\0"
+                                      "0000005\0"s);
     CHECK(h.substr(1024 + 136, 12) == "00000000000\0"s);
 
     const auto back = read_archive(h + stirrup::detail::tar::end_blocks());
@@ -529,9 +537,12 @@ TEST_CASE("tar read: PAX records, global ones, and an empty value cancelling one
     Raw b;
     b.name = "b";
     b.uid = "0000001";
-    const std::string archive = pax('g', "16 mtime=1234.5\n" "12 uid=4242\n") +
-                                pax('x', "16 path=renamed\n" "10 size=3\n" "24 mtime=-1700000000.25\n") + a.block() +
-                                pad("abc") + pax('x', "7 uid=\n") + b.block() + zero_blocks;
+    const std::string archive = pax('g', "16 mtime=1234.5\n"
+                                         "12 uid=4242\n") +
+                                pax('x', "16 path=renamed\n"
+                                         "10 size=3\n"
+                                         "24 mtime=-1700000000.25\n") +
+                                a.block() + pad("abc") + pax('x', "7 uid=\n") + b.block() + zero_blocks;
     const auto entries = read_every_way(archive);
     REQUIRE(entries.size() == 2);
     CHECK(entries[0].path == "renamed");
@@ -557,8 +568,8 @@ TEST_CASE("tar read: malformed PAX records are errors")
     };
     CHECK_NOTHROW(read_archive(with("9 path=a\n")));
     for (const std::string& bad : {"11 path=a\n"s, "8 path=a\n"s, "9 path=a!"s, "x path=a\n"s, "9 pathax\n"s,
-                                  "6 =ab\n"s, "path=a\n"s, "11 size=-1\n"s, "10 size=x\n"s, "18 uid=5000000000\n"s,
-                                  "11 mtime=.\n"s, "12 path=a\0b\n"s, "+9 path=a\n"s}) {
+                                   "6 =ab\n"s, "path=a\n"s, "11 size=-1\n"s, "10 size=x\n"s, "18 uid=5000000000\n"s,
+                                   "11 mtime=.\n"s, "12 path=a\0b\n"s, "+9 path=a\n"s}) {
         CAPTURE(bad);
         CHECK_THROWS_AS(read_archive(with(bad)), TarError);
     }
@@ -623,7 +634,8 @@ TEST_CASE("tar read: header-only types carry no data, other types are reported a
     Raw v7file = v7;
     v7file.name = "oldfile";
     v7file.size = "00000000001";
-    const auto entries = read_every_way(link.block() + fifo.block() + v7.block() + v7file.block() + pad("1") + zero_blocks);
+    const auto entries =
+        read_every_way(link.block() + fifo.block() + v7.block() + v7file.block() + pad("1") + zero_blocks);
     REQUIRE(entries.size() == 4);
     CHECK(entries[0].type == Type::symlink);
     CHECK(entries[0].size == 0);
@@ -638,7 +650,8 @@ TEST_CASE("tar read: header-only types carry no data, other types are reported a
 
 TEST_CASE("tar read: paths are returned exactly as stored")
 {
-    const auto entries = read_archive(write_archive({file("../escape", "x"), file("/abs/path", "y"), file("./dot", "")}));
+    const auto entries =
+        read_archive(write_archive({file("../escape", "x"), file("/abs/path", "y"), file("./dot", "")}));
     REQUIRE(entries.size() == 3);
     CHECK(entries[0].path == "../escape");
     CHECK(entries[1].path == "/abs/path");

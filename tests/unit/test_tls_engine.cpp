@@ -88,9 +88,9 @@ struct TestCert {
 
 // Who signed the server's certificate, and whether the client trusts it.
 enum class Trust {
-    self_signed_trusted,   ///< the client trusts the certificate itself
-    self_signed_unknown,   ///< nobody vouches for it
-    ca_unknown,            ///< signed by a CA the client does not know
+    self_signed_trusted, ///< the client trusts the certificate itself
+    self_signed_unknown, ///< nobody vouches for it
+    ca_unknown,          ///< signed by a CA the client does not know
 };
 
 // A client engine and an OpenSSL server, connected by the test.
@@ -204,7 +204,10 @@ std::string pattern(std::size_t n)
     return s;
 }
 
-std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
+std::span<const std::byte> bytes(const std::string& s)
+{
+    return std::as_bytes(std::span(s.data(), s.size()));
+}
 
 } // namespace
 
@@ -234,7 +237,8 @@ TEST_CASE("TlsEngine: handshake and data both ways, in whole flights and byte by
         CHECK(at_server == request);
 
         const std::string response = pattern(100000);
-        REQUIRE(SSL_write(p.server, response.data(), static_cast<int>(response.size())) == static_cast<int>(response.size()));
+        REQUIRE(SSL_write(p.server, response.data(), static_cast<int>(response.size())) ==
+                static_cast<int>(response.size()));
         CHECK(p.read(response.size(), piece) == response);
 
         // Drained: nothing left to read, and the big buffers are given back.
@@ -338,24 +342,39 @@ TEST_CASE("TlsEngine: the reason a certificate was refused is OpenSSL's verify r
         CertSpec spec;
         std::string reason;
     };
-    const std::string cn_only = ": the certificate has no subjectAltName, and a name only in its subject CN is not accepted";
+    const std::string cn_only =
+        ": the certificate has no subjectAltName, and a name only in its subject CN is not accepted";
     const Case cases[] = {
-        {"expired", Trust::self_signed_trusted, "localhost", {.valid_from = -7200, .valid_to = -3600},
+        {"expired",
+         Trust::self_signed_trusted,
+         "localhost",
+         {.valid_from = -7200, .valid_to = -3600},
          "certificate has expired"},
-        {"not yet valid", Trust::self_signed_trusted, "localhost", {.valid_from = 3600, .valid_to = 7200},
+        {"not yet valid",
+         Trust::self_signed_trusted,
+         "localhost",
+         {.valid_from = 3600, .valid_to = 7200},
          "certificate is not yet valid"},
         {"unknown CA", Trust::ca_unknown, "localhost", {}, "unable to get local issuer certificate"},
         {"self-signed", Trust::self_signed_unknown, "localhost", {}, "self-signed certificate"},
         {"another host", Trust::self_signed_trusted, "example.com", {}, "hostname mismatch"},
-        {"another IP address", Trust::self_signed_trusted, "127.0.0.2", {.san = "IP:127.0.0.1"},
-         "IP address mismatch"},
+        {"another IP address", Trust::self_signed_trusted, "127.0.0.2", {.san = "IP:127.0.0.1"}, "IP address mismatch"},
         // The name only in the CN: OpenSSL accepts it unless told not to.
-        {"CN only", Trust::self_signed_trusted, "localhost", {.cn = "localhost", .san = nullptr},
+        {"CN only",
+         Trust::self_signed_trusted,
+         "localhost",
+         {.cn = "localhost", .san = nullptr},
          "hostname mismatch" + cn_only},
-        {"CN only, an IP address", Trust::self_signed_trusted, "127.0.0.1", {.cn = "127.0.0.1", .san = nullptr},
+        {"CN only, an IP address",
+         Trust::self_signed_trusted,
+         "127.0.0.1",
+         {.cn = "127.0.0.1", .san = nullptr},
          "IP address mismatch" + cn_only},
         // A DNS name in the CN does not stand in for a subjectAltName of IPs.
-        {"CN beside IP names", Trust::self_signed_trusted, "localhost", {.cn = "localhost", .san = "IP:127.0.0.1"},
+        {"CN beside IP names",
+         Trust::self_signed_trusted,
+         "localhost",
+         {.cn = "localhost", .san = "IP:127.0.0.1"},
          "hostname mismatch"},
     };
     for (const auto& c : cases) {
@@ -460,9 +479,13 @@ TEST_CASE("TlsEngine: small pieces are gathered into full records, up to the lim
         p.client->read(buf);
 
     // A request as Beast hands it over: a piece per line, then the body.
-    const std::vector<std::string> lines{"POST /v1/chat/completions HTTP/1.1\r\n", "Host: localhost\r\n",
-                                         "Authorization: Bearer sk-test\r\n", "Content-Type: application/json\r\n",
-                                         "Content-Length: 2000\r\n", "\r\n", pattern(2000)};
+    const std::vector<std::string> lines{"POST /v1/chat/completions HTTP/1.1\r\n",
+                                         "Host: localhost\r\n",
+                                         "Authorization: Bearer sk-test\r\n",
+                                         "Content-Type: application/json\r\n",
+                                         "Content-Length: 2000\r\n",
+                                         "\r\n",
+                                         pattern(2000)};
     std::vector<std::span<const std::byte>> pieces;
     std::string joined;
     for (const auto& l : lines) {

@@ -29,7 +29,9 @@ TEST_CASE("tools JSON cache: written once per distinct set, as tools_to_json wri
     const auto a = tools(R"({"type": "object", "properties": {"x": {"default": 0.7}}})");
     const auto first = cache.get(a);
     CHECK(*first == detail::chat::tools_to_json(a));
-    CHECK(*first == R"([{"type":"function","function":{"name":"calc","description":"Calculate","parameters":{"type":"object","properties":{"x":{"default":0.7}}}}},{"type":"function","function":{"name":"ping","description":"No args"}}])");
+    CHECK(
+        *first ==
+        R"([{"type":"function","function":{"name":"calc","description":"Calculate","parameters":{"type":"object","properties":{"x":{"default":0.7}}}}},{"type":"function","function":{"name":"ping","description":"No args"}}])");
     CHECK(cache.get(a) == first); // the same text, not written again
     CHECK(cache.size() == 1);
 

@@ -6,7 +6,8 @@ namespace stirrup::cli {
 
 namespace {
 
-constexpr const char* common_usage = R"(  --allow REGEX         allow only matching commands (repeatable; run without a shell)
+constexpr const char* common_usage =
+    R"(  --allow REGEX         allow only matching commands (repeatable; run without a shell)
   --shell-timeout S     per-command timeout in seconds (300)
   --temp-base-dir DIR   where the environment's host temp dir is made (system temp dir)
   --max-file-size SIZE  largest file saved or read out of the environment (1g)
@@ -104,7 +105,10 @@ void check_backend_args(const BackendArgs& a)
     chosen(a).check(a);
 }
 
-std::unique_ptr<CodeExecProvider> make_provider(const BackendArgs& a) { return chosen(a).make_provider(a); }
+std::unique_ptr<CodeExecProvider> make_provider(const BackendArgs& a)
+{
+    return chosen(a).make_provider(a);
+}
 
 std::shared_ptr<CodeExecToolProvider> make_tool_provider(const BackendArgs& a)
 {

@@ -53,11 +53,20 @@ std::int64_t parse_bytes(const std::string& flag, const std::string& text)
     std::int64_t unit = 1;
     if (!digits.empty() && std::isalpha(static_cast<unsigned char>(digits.back()))) {
         switch (std::tolower(static_cast<unsigned char>(digits.back()))) {
-        case 'b': unit = 1; break;
-        case 'k': unit = 1024; break;
-        case 'm': unit = 1024 * 1024; break;
-        case 'g': unit = 1024LL * 1024 * 1024; break;
-        default: throw UsageError(flag + " needs a size like 512m or 2g, got '" + text + "'");
+        case 'b':
+            unit = 1;
+            break;
+        case 'k':
+            unit = 1024;
+            break;
+        case 'm':
+            unit = 1024 * 1024;
+            break;
+        case 'g':
+            unit = 1024LL * 1024 * 1024;
+            break;
+        default:
+            throw UsageError(flag + " needs a size like 512m or 2g, got '" + text + "'");
         }
         digits.pop_back();
     }

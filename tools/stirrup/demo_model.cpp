@@ -99,7 +99,7 @@ std::vector<AssistantBlock> script_turn(int turn, const std::vector<ChatMessage>
     case 1:
         return {ReasoningBlock{"The script is fixed: write a small program, run it, hand in its report."},
                 text("I'll write a small Python program that finds the primes below 200 and summarises them "
-                          "in report.md."),
+                     "in report.md."),
                 call(turn, "code_exec", {{"cmd", primes_script}})};
     case 2:
         return {text("Now I run it and look at the report."), call(turn, "code_exec", {{"cmd", run_script}})};

@@ -190,8 +190,7 @@ int exec_command(const std::vector<std::string>& args)
         interrupted = true;
         cancel.emit(asio::cancellation_type::terminal);
     });
-    asio::co_spawn(io, run(parsed),
-                   asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e, int s) {
+    asio::co_spawn(io, run(parsed), asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e, int s) {
                        signals.cancel();
                        if (!e) {
                            status = s;

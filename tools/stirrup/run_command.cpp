@@ -91,11 +91,14 @@ std::optional<std::string> env(const char* name)
 void check_demo(const RunArgs& a)
 {
     // The demo model ignores these; accepting them silently would hide a mistake.
-    const std::pair<const char*, bool> model_flags[] = {
-        {"--base-url", a.base_url.has_value()},      {"--api-key", a.api_key.has_value()},
-        {"--model", a.model.has_value()},            {"--context-window", a.context_window.has_value()},
-        {"--max-tokens", a.max_tokens.has_value()},  {"--ca-file", a.ca_file.has_value()},
-        {"--request-timeout", a.request_timeout.has_value()}, {"--idle-timeout", a.idle_timeout.has_value()}};
+    const std::pair<const char*, bool> model_flags[] = {{"--base-url", a.base_url.has_value()},
+                                                        {"--api-key", a.api_key.has_value()},
+                                                        {"--model", a.model.has_value()},
+                                                        {"--context-window", a.context_window.has_value()},
+                                                        {"--max-tokens", a.max_tokens.has_value()},
+                                                        {"--ca-file", a.ca_file.has_value()},
+                                                        {"--request-timeout", a.request_timeout.has_value()},
+                                                        {"--idle-timeout", a.idle_timeout.has_value()}};
     for (const auto& [flag, given] : model_flags)
         if (given)
             throw UsageError(std::string(flag) + " has no effect with --demo (the demo model is offline)");

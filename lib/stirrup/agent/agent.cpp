@@ -6,8 +6,8 @@
 #include <regex>
 
 #include "stirrup/agent/detail/session_state.hpp"
-#include "stirrup/pycompat/detail/py_repr.hpp"
 #include "stirrup/exec/local/local.hpp"
+#include "stirrup/pycompat/detail/py_repr.hpp"
 #include "stirrup/tools/finish_tool.hpp"
 
 namespace stirrup {
@@ -86,8 +86,8 @@ std::shared_ptr<const detail::AgentConfig> make_config(std::shared_ptr<LlmClient
     const bool has_code_exec = !code_exec_names.empty();
     for (const auto& tool : cfg->static_tools)
         if (tool.sub_agent && tool.sub_agent->has_code_exec() && !has_code_exec)
-            throw ConfigError("Subagent '" + tool.sub_agent->name() + "' has a code execution tool, but parent agent '" +
-                              name +
+            throw ConfigError("Subagent '" + tool.sub_agent->name() +
+                              "' has a code execution tool, but parent agent '" + name +
                               "' does not. Parent must have a code execution tool to receive files from subagent.");
 
     cfg->finish_tools = *options.finish_tools;
@@ -104,10 +104,22 @@ Agent::Agent(std::shared_ptr<LlmClient> client, std::string name, AgentOptions o
 {
 }
 
-const std::string& Agent::name() const { return config_->name; }
-const std::shared_ptr<LlmClient>& Agent::client() const { return config_->client; }
-const AgentOptions& Agent::options() const { return config_->options; }
-const std::vector<Tool>& Agent::finish_tools() const { return config_->finish_tools; }
+const std::string& Agent::name() const
+{
+    return config_->name;
+}
+const std::shared_ptr<LlmClient>& Agent::client() const
+{
+    return config_->client;
+}
+const AgentOptions& Agent::options() const
+{
+    return config_->options;
+}
+const std::vector<Tool>& Agent::finish_tools() const
+{
+    return config_->finish_tools;
+}
 
 bool Agent::has_code_exec() const
 {
@@ -118,9 +130,8 @@ bool Agent::has_code_exec() const
 boost::asio::awaitable<SessionResult<RunResult>> Agent::run(std::string task, SessionOptions options) const
 {
     std::optional<RunResult> result;
-    auto files = co_await run_session_erased(std::move(options), [&task, &result](Session& s) -> awaitable<void> {
-        result = co_await s.run(task);
-    });
+    auto files = co_await run_session_erased(
+        std::move(options), [&task, &result](Session& s) -> awaitable<void> { result = co_await s.run(task); });
     co_return SessionResult<RunResult>{std::move(*result), std::move(files)};
 }
 

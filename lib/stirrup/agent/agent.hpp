@@ -122,8 +122,8 @@ auto Agent::run_session(SessionOptions options, Body body) const
 {
     using T = typename detail_session_value<Body>::type;
     if constexpr (std::is_void_v<T>) {
-        auto files = co_await run_session_erased(std::move(options),
-                                                 [&body](Session& s) -> boost::asio::awaitable<void> { co_await body(s); });
+        auto files = co_await run_session_erased(
+            std::move(options), [&body](Session& s) -> boost::asio::awaitable<void> { co_await body(s); });
         co_return SessionResult<void>{std::move(files)};
     } else {
         std::optional<T> value;

@@ -37,9 +37,11 @@ bool is_terminal(std::FILE* out)
 bool colour_wanted(std::FILE* out)
 {
     const char* no_color = std::getenv("NO_COLOR");
-    if (no_color != nullptr && *no_color != '\0') return false;
+    if (no_color != nullptr && *no_color != '\0')
+        return false;
     const char* term = std::getenv("TERM");
-    if (term != nullptr && std::strcmp(term, "dumb") == 0) return false;
+    if (term != nullptr && std::strcmp(term, "dumb") == 0)
+        return false;
     return is_terminal(out);
 }
 
@@ -47,7 +49,8 @@ bool colour_wanted(std::FILE* out)
 // for the terminal, wrapped to the panel.
 std::vector<std::string> body_text(std::string_view raw, std::size_t max_chars, const Painter& painter)
 {
-    return console::wrap(console::visible(console::cut(detail::text::sanitize_utf8(raw), max_chars)), painter.body_width());
+    return console::wrap(console::visible(console::cut(detail::text::sanitize_utf8(raw), max_chars)),
+                         painter.body_width());
 }
 
 // Segments of the progress line and their colours.
@@ -57,7 +60,8 @@ Segments progress_segments(const LogScope& scope, const StepProgress& p, std::si
 {
     const std::string sep = "  │  ";
     std::string steps = "step " + console::with_thousands(p.step);
-    if (scope.max_turns > 0) steps += "/" + console::with_thousands(scope.max_turns);
+    if (scope.max_turns > 0)
+        steps += "/" + console::with_thousands(scope.max_turns);
     Segments segments{
         {"Running " + console::visible(detail::text::sanitize_utf8(scope.agent_name)), "1;32"},
         {sep, sgr::dim},
@@ -104,10 +108,12 @@ struct ConsoleLogger::Impl {
 
     std::size_t width() const
     {
-        if (options.width) return static_cast<std::size_t>(std::max(*options.width, 20));
+        if (options.width)
+            return static_cast<std::size_t>(std::max(*options.width, 20));
         if (tty) {
             winsize ws{};
-            if (::ioctl(::fileno(options.out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+            if (::ioctl(::fileno(options.out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+                return ws.ws_col;
         }
         return 80;
     }
@@ -125,7 +131,8 @@ struct ConsoleLogger::Impl {
 
     void erase_live()
     {
-        if (!live_drawn) return;
+        if (!live_drawn)
+            return;
         write(erase_line);
         live_drawn = false;
     }
@@ -133,7 +140,8 @@ struct ConsoleLogger::Impl {
     std::size_t active_roots() const
     {
         std::size_t n = 0;
-        for (const auto& [id, s] : sessions) n += s.scope.depth == 0 ? 1 : 0;
+        for (const auto& [id, s] : sessions)
+            n += s.scope.depth == 0 ? 1 : 0;
         return n;
     }
 
@@ -144,24 +152,30 @@ struct ConsoleLogger::Impl {
             // Wider than the terminal, the line would wrap and "\r" could no
             // longer erase it: cut it, uncoloured.
             std::string plain;
-            for (const auto& [text, code] : segments) plain += text;
+            for (const auto& [text, code] : segments)
+                plain += text;
             const std::size_t max = width() - 1;
-            if (console::display_width(plain) > max) return console::fit_width(plain, max);
+            if (console::display_width(plain) > max)
+                return console::fit_width(plain, max);
         }
         const Painter p{color, width(), 0};
         std::string out;
-        for (const auto& [text, code] : segments) out += p.paint(text, code);
+        for (const auto& [text, code] : segments)
+            out += p.paint(text, code);
         return out;
     }
 
     void draw_live()
     {
-        if (!live || paused > 0 || live_drawn) return;
+        if (!live || paused > 0 || live_drawn)
+            return;
         auto it = sessions.find(shown_root);
         if (it == sessions.end()) {
             // The shown root ended: show another one still running.
-            it = std::find_if(sessions.begin(), sessions.end(), [](const auto& e) { return e.second.scope.depth == 0; });
-            if (it == sessions.end()) return;
+            it =
+                std::find_if(sessions.begin(), sessions.end(), [](const auto& e) { return e.second.scope.depth == 0; });
+            if (it == sessions.end())
+                return;
             shown_root = it->first;
         }
         // The cursor is at the start of an empty line: after a printed
@@ -177,7 +191,8 @@ struct ConsoleLogger::Impl {
     /// Prints `text` above the live line.
     void print(const std::string& text)
     {
-        if (text.empty()) return;
+        if (text.empty())
+            return;
         const std::lock_guard lock(mutex);
         erase_live();
         write(text);
@@ -195,21 +210,29 @@ ConsoleLogger::~ConsoleLogger()
     impl_->flush();
 }
 
-bool ConsoleLogger::color() const noexcept { return impl_->color; }
-bool ConsoleLogger::live() const noexcept { return impl_->live; }
+bool ConsoleLogger::color() const noexcept
+{
+    return impl_->color;
+}
+bool ConsoleLogger::live() const noexcept
+{
+    return impl_->live;
+}
 
 void ConsoleLogger::session_start(const LogScope& scope)
 {
     const Painter p = impl_->painter(scope);
     const std::string name = console::visible(detail::text::sanitize_utf8(scope.agent_name));
-    const std::string model = scope.model.empty() ? "" : " (" + console::visible(detail::text::sanitize_utf8(scope.model)) + ")";
-    const std::string title = scope.depth == 0 ? "▶ " + name + model
-                                               : "▶ " + name + ": Level " + std::to_string(scope.depth) + model;
+    const std::string model =
+        scope.model.empty() ? "" : " (" + console::visible(detail::text::sanitize_utf8(scope.model)) + ")";
+    const std::string title =
+        scope.depth == 0 ? "▶ " + name + model : "▶ " + name + ": Level " + std::to_string(scope.depth) + model;
     const std::string text = p.rule(title, "1;36", sgr::cyan) + "\n";
 
     const std::lock_guard lock(impl_->mutex);
     impl_->sessions[scope.session_id] = {scope, {}};
-    if (scope.depth == 0) impl_->shown_root = scope.session_id;
+    if (scope.depth == 0)
+        impl_->shown_root = scope.session_id;
     impl_->erase_live();
     impl_->write(text);
     impl_->draw_live();
@@ -224,7 +247,8 @@ void ConsoleLogger::session_end(const LogScope& scope, const SessionReport& repo
     std::string status;
     if (report.error)
         status = "✗ " + name + " - Error: " +
-                 console::visible(console::cut(console::collapse_whitespace(detail::text::sanitize_utf8(detail::error_text(report.error))), 500));
+                 console::visible(console::cut(
+                     console::collapse_whitespace(detail::text::sanitize_utf8(detail::error_text(report.error))), 500));
     else if (!finished)
         status = "✗ " + name + " - Failed";
     else
@@ -232,7 +256,8 @@ void ConsoleLogger::session_end(const LogScope& scope, const SessionReport& repo
     const bool ok = finished && !report.error;
 
     std::string text = "\n" + p.rule(status, ok ? "1;32" : "1;31", ok ? sgr::green : sgr::red);
-    if (scope.depth == 0) text += "\n" + console::session_summary(scope, report, p) + "\n";
+    if (scope.depth == 0)
+        text += "\n" + console::session_summary(scope, report, p) + "\n";
 
     const std::lock_guard lock(impl_->mutex);
     impl_->sessions.erase(scope.session_id);
@@ -244,22 +269,27 @@ void ConsoleLogger::session_end(const LogScope& scope, const SessionReport& repo
 
 void ConsoleLogger::task(const LogScope& scope, std::string_view text)
 {
-    if (!impl_->panels_enabled()) return;
+    if (!impl_->panels_enabled())
+        return;
     const Painter p = impl_->painter(scope);
     std::string out = p.line(p.paint(scope.depth > 0 ? "Sub Agent Task:" : "Agent Task:", sgr::bold)) + "\n";
     const std::string collapsed = console::collapse_whitespace(detail::text::sanitize_utf8(text));
-    for (const auto& line : console::wrap(console::visible(collapsed), p.usable_width())) out += p.line(line);
+    for (const auto& line : console::wrap(console::visible(collapsed), p.usable_width()))
+        out += p.line(line);
     impl_->print(out + "\n");
 }
 
 void ConsoleLogger::warnings(const LogScope& scope, const std::vector<std::string>& warnings)
 {
-    if (!impl_->panels_enabled() || warnings.empty()) return;
+    if (!impl_->panels_enabled() || warnings.empty())
+        return;
     const Painter p = impl_->painter(scope);
     std::string out = p.line(p.paint("Warnings", "1;38;5;214")) + "\n";
     for (const auto& warning : warnings) {
-        const auto lines = console::wrap(console::visible(detail::text::sanitize_utf8("⚠ " + warning)), p.usable_width());
-        for (const auto& line : lines) out += p.line(p.paint(line, sgr::orange));
+        const auto lines =
+            console::wrap(console::visible(detail::text::sanitize_utf8("⚠ " + warning)), p.usable_width());
+        for (const auto& line : lines)
+            out += p.line(p.paint(line, sgr::orange));
         out += "\n";
     }
     impl_->print(out);
@@ -267,25 +297,30 @@ void ConsoleLogger::warnings(const LogScope& scope, const std::vector<std::strin
 
 void ConsoleLogger::assistant_message(const LogScope& scope, int turn, int max_turns, const AssistantMessage& message)
 {
-    if (!impl_->panels_enabled()) return;
+    if (!impl_->panels_enabled())
+        return;
     const Painter p = impl_->painter(scope);
     std::vector<std::string> body;
-    if (const auto text = joined_text(message.blocks); text && !text->empty()) body = body_text(*text, 500, p);
+    if (const auto text = joined_text(message.blocks); text && !text->empty())
+        body = body_text(*text, 500, p);
 
     const auto calls = tool_call_blocks(message.blocks);
     if (!calls.empty()) {
-        if (!body.empty()) body.emplace_back();
+        if (!body.empty())
+            body.emplace_back();
         body.push_back(p.paint("Tool Calls:", "1;35"));
         for (const auto& call : calls) {
             body.push_back(p.paint("  🔧 " + console::visible(detail::text::sanitize_utf8(call.name)), sgr::magenta));
-            if (console::collapse_whitespace(call.arguments).empty()) continue;
+            if (console::collapse_whitespace(call.arguments).empty())
+                continue;
             // Stirrup's logger json.loads the arguments and crashes the run on
             // invalid JSON; here they are shown as the model wrote them, and
             // the tool call itself reports the error to the model.
             const std::string args = detail::text::sanitize_utf8(call.arguments);
             const std::string shown = console::pretty_json(args).value_or(args);
             const Painter args_painter{p.color, p.width, p.indent + 4};
-            for (const auto& line : body_text(shown, 1000, args_painter)) body.push_back(p.paint("    " + line, sgr::dim));
+            for (const auto& line : body_text(shown, 1000, args_painter))
+                body.push_back(p.paint("    " + line, sgr::dim));
         }
     }
     const std::string title = "AssistantMessage │ " + console::visible(detail::text::sanitize_utf8(scope.agent_name)) +
@@ -295,7 +330,8 @@ void ConsoleLogger::assistant_message(const LogScope& scope, int turn, int max_t
 
 void ConsoleLogger::user_message(const LogScope& scope, const UserMessage& message)
 {
-    if (!impl_->panels_enabled()) return;
+    if (!impl_->panels_enabled())
+        return;
     const Painter p = impl_->painter(scope);
     const std::string title = "UserMessage │ " + console::visible(detail::text::sanitize_utf8(scope.agent_name));
     impl_->print(p.panel(title, sgr::bold, sgr::blue, body_text(console::content_display(message.content), 500, p)));
@@ -303,7 +339,8 @@ void ConsoleLogger::user_message(const LogScope& scope, const UserMessage& messa
 
 void ConsoleLogger::tool_result(const LogScope& scope, const ToolMessage& message)
 {
-    if (!impl_->panels_enabled()) return;
+    if (!impl_->panels_enabled())
+        return;
     const Painter p = impl_->painter(scope);
     const bool ok = message.args_was_valid && message.success;
     const std::string title = std::string(ok ? "✓" : "✗") + " ToolResult │ " +
@@ -321,7 +358,8 @@ void ConsoleLogger::step(const LogScope& scope, const StepProgress& progress)
     auto& state = impl_->sessions[scope.session_id];
     state.scope = scope;
     state.progress = progress;
-    if (scope.depth != 0) return;
+    if (scope.depth != 0)
+        return;
     if (impl_->live) {
         impl_->shown_root = scope.session_id;
         impl_->erase_live();
@@ -350,26 +388,32 @@ void ConsoleLogger::summarization_end(const LogScope& scope, std::string_view su
 {
     const Painter p = impl_->painter(scope);
     std::vector<std::string> body{p.paint("Summary:", sgr::bold)};
-    for (auto& line : body_text(summary, 800, p)) body.push_back(std::move(line));
+    for (auto& line : body_text(summary, 800, p))
+        body.push_back(std::move(line));
     // Stirrup shows the bridge only above INFO, which reads inverted; here
     // it is debug output.
     if (impl_->options.level == LogLevel::debug) {
         body.emplace_back();
         body.push_back(p.paint("Bridge Message:", "1;2"));
-        for (const auto& line : body_text(bridge, 200, p)) body.push_back(p.paint(line, "2;3"));
+        for (const auto& line : body_text(bridge, 200, p))
+            body.push_back(p.paint(line, "2;3"));
     }
     impl_->print(p.panel("✓ Summary Generated", "1;32", sgr::green, body));
 }
 
 void ConsoleLogger::message(const LogScope& scope, LogLevel level, std::string_view text)
 {
-    if (level < impl_->options.level) return;
+    if (level < impl_->options.level)
+        return;
     const Painter p = impl_->painter(scope);
     std::string prefix;
     std::string_view code;
     switch (level) {
-    case LogLevel::debug: code = sgr::dim; break;
-    case LogLevel::info: break;
+    case LogLevel::debug:
+        code = sgr::dim;
+        break;
+    case LogLevel::info:
+        break;
     case LogLevel::warning:
         prefix = "⚠ ";
         code = sgr::yellow;
@@ -380,7 +424,8 @@ void ConsoleLogger::message(const LogScope& scope, LogLevel level, std::string_v
         break;
     }
     std::string out;
-    for (const auto& line : console::wrap(console::visible(prefix + detail::text::sanitize_utf8(text)), p.usable_width()))
+    for (const auto& line :
+         console::wrap(console::visible(prefix + detail::text::sanitize_utf8(text)), p.usable_width()))
         out += p.line(p.paint(line, code));
     impl_->print(out);
 }
@@ -396,7 +441,8 @@ void ConsoleLogger::pause_live()
 void ConsoleLogger::resume_live()
 {
     const std::lock_guard lock(impl_->mutex);
-    if (impl_->paused > 0) --impl_->paused;
+    if (impl_->paused > 0)
+        --impl_->paused;
     impl_->draw_live();
     impl_->flush();
 }

@@ -19,10 +19,12 @@ std::vector<std::string> FinishCall::paths() const
     // "paths" that is not a list of strings means the tool has no such
     // parameter: report none rather than a partial list.
     const auto* value = params.if_contains("paths");
-    if (value == nullptr || !value->is_array()) return {};
+    if (value == nullptr || !value->is_array())
+        return {};
     std::vector<std::string> out;
     for (const auto& item : value->get_array()) {
-        if (!item.is_string()) return {};
+        if (!item.is_string())
+            return {};
         out.emplace_back(item.get_string());
     }
     return out;
@@ -31,7 +33,8 @@ std::vector<std::string> FinishCall::paths() const
 TokenUsage RunMetadata::total_tokens() const
 {
     TokenUsage total;
-    for (const auto& usage : token_usage) total += usage;
+    for (const auto& usage : token_usage)
+        total += usage;
     return total;
 }
 
@@ -39,11 +42,15 @@ namespace {
 
 // Python's bool is an int, but no metadata model adds flags, so booleans are
 // treated as plain values (the last one wins) rather than counted.
-bool is_number(const json::value& v) { return v.is_int64() || v.is_uint64() || v.is_double(); }
+bool is_number(const json::value& v)
+{
+    return v.is_int64() || v.is_uint64() || v.is_double();
+}
 
 json::value add_numbers(const json::value& a, const json::value& b)
 {
-    if (a.is_double() || b.is_double()) return json::value(a.to_number<double>() + b.to_number<double>());
+    if (a.is_double() || b.is_double())
+        return json::value(a.to_number<double>() + b.to_number<double>());
     // Boost.JSON parses integers above INT64_MAX as uint64: keep such a sum
     // unsigned while neither side is negative.
     const auto non_negative = [](const json::value& v) { return v.is_uint64() || v.get_int64() >= 0; };
@@ -59,10 +66,12 @@ void merge_objects(json::object& into, const json::object& from);
 
 json::value add_values(const json::value& a, const json::value& b)
 {
-    if (is_number(a) && is_number(b)) return add_numbers(a, b);
+    if (is_number(a) && is_number(b))
+        return add_numbers(a, b);
     if (a.is_array() && b.is_array()) {
         json::array joined = a.get_array();
-        for (const auto& item : b.get_array()) joined.push_back(item);
+        for (const auto& item : b.get_array())
+            joined.push_back(item);
         return joined;
     }
     if (a.is_object() && b.is_object()) {
@@ -86,7 +95,8 @@ void merge_objects(json::object& into, const json::object& from)
 ToolMetadata fold(const std::vector<ToolMetadata>& list)
 {
     ToolMetadata folded = list.front();
-    for (std::size_t i = 1; i < list.size(); ++i) merge_metadata(folded, list[i]);
+    for (std::size_t i = 1; i < list.size(); ++i)
+        merge_metadata(folded, list[i]);
     return folded;
 }
 
@@ -102,7 +112,8 @@ json::object aggregate_level(const RunMetadata& metadata, bool is_root, TokenUsa
 {
     json::object level;
     for (const auto& [name, list] : metadata.tools) {
-        if (list.empty() || name.starts_with('_')) continue;
+        if (list.empty() || name.starts_with('_'))
+            continue;
         const ToolMetadata folded = fold(list);
         if (!folded.sub_agent) {
             level[name] = folded.values;
@@ -111,14 +122,16 @@ json::object aggregate_level(const RunMetadata& metadata, bool is_root, TokenUsa
         // A sub-agent's own values (normally none) first, then its tools.
         json::object child = folded.values;
         json::object nested = aggregate_level(folded.sub_agent->run_metadata, false, total);
-        for (auto& [key, value] : nested) child[key] = std::move(value);
+        for (auto& [key, value] : nested)
+            child[key] = std::move(value);
         level[name] = std::move(child);
     }
     const TokenUsage own = metadata.total_tokens();
     total += own;
     // Stirrup keeps each sub-agent's folded token usage among its tools; the
     // root gets the rolled-up total instead (set by the caller).
-    if (!is_root && !metadata.token_usage.empty()) level["token_usage"] = token_usage_json(own);
+    if (!is_root && !metadata.token_usage.empty())
+        level["token_usage"] = token_usage_json(own);
     return level;
 }
 
@@ -135,7 +148,8 @@ void merge_run_metadata(RunMetadata& into, const RunMetadata& from)
         auto& target = into.tool_durations[name];
         target.insert(target.end(), durations.begin(), durations.end());
     }
-    if (from.model_speed) into.model_speed = from.model_speed;
+    if (from.model_speed)
+        into.model_speed = from.model_speed;
     into.model_queue_wait.calls += from.model_queue_wait.calls;
     into.model_queue_wait.total_seconds += from.model_queue_wait.total_seconds;
     into.model_queue_wait.max_seconds = std::max(into.model_queue_wait.max_seconds, from.model_queue_wait.max_seconds);
@@ -144,7 +158,8 @@ void merge_run_metadata(RunMetadata& into, const RunMetadata& from)
 void merge_metadata(ToolMetadata& a, const ToolMetadata& b)
 {
     merge_objects(a.values, b.values);
-    if (!b.sub_agent) return;
+    if (!b.sub_agent)
+        return;
     if (!a.sub_agent) {
         a.sub_agent = b.sub_agent;
         return;
@@ -161,7 +176,8 @@ json::object aggregate_metadata(const RunMetadata& metadata)
 {
     TokenUsage total;
     json::object result = aggregate_level(metadata, true, total);
-    if (total.total() > 0) result["token_usage"] = json::array{token_usage_json(total)};
+    if (total.total() > 0)
+        result["token_usage"] = json::array{token_usage_json(total)};
     return result;
 }
 

@@ -6,14 +6,14 @@
 
 #include <boost/asio/this_coro.hpp>
 
-#include "stirrup/pycompat/detail/glob.hpp"
 #include "stirrup/agent/detail/run_loop.hpp"
 #include "stirrup/agent/detail/session_state.hpp"
 #include "stirrup/agent/system_prompt.hpp"
 #include "stirrup/core/detail/offload.hpp"
-#include "stirrup/pycompat/detail/py_repr.hpp"
 #include "stirrup/exec/code_exec_tool_provider.hpp"
 #include "stirrup/exec/provider.hpp"
+#include "stirrup/pycompat/detail/glob.hpp"
+#include "stirrup/pycompat/detail/py_repr.hpp"
 
 namespace stirrup {
 
@@ -78,11 +78,26 @@ boost::asio::awaitable<RunResult> Session::run(std::vector<ChatMessage> initial_
     co_return co_await detail::run_loop(*state_, std::move(initial_messages));
 }
 
-CodeExecProvider* Session::exec_env() const { return state_->env; }
-const std::vector<std::string>& Session::uploaded_files() const { return state_->uploaded_files; }
-std::string Session::system_prompt() const { return state_->build_prompt(); }
-std::vector<ToolDefinition> Session::tool_definitions() const { return state_->tool_definitions(); }
-int Session::depth() const { return state_->scope.depth; }
+CodeExecProvider* Session::exec_env() const
+{
+    return state_->env;
+}
+const std::vector<std::string>& Session::uploaded_files() const
+{
+    return state_->uploaded_files;
+}
+std::string Session::system_prompt() const
+{
+    return state_->build_prompt();
+}
+std::vector<ToolDefinition> Session::tool_definitions() const
+{
+    return state_->tool_definitions();
+}
+int Session::depth() const
+{
+    return state_->scope.depth;
+}
 
 // ---- session start and teardown ------------------------------------------
 
@@ -95,7 +110,10 @@ std::string upload_failure_message(const std::map<std::string, std::string>& fai
     return "Failed to upload files: " + detail::py_repr_dict(failed);
 }
 
-const SessionState* parent_state(const SessionState& s) { return s.parent.state; }
+const SessionState* parent_state(const SessionState& s)
+{
+    return s.parent.state;
+}
 
 awaitable<void> start_tools(SessionState& s)
 {
@@ -204,9 +222,8 @@ awaitable<void> load_skills(SessionState& s, const std::optional<std::filesystem
     auto logger = s.logger;
     auto scope = s.scope;
     co_await detail::offload([&] {
-        s.skills = load_skills_metadata(*skills_dir, [&](std::string_view w) {
-            logger->message(scope, LogLevel::warning, w);
-        });
+        s.skills = load_skills_metadata(*skills_dir,
+                                        [&](std::string_view w) { logger->message(scope, LogLevel::warning, w); });
     });
 }
 

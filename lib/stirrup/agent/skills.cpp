@@ -11,8 +11,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "stirrup/core/error.hpp"
 #include "stirrup/core/detail/text.hpp"
+#include "stirrup/core/error.hpp"
 
 namespace stirrup {
 
@@ -24,8 +24,7 @@ namespace {
 bool py_isspace(char32_t c) noexcept
 {
     return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
-           c == 0x3000;
+           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
 // The code point at `i` and its length in bytes. A byte that does not start
@@ -211,7 +210,8 @@ std::vector<SkillInfo> load_skills_metadata(const fs::path& dir, std::function<v
             say("Failed to load skill " + subdir + ": SKILL.md is not valid UTF-8");
             continue;
         }
-        const auto meta = parse_skill_frontmatter(translate_newlines(*raw)).value_or(std::map<std::string, std::string>{});
+        const auto meta =
+            parse_skill_frontmatter(translate_newlines(*raw)).value_or(std::map<std::string, std::string>{});
         const auto name = meta.find("name");
         const auto description = meta.find("description");
         if (name == meta.end() || name->second.empty() || description == meta.end() || description->second.empty()) {
@@ -227,15 +227,16 @@ std::string format_skills_section(const std::vector<SkillInfo>& skills)
 {
     if (skills.empty())
         return "";
-    std::string out = "## Available Skills\n"
-                      "\n"
-                      "You have access to the following skills located in the `skills/` directory. "
-                      "Each skill contains a SKILL.md file with detailed instructions and potentially bundled scripts.\n"
-                      "\n"
-                      "To use a skill:\n"
-                      "1. Read the full instructions: `cat <skill_path>/SKILL.md`\n"
-                      "2. Follow the instructions and use any bundled resources as described\n"
-                      "\n";
+    std::string out =
+        "## Available Skills\n"
+        "\n"
+        "You have access to the following skills located in the `skills/` directory. "
+        "Each skill contains a SKILL.md file with detailed instructions and potentially bundled scripts.\n"
+        "\n"
+        "To use a skill:\n"
+        "1. Read the full instructions: `cat <skill_path>/SKILL.md`\n"
+        "2. Follow the instructions and use any bundled resources as described\n"
+        "\n";
     for (std::size_t i = 0; i < skills.size(); ++i) {
         if (i != 0)
             out += '\n';

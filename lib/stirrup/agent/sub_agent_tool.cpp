@@ -5,11 +5,11 @@
 #include <boost/system/system_error.hpp>
 
 #include "stirrup/agent/agent.hpp"
-#include "stirrup/pycompat/detail/py_repr_json.hpp"
 #include "stirrup/agent/detail/session_state.hpp"
-#include "stirrup/pycompat/detail/py_repr.hpp"
-#include "stirrup/core/tool_params.hpp"
 #include "stirrup/core/detail/cancellation.hpp"
+#include "stirrup/core/tool_params.hpp"
+#include "stirrup/pycompat/detail/py_repr.hpp"
+#include "stirrup/pycompat/detail/py_repr_json.hpp"
 
 namespace stirrup {
 
@@ -61,8 +61,8 @@ std::string sub_agent_result_text(const RunResult& run, const std::optional<Save
     std::string joined;
     for (std::size_t i = 0; i < parts.size(); ++i)
         joined += (i ? "\n" : "") + parts[i];
-    return "<sub_agent_result>\n<response>" + joined + "</response>\n<finished>" +
-           (run.finished() ? "True" : "False") + "</finished>\n</sub_agent_result>";
+    return "<sub_agent_result>\n<response>" + joined + "</response>\n<finished>" + (run.finished() ? "True" : "False") +
+           "</finished>\n</sub_agent_result>";
 }
 
 struct SubAgentCall {

@@ -51,12 +51,13 @@ public:
 /// what() reads as std::system_error's: "what_arg: message".
 class SystemError : public Error {
 public:
-    SystemError(std::error_code ec, const std::string& what_arg)
-        : Error(what_arg + ": " + ec.message()), code_(ec) {}
+    SystemError(std::error_code ec, const std::string& what_arg) : Error(what_arg + ": " + ec.message()), code_(ec) {}
     SystemError(std::error_code ec, const char* what_arg) : SystemError(ec, std::string(what_arg)) {}
     explicit SystemError(std::error_code ec) : Error(ec.message()), code_(ec) {}
     SystemError(int ev, const std::error_category& category, const std::string& what_arg)
-        : SystemError(std::error_code(ev, category), what_arg) {}
+        : SystemError(std::error_code(ev, category), what_arg)
+    {
+    }
 
     const std::error_code& code() const noexcept { return code_; }
 

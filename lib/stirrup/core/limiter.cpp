@@ -127,7 +127,10 @@ asio::awaitable<AsyncSemaphore::Permit> AsyncSemaphore::acquire() const
     co_return Permit(s, waited);
 }
 
-std::size_t AsyncSemaphore::capacity() const noexcept { return state_->capacity; }
+std::size_t AsyncSemaphore::capacity() const noexcept
+{
+    return state_->capacity;
+}
 
 LimiterStats AsyncSemaphore::stats() const
 {
@@ -245,7 +248,10 @@ asio::awaitable<std::chrono::nanoseconds> RateLimiter::acquire() const
     co_return waited;
 }
 
-RateLimit RateLimiter::limit() const noexcept { return state_->limit; }
+RateLimit RateLimiter::limit() const noexcept
+{
+    return state_->limit;
+}
 
 LimiterStats RateLimiter::stats() const
 {

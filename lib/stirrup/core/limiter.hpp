@@ -29,13 +29,13 @@ namespace stirrup {
 
 /// Counters of one limiter since it was made.
 struct LimiterStats {
-    std::size_t in_use = 0;          ///< permits held now (semaphore only)
-    std::size_t waiting = 0;         ///< callers queued now
-    std::uint64_t admitted = 0;      ///< acquisitions granted, queued or not
-    std::uint64_t queued = 0;        ///< of which had to wait in the queue
-    std::uint64_t cancelled = 0;     ///< waits cancelled while queued
-    std::size_t peak_waiting = 0;    ///< most callers queued at once
-    double total_wait_seconds = 0;   ///< summed over granted waits
+    std::size_t in_use = 0;        ///< permits held now (semaphore only)
+    std::size_t waiting = 0;       ///< callers queued now
+    std::uint64_t admitted = 0;    ///< acquisitions granted, queued or not
+    std::uint64_t queued = 0;      ///< of which had to wait in the queue
+    std::uint64_t cancelled = 0;   ///< waits cancelled while queued
+    std::size_t peak_waiting = 0;  ///< most callers queued at once
+    double total_wait_seconds = 0; ///< summed over granted waits
     double max_wait_seconds = 0;
 };
 

@@ -68,8 +68,7 @@ struct ToolCall {
 
     /// Stirrup's ToolCall.from_provider: a missing or empty id becomes a
     /// fresh uuid4 hex and clears has_provider_tool_call_id.
-    static ToolCall from_provider(std::optional<std::string> provider_id, std::string name,
-                                  std::string arguments);
+    static ToolCall from_provider(std::optional<std::string> provider_id, std::string name, std::string arguments);
 
     friend bool operator==(const ToolCall&, const ToolCall&) = default;
 };
@@ -94,7 +93,8 @@ struct TokenUsage {
     std::int64_t output() const noexcept { return answer + reasoning; }
     std::int64_t total() const noexcept { return input + answer + reasoning; }
 
-    TokenUsage& operator+=(const TokenUsage& o) noexcept {
+    TokenUsage& operator+=(const TokenUsage& o) noexcept
+    {
         input += o.input;
         answer += o.answer;
         reasoning += o.reasoning;

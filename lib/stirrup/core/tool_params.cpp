@@ -21,10 +21,22 @@ ToolMetadata ToolMetadata::use_count(std::int64_t n)
 
 namespace detail {
 
-boost::json::object schema_string() { return {{"type", "string"}}; }
-boost::json::object schema_integer() { return {{"type", "integer"}}; }
-boost::json::object schema_number() { return {{"type", "number"}}; }
-boost::json::object schema_boolean() { return {{"type", "boolean"}}; }
+boost::json::object schema_string()
+{
+    return {{"type", "string"}};
+}
+boost::json::object schema_integer()
+{
+    return {{"type", "integer"}};
+}
+boost::json::object schema_number()
+{
+    return {{"type", "number"}};
+}
+boost::json::object schema_boolean()
+{
+    return {{"type", "boolean"}};
+}
 
 std::string lax_string(const boost::json::value& v)
 {
@@ -110,7 +122,10 @@ bool lax_boolean(const boost::json::value& v)
     throw InvalidToolArguments("Input should be a valid boolean");
 }
 
-std::string schema_text(const boost::json::value& schema) { return detail::to_json_text(schema); }
+std::string schema_text(const boost::json::value& schema)
+{
+    return detail::to_json_text(schema);
+}
 
 std::string field_title(std::string_view name)
 {

@@ -59,13 +59,17 @@ std::string schema_text(const boost::json::value& schema);
 boost::json::value parse_arguments_text(std::string_view text);
 
 template <class T>
-struct is_vector : std::false_type {};
+struct is_vector : std::false_type {
+};
 template <class T>
-struct is_vector<std::vector<T>> : std::true_type {};
+struct is_vector<std::vector<T>> : std::true_type {
+};
 template <class T>
-struct is_optional : std::false_type {};
+struct is_optional : std::false_type {
+};
 template <class T>
-struct is_optional<std::optional<T>> : std::true_type {};
+struct is_optional<std::optional<T>> : std::true_type {
+};
 
 template <class T>
 boost::json::object schema_of()
@@ -107,10 +111,9 @@ T from_json(const boost::json::value& v)
         // cannot hold (in pydantic's words for a bounded int) rather than wrap.
         const std::int64_t n = lax_integer(v);
         if (!std::in_range<T>(n))
-            throw InvalidToolArguments(n < 0 ? "Input should be greater than or equal to " +
-                                                   std::to_string(std::numeric_limits<T>::min())
-                                             : "Input should be less than or equal to " +
-                                                   std::to_string(std::numeric_limits<T>::max()));
+            throw InvalidToolArguments(
+                n < 0 ? "Input should be greater than or equal to " + std::to_string(std::numeric_limits<T>::min())
+                      : "Input should be less than or equal to " + std::to_string(std::numeric_limits<T>::max()));
         return static_cast<T>(n);
     } else if constexpr (std::is_floating_point_v<T>)
         return static_cast<T>(lax_number(v));
@@ -201,7 +204,7 @@ struct ParamsSpec {
 
 template <class S, class... M>
 ParamsSpec<S, ParamField<S, M>...> params(std::string_view title, std::string_view description,
-                                           ParamField<S, M>... fields)
+                                          ParamField<S, M>... fields)
 {
     return {title, description, std::tuple<ParamField<S, M>...>(std::move(fields)...)};
 }
@@ -316,7 +319,9 @@ Tool make_tool(std::string name, std::string description, TypedExecutor<P> execu
     tool.name = std::move(name);
     tool.description = std::move(description);
     tool.parameters_schema = detail::schema_text(params_schema<P>());
-    tool.parse_arguments = [](const boost::json::value& arguments) { return params_to_json(parse_params<P>(arguments)); };
+    tool.parse_arguments = [](const boost::json::value& arguments) {
+        return params_to_json(parse_params<P>(arguments));
+    };
     tool.execute = [execute = std::move(execute)](boost::json::object arguments, ToolContext& context) {
         return execute(parse_params<P>(arguments), context);
     };

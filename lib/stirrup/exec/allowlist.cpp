@@ -29,8 +29,10 @@ struct Allowlist::Compiled {
     std::vector<detail::PythonRegex> regexes;
 };
 
-Allowlist::Allowlist(const std::vector<std::string>& patterns) : patterns_(patterns) {
-    if (patterns_.empty()) return;
+Allowlist::Allowlist(const std::vector<std::string>& patterns) : patterns_(patterns)
+{
+    if (patterns_.empty())
+        return;
     auto compiled = std::make_shared<Compiled>();
     for (const auto& pattern : patterns_) {
         try {
@@ -49,37 +51,51 @@ Allowlist& Allowlist::operator=(Allowlist&&) noexcept = default;
 Allowlist::Allowlist(const Allowlist&) = default;
 Allowlist& Allowlist::operator=(const Allowlist&) = default;
 
-bool Allowlist::enabled() const noexcept {
+bool Allowlist::enabled() const noexcept
+{
     return compiled_ != nullptr;
 }
 
-std::variant<PreparedCommand, CommandRejection> Allowlist::prepare(std::string_view cmd) const {
-    if (!enabled()) return PreparedCommand{std::string(cmd), std::nullopt};
+std::variant<PreparedCommand, CommandRejection> Allowlist::prepare(std::string_view cmd) const
+{
+    if (!enabled())
+        return PreparedCommand{std::string(cmd), std::nullopt};
 
     // Stirrup's order of checks decides which advice the model gets.
     auto argv = detail::shell::split(cmd);
-    if (!argv) return CommandRejection{"shell_syntax"};
-    if (argv->empty()) return CommandRejection{"empty_command"};
-    if (detail::shell::has_unquoted_shell_syntax(cmd)) return CommandRejection{"shell_syntax"};
-    if (argv->front().find('=') != std::string::npos) return CommandRejection{"shell_assignment"};
+    if (!argv)
+        return CommandRejection{"shell_syntax"};
+    if (argv->empty())
+        return CommandRejection{"empty_command"};
+    if (detail::shell::has_unquoted_shell_syntax(cmd))
+        return CommandRejection{"shell_syntax"};
+    if (argv->front().find('=') != std::string::npos)
+        return CommandRejection{"shell_assignment"};
 
     // Match the form that will actually run, so quoting cannot make a pattern
     // see a different command than the one executed.
     const std::string canonical = detail::shell::join(*argv);
     for (const auto& re : compiled_->regexes)
-        if (re.match(canonical)) return PreparedCommand{std::string(cmd), std::move(argv)};
+        if (re.match(canonical))
+            return PreparedCommand{std::string(cmd), std::move(argv)};
     return CommandRejection{"no_pattern_match"};
 }
 
-std::string_view rejection_advice(std::string_view reason) noexcept {
-    if (reason == "empty_command") return kAdviceEmpty;
-    if (reason == "no_pattern_match") return kAdviceNoMatch;
-    if (reason == "shell_syntax") return kAdviceShellSyntax;
-    if (reason == "shell_assignment") return kAdviceAssignment;
+std::string_view rejection_advice(std::string_view reason) noexcept
+{
+    if (reason == "empty_command")
+        return kAdviceEmpty;
+    if (reason == "no_pattern_match")
+        return kAdviceNoMatch;
+    if (reason == "shell_syntax")
+        return kAdviceShellSyntax;
+    if (reason == "shell_assignment")
+        return kAdviceAssignment;
     return {};
 }
 
-CommandResult rejected_command_result(std::string_view cmd, const CommandRejection& rejection) {
+CommandResult rejected_command_result(std::string_view cmd, const CommandRejection& rejection)
+{
     CommandResult result;
     result.exit_code = 1;
     result.stderr_text = "Command not allowed: '" + std::string(cmd) + "'";
@@ -88,9 +104,11 @@ CommandResult rejected_command_result(std::string_view cmd, const CommandRejecti
     return result;
 }
 
-std::optional<CommandResult> nul_byte_result(std::string_view cmd) {
+std::optional<CommandResult> nul_byte_result(std::string_view cmd)
+{
     const auto at = cmd.find('\0');
-    if (at == std::string_view::npos) return std::nullopt;
+    if (at == std::string_view::npos)
+        return std::nullopt;
     CommandResult result;
     result.exit_code = 1;
     result.stderr_text = "embedded null byte: the command holds a NUL byte (\\0) at offset " + std::to_string(at) +

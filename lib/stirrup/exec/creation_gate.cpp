@@ -48,7 +48,10 @@ CreationPermit& CreationPermit::operator=(CreationPermit&& o) noexcept
     return *this;
 }
 
-CreationPermit::~CreationPermit() { release(); }
+CreationPermit::~CreationPermit()
+{
+    release();
+}
 
 void CreationPermit::release() noexcept
 {

@@ -30,9 +30,9 @@ struct CreationGateOptions {
 };
 
 struct CreationGateStats {
-    std::uint64_t granted = 0;   ///< permits handed out so far
-    std::size_t waiting = 0;     ///< callers queued now
-    std::size_t live = 0;        ///< permits not yet released
+    std::uint64_t granted = 0; ///< permits handed out so far
+    std::size_t waiting = 0;   ///< callers queued now
+    std::size_t live = 0;      ///< permits not yet released
 };
 
 class CreationGate;

@@ -16,8 +16,8 @@ namespace stirrup {
 /// absolutely (e.g. the temp dir, or /workspace), and where it lives on the
 /// host when it does.
 struct OutputSourceRoot {
-    std::string path;                                ///< POSIX path as the environment sees it
-    std::optional<std::filesystem::path> host_path;  ///< same directory on the host, if any
+    std::string path;                               ///< POSIX path as the environment sees it
+    std::optional<std::filesystem::path> host_path; ///< same directory on the host, if any
 };
 
 /// PurePosixPath normalisation: "./a" -> "a", "a//b" -> "a/b", trailing "/"
@@ -33,8 +33,7 @@ std::string posix_join(std::string_view dir, std::string_view name);
 /// messages: "Output source path is empty or invalid", "... contains traversal: {src}",
 /// "... does not identify a file: {src}", "... is outside known execution roots: {src}",
 /// "... cannot be safely preserved: {src}".
-std::string safe_output_relative_path(std::string_view src,
-                                      std::span<const OutputSourceRoot> roots);
+std::string safe_output_relative_path(std::string_view src, std::span<const OutputSourceRoot> roots);
 
 /// Lexical identity of a destination inside an output root (POSIX): the
 /// normalised path; throws PathError "Output destination escapes output directory: {dest}"

@@ -7,9 +7,9 @@
 
 #include <boost/asio/this_coro.hpp>
 
-#include "stirrup/core/error.hpp"
 #include "stirrup/core/detail/image_mime.hpp"
 #include "stirrup/core/detail/offload.hpp"
+#include "stirrup/core/error.hpp"
 #include "stirrup/exec/detail/file_copy.hpp"
 #include "stirrup/exec/detail/host_files.hpp"
 #include "stirrup/exec/detail/host_output_save.hpp"
@@ -56,9 +56,15 @@ CodeExecProvider::CodeExecProvider(CodeExecOptions options)
 
 CodeExecProvider::~CodeExecProvider() = default;
 
-void CodeExecProvider::warn(std::string_view message) const { options_.on_warning(message); }
+void CodeExecProvider::warn(std::string_view message) const
+{
+    options_.on_warning(message);
+}
 
-void CodeExecProvider::require_started() const { require_running(started_); }
+void CodeExecProvider::require_started() const
+{
+    require_running(started_);
+}
 
 void CodeExecProvider::require_running(bool running)
 {
@@ -125,7 +131,8 @@ awaitable<CommandResult> CodeExecProvider::run_command(std::string cmd, std::opt
         co_return rejected_command_result(cmd, *rejection);
     if (auto nul = nul_byte_result(cmd))
         co_return std::move(*nul);
-    co_return co_await execute(std::get<PreparedCommand>(std::move(prepared)), timeout.value_or(options_.shell_timeout));
+    co_return co_await execute(std::get<PreparedCommand>(std::move(prepared)),
+                               timeout.value_or(options_.shell_timeout));
 }
 
 awaitable<ImageFile> CodeExecProvider::view_image(std::string path)

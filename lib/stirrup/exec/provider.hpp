@@ -38,7 +38,8 @@ inline constexpr std::chrono::seconds default_shell_timeout{300};
 /// its signature. Decoding and resizing belong to the view_image tool.
 struct ImageFile {
     std::string data;
-    std::string mime_type; ///< image/png, image/jpeg, image/webp, image/gif, image/bmp, image/tiff, image/vnd.adobe.photoshop
+    std::string
+        mime_type; ///< image/png, image/jpeg, image/webp, image/gif, image/bmp, image/tiff, image/vnd.adobe.photoshop
 };
 
 /// Receives a file streamed out of an environment: `begin` gets its size
@@ -181,8 +182,7 @@ private:
     /// The save loop shared by every non-host destination: relative path,
     /// collision check on the destination's identity, then the transfer.
     awaitable<SaveOutputFilesResult> copy_outputs(std::vector<std::string> paths, std::string output_dir,
-                                                  const DestinationIdentity& identity_of,
-                                                  const FileTransfer& transfer);
+                                                  const DestinationIdentity& identity_of, const FileTransfer& transfer);
     /// read_file of a file leaving for another environment, counted against
     /// this environment's transfer budget.
     awaitable<std::string> read_for_transfer(const std::string& path);
@@ -199,6 +199,5 @@ private:
     detail::TransferBudget budget_;
     bool started_ = false;
 };
-
 
 } // namespace stirrup

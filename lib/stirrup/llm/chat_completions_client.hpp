@@ -19,7 +19,7 @@
 namespace stirrup::net {
 class HttpClient;
 struct HttpRequest;
-}
+} // namespace stirrup::net
 
 namespace stirrup {
 
@@ -71,7 +71,8 @@ public:
     boost::asio::awaitable<AssistantMessage> generate(const std::vector<ChatMessage>& messages,
                                                       const std::vector<ToolDefinition>& tools) override;
     std::string model_slug() const override { return options_.model; }
-    std::uint64_t context_window_tokens() const override {
+    std::uint64_t context_window_tokens() const override
+    {
         return static_cast<std::uint64_t>(options_.context_window_tokens);
     }
     std::uint64_t max_tokens() const override { return static_cast<std::uint64_t>(options_.max_tokens); }

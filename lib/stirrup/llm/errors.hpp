@@ -35,8 +35,7 @@ private:
 /// successful HTTP status with an unusable body has `code` "invalid_response".
 class LlmApiError : public Error {
 public:
-    LlmApiError(int http_status, std::optional<std::string> code, std::string provider_message,
-                std::string raw_body);
+    LlmApiError(int http_status, std::optional<std::string> code, std::string provider_message, std::string raw_body);
 
     int http_status() const noexcept { return http_status_; }
     /// The provider's error code ("invalid_api_key", "400"...), if it gave one.

@@ -48,7 +48,6 @@ public:
     }
 };
 
-
 std::optional<std::string_view> find_header(const Headers& headers, std::string_view name)
 {
     for (const auto& [k, v] : headers)
@@ -70,7 +69,10 @@ Headers copy_headers(const http::response_header<>& h)
     throw boost::system::system_error(asio::error::operation_aborted);
 }
 
-bool cancelled(const asio::cancellation_state& cs) { return cs.cancelled() != asio::cancellation_type::none; }
+bool cancelled(const asio::cancellation_state& cs)
+{
+    return cs.cancelled() != asio::cancellation_type::none;
+}
 
 constexpr std::size_t piece_size = 16 * 1024;
 
@@ -82,9 +84,15 @@ const std::error_category& http_category() noexcept
     return category;
 }
 
-std::error_code make_error_code(HttpErrc e) noexcept { return {static_cast<int>(e), http_category()}; }
+std::error_code make_error_code(HttpErrc e) noexcept
+{
+    return {static_cast<int>(e), http_category()};
+}
 
-std::optional<std::string_view> HttpResponse::header(std::string_view name) const { return find_header(headers, name); }
+std::optional<std::string_view> HttpResponse::header(std::string_view name) const
+{
+    return find_header(headers, name);
+}
 
 HttpResponseTooLarge::HttpResponseTooLarge(HttpErrc which, int status, std::size_t limit, const std::string& what)
     : SystemError(make_error_code(which), what), status_(status), limit_(limit)
@@ -106,7 +114,8 @@ struct Prepared {
 
 struct HttpClient::Impl {
     Impl(asio::any_io_executor ex, HttpClientOptions o)
-        : executor(std::move(ex)), options(std::move(o)), pool(std::make_shared<detail::ConnectionPool>(executor, options.pool))
+        : executor(std::move(ex)), options(std::move(o)),
+          pool(std::make_shared<detail::ConnectionPool>(executor, options.pool))
     {
         if (options.use_env_proxy)
             proxies = detail::ProxySettings::from_env(detail::process_env());
@@ -114,8 +123,8 @@ struct HttpClient::Impl {
     }
 
     Prepared prepare(HttpRequest& req);
-    asio::awaitable<void> send(Prepared& p, detail::ConnectionPool::Lease& lease, std::unique_ptr<detail::ResponseParser>& parser,
-                               detail::SteadyTime deadline);
+    asio::awaitable<void> send(Prepared& p, detail::ConnectionPool::Lease& lease,
+                               std::unique_ptr<detail::ResponseParser>& parser, detail::SteadyTime deadline);
     asio::awaitable<void> sleep(Milliseconds d);
     /// After an attempt that failed (`failure`) or asked to be retried
     /// (`decision`): rethrows what must not be retried, else counts the retry
@@ -173,8 +182,8 @@ Prepared HttpClient::Impl::prepare(HttpRequest& req)
     p.head = verb == http::verb::head;
     // A plain-HTTP proxy forwards absolute-form targets (RFC 9112 3.2.2).
     m.target(p.proxy && p.url.scheme == detail::Scheme::http ? p.url.absolute_target() : p.url.target);
-    const bool default_port = (p.url.scheme == detail::Scheme::https && p.url.port == 443)
-                              || (p.url.scheme == detail::Scheme::http && p.url.port == 80);
+    const bool default_port = (p.url.scheme == detail::Scheme::https && p.url.port == 443) ||
+                              (p.url.scheme == detail::Scheme::http && p.url.port == 80);
     if (p.url.scheme == detail::Scheme::unix_socket)
         m.set(http::field::host, "localhost");
     else if (default_port)
@@ -200,10 +209,12 @@ Prepared HttpClient::Impl::prepare(HttpRequest& req)
 }
 
 asio::awaitable<void> HttpClient::Impl::send(Prepared& p, detail::ConnectionPool::Lease& lease,
-                                             std::unique_ptr<detail::ResponseParser>& parser, detail::SteadyTime deadline)
+                                             std::unique_ptr<detail::ResponseParser>& parser,
+                                             detail::SteadyTime deadline)
 {
     lease = co_await pool->acquire(p.pool_key, deadline);
-    const detail::ConnectSettings settings{&p.url, &p.proxy, tls.get(), options.tls.verify, &options.timeouts, &counters};
+    const detail::ConnectSettings settings{&p.url,   &p.proxy, tls.get(), options.tls.verify, &options.timeouts,
+                                           &counters};
     // Only a reused connection is resent, and only once: a server may close
     // an idle keep-alive connection just as we write to it.
     for (bool may_resend = true;; may_resend = false) {
@@ -231,7 +242,8 @@ asio::awaitable<void> HttpClient::Impl::send(Prepared& p, detail::ConnectionPool
         if (failure->code() == HttpErrc::header_too_large) {
             lease.connection.reset(); // the rest of that answer is still on the wire
             throw HttpResponseTooLarge(HttpErrc::header_too_large, 0, options.limits.max_header_bytes,
-                                       failure->what() + std::string(" (HttpClientOptions::limits.max_header_bytes is ") +
+                                       failure->what() +
+                                           std::string(" (HttpClientOptions::limits.max_header_bytes is ") +
                                            std::to_string(options.limits.max_header_bytes) + ")");
         }
         const bool answered = parser->got_some() || lease.connection->buffer.size() != 0;
@@ -252,8 +264,8 @@ asio::awaitable<void> HttpClient::Impl::sleep(Milliseconds d)
     co_await timer.async_wait(asio::use_awaitable);
 }
 
-asio::awaitable<void> HttpClient::Impl::before_retry(std::exception_ptr failure, detail::RetryDecision decision, int retries,
-                                                     int max_retries, const asio::cancellation_state& cs)
+asio::awaitable<void> HttpClient::Impl::before_retry(std::exception_ptr failure, detail::RetryDecision decision,
+                                                     int retries, int max_retries, const asio::cancellation_state& cs)
 {
     if (cancelled(cs))
         throw_aborted();
@@ -285,7 +297,8 @@ detail::ResponseRetryInfo retry_info(const http::response_header<>& h)
     return {static_cast<int>(h.result_int()), get("x-should-retry"), get("retry-after"), get("retry-after-ms")};
 }
 
-[[noreturn]] void throw_body_too_large(const detail::Connection& c, const detail::ResponseParser& parser, std::size_t limit)
+[[noreturn]] void throw_body_too_large(const detail::Connection& c, const detail::ResponseParser& parser,
+                                       std::size_t limit)
 {
     throw HttpResponseTooLarge(HttpErrc::body_too_large, static_cast<int>(parser.get().result_int()), limit,
                                c.origin + ": the response body exceeds the limit of " + std::to_string(limit) +
@@ -296,8 +309,8 @@ detail::ResponseRetryInfo retry_info(const http::response_header<>& h)
 // refusing to collect more than `limit` bytes: a declared length past it
 // fails before a byte is read, a chunked or close-delimited body as soon as
 // it grows past it.
-asio::awaitable<void> read_body(detail::Connection& c, detail::ResponseParser& parser, std::string* out, detail::SteadyTime deadline,
-                                Milliseconds idle, std::size_t limit)
+asio::awaitable<void> read_body(detail::Connection& c, detail::ResponseParser& parser, std::string* out,
+                                detail::SteadyTime deadline, Milliseconds idle, std::size_t limit)
 {
     std::optional<std::uint64_t> length;
     if (!parser.is_done())
@@ -339,14 +352,18 @@ HttpClient::HttpClient(asio::any_io_executor ex, HttpClientOptions options)
 
 HttpClient::~HttpClient() = default;
 
-const HttpClientOptions& HttpClient::options() const noexcept { return impl_->options; }
+const HttpClientOptions& HttpClient::options() const noexcept
+{
+    return impl_->options;
+}
 
 HttpClientStats HttpClient::stats() const
 {
     const auto& c = impl_->counters;
     const auto opening = impl_->pool->opening_stats();
-    return {c.connections_opened.load(), c.tls_handshakes.load(), c.requests_sent.load(), c.retries.load(),
-            opening.queued, opening.peak_waiting};
+    return {
+        c.connections_opened.load(), c.tls_handshakes.load(), c.requests_sent.load(), c.retries.load(), opening.queued,
+        opening.peak_waiting};
 }
 
 asio::awaitable<HttpResponse> HttpClient::request(HttpRequest req)
@@ -373,7 +390,7 @@ asio::awaitable<HttpResponse> HttpClient::request(HttpRequest req)
                 resp.headers = copy_headers(h);
                 resp.attempts = retries + 1;
                 decision = detail::decide_retry(impl->options.retry, retries, p.max_retries, retry_info(h),
-                                        std::chrono::system_clock::now(), impl->random01());
+                                                std::chrono::system_clock::now(), impl->random01());
                 if (!decision.retry)
                     co_return resp;
             } catch (const HttpTransportError&) {
@@ -399,7 +416,7 @@ asio::awaitable<HttpStream> HttpClient::stream(HttpRequest req)
                 co_await impl->send(p, s->lease, s->parser, deadline);
                 const auto& h = s->parser->get();
                 decision = detail::decide_retry(impl->options.retry, retries, p.max_retries, retry_info(h),
-                                        std::chrono::system_clock::now(), impl->random01());
+                                                std::chrono::system_clock::now(), impl->random01());
                 if (!decision.retry) {
                     s->status = static_cast<int>(h.result_int());
                     s->headers = copy_headers(h);
@@ -422,7 +439,10 @@ HttpStream::HttpStream(HttpStream&&) noexcept = default;
 HttpStream& HttpStream::operator=(HttpStream&&) noexcept = default;
 HttpStream::~HttpStream() = default;
 
-int HttpStream::status() const noexcept { return impl_ ? impl_->status : 0; }
+int HttpStream::status() const noexcept
+{
+    return impl_ ? impl_->status : 0;
+}
 
 const Headers& HttpStream::headers() const noexcept
 {
@@ -430,7 +450,10 @@ const Headers& HttpStream::headers() const noexcept
     return impl_ ? impl_->headers : none;
 }
 
-std::optional<std::string_view> HttpStream::header(std::string_view name) const { return find_header(headers(), name); }
+std::optional<std::string_view> HttpStream::header(std::string_view name) const
+{
+    return find_header(headers(), name);
+}
 
 asio::awaitable<std::optional<std::string>> HttpStream::read_some()
 {

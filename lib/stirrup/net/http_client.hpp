@@ -165,4 +165,5 @@ private:
 } // namespace stirrup::net
 
 template <>
-struct std::is_error_code_enum<stirrup::net::HttpErrc> : std::true_type {};
+struct std::is_error_code_enum<stirrup::net::HttpErrc> : std::true_type {
+};

@@ -16,8 +16,8 @@ constexpr std::uint64_t kInlineWorkBudget = detail::pyexpr::kWorkBudget / 200;
 
 boost::asio::awaitable<ToolResult> calculate(CalculatorParams params, ToolContext&)
 {
-    std::optional<detail::CalculatorResult> result = detail::quick_calculator_result(params.expression, kInlineMaxChars,
-                                                                     kInlineWorkBudget);
+    std::optional<detail::CalculatorResult> result =
+        detail::quick_calculator_result(params.expression, kInlineMaxChars, kInlineWorkBudget);
     // The rest may spend up to the full work budget (a fraction of a second
     // of CPU): too long to hold the event loop.
     if (!result)

@@ -1,7 +1,7 @@
 #include "stirrup/tools/finish_tool.hpp"
 
-#include "stirrup/pycompat/detail/py_repr.hpp"
 #include "stirrup/exec/provider.hpp"
+#include "stirrup/pycompat/detail/py_repr.hpp"
 
 namespace stirrup {
 namespace {

@@ -19,7 +19,8 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr const char* docker_options_usage = R"(docker (the engine from DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH; else the local socket):
+constexpr const char* docker_options_usage =
+    R"(docker (the engine from DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH; else the local socket):
   --image NAME          run this image (pulled when missing)
   --dockerfile PATH     or build this Dockerfile when the environment starts
   --context DIR         its build context (the Dockerfile's directory)
@@ -201,8 +202,9 @@ int docker_command(const std::vector<std::string>& args)
             for (const auto& d : result.directories)
                 dirs.emplace_back(d.string());
             json::array errors(result.errors.begin(), result.errors.end());
-            std::cout << json::serialize(json::object{
-                             {"removed", std::move(ids)}, {"directories", std::move(dirs)}, {"errors", std::move(errors)}})
+            std::cout << json::serialize(json::object{{"removed", std::move(ids)},
+                                                      {"directories", std::move(dirs)},
+                                                      {"errors", std::move(errors)}})
                       << '\n';
             return;
         }
@@ -225,7 +227,7 @@ extern const Backend docker_backend{
     .summary = "docker",
     .usage = docker_options_usage,
     .misplaced_error = "--image, --dockerfile and the other docker options need --backend docker",
-    .options = [] () -> std::unique_ptr<BackendOptions> { return std::make_unique<DockerOptions>(); },
+    .options = []() -> std::unique_ptr<BackendOptions> { return std::make_unique<DockerOptions>(); },
     .command = docker_command,
     .command_usage = docker_command_usage,
 };

@@ -11,7 +11,8 @@ namespace stirrup::cli {
 
 namespace {
 
-constexpr const char* e2b_options_usage = R"(e2b (E2B_API_KEY; E2B_API_URL or E2B_DOMAIN; E2B_SANDBOX_URL; SSL_CERT_FILE for a private CA):
+constexpr const char* e2b_options_usage =
+    R"(e2b (E2B_API_KEY; E2B_API_URL or E2B_DOMAIN; E2B_SANDBOX_URL; SSL_CERT_FILE for a private CA):
   --template NAME       the sandbox template (base)
   --lifetime S          seconds the sandbox may live (600)
   --env NAME            (also for e2b) set this variable in the sandbox from the environment
@@ -77,7 +78,7 @@ extern const Backend e2b_backend{
     .summary = "e2b",
     .usage = e2b_options_usage,
     .misplaced_error = "--template and --lifetime need --backend e2b",
-    .options = [] () -> std::unique_ptr<BackendOptions> { return std::make_unique<E2BOptions>(); },
+    .options = []() -> std::unique_ptr<BackendOptions> { return std::make_unique<E2BOptions>(); },
     .command = nullptr,
     .command_usage = "",
 };

@@ -4,9 +4,9 @@
 
 #include "backend.hpp"
 
-#define STIRRUP_CLI_BACKENDS(X) \
-    X(docker)                   \
-    X(e2b)                      \
+#define STIRRUP_CLI_BACKENDS(X)                                                                                        \
+    X(docker)                                                                                                          \
+    X(e2b)                                                                                                             \
     X(local)
 
 namespace stirrup::cli {

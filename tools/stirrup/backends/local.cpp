@@ -18,7 +18,8 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr const char* local_command_usage = R"(  local   stirrup local reap [--temp-dir DIR]: remove local environments (processes, cgroups, temp dirs)
+constexpr const char* local_command_usage =
+    R"(  local   stirrup local reap [--temp-dir DIR]: remove local environments (processes, cgroups, temp dirs)
           left by processes that died
 )";
 
@@ -98,7 +99,8 @@ int local_command(const std::vector<std::string>& args)
             std::cout << local_usage;
             return 0;
         }
-        std::cerr << "stirrup local reap: " << (args[i] == "--temp-dir" ? "--temp-dir needs a directory" : "unknown option '" + args[i] + "'")
+        std::cerr << "stirrup local reap: "
+                  << (args[i] == "--temp-dir" ? "--temp-dir needs a directory" : "unknown option '" + args[i] + "'")
                   << '\n';
         return 1;
     }
@@ -149,7 +151,7 @@ extern const Backend local_backend{
     .summary = "local (a temp dir on this host, the default)",
     .usage = "",
     .misplaced_error = "",
-    .options = [] () -> std::unique_ptr<BackendOptions> { return std::make_unique<LocalOptions>(); },
+    .options = []() -> std::unique_ptr<BackendOptions> { return std::make_unique<LocalOptions>(); },
     .command = local_command,
     .command_usage = local_command_usage,
 };

@@ -28,7 +28,8 @@ char32_t next_code_point(std::string_view s, std::size_t& i)
     std::size_t len = b0 < 0x80 ? 1 : b0 < 0xE0 ? 2 : b0 < 0xF0 ? 3 : 4;
     len = std::min(len, s.size() - i);
     char32_t cp = len == 1 ? b0 : len == 2 ? (b0 & 0x1F) : len == 3 ? (b0 & 0x0F) : (b0 & 0x07);
-    for (std::size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    for (std::size_t k = 1; k < len; ++k)
+        cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
     i += len;
     return cp;
 }
@@ -43,8 +44,10 @@ std::size_t code_point_width(char32_t cp)
 
 std::string number_text(const json::value& v)
 {
-    if (v.is_int64()) return std::to_string(v.get_int64());
-    if (v.is_uint64()) return std::to_string(v.get_uint64());
+    if (v.is_int64())
+        return std::to_string(v.get_int64());
+    if (v.is_uint64())
+        return std::to_string(v.get_uint64());
     return detail::pyexpr::float_repr(v.get_double());
 }
 
@@ -62,7 +65,8 @@ void dump_indented(std::string& out, const json::value& v, std::size_t level)
         out += "{\n";
         bool first = true;
         for (const auto& [key, item] : obj) {
-            if (!first) out += ",\n";
+            if (!first)
+                out += ",\n";
             first = false;
             out += pad;
             detail::append_json_string(out, key);
@@ -81,7 +85,8 @@ void dump_indented(std::string& out, const json::value& v, std::size_t level)
         out += "[\n";
         bool first = true;
         for (const auto& item : arr) {
-            if (!first) out += ",\n";
+            if (!first)
+                out += ",\n";
             first = false;
             out += pad;
             dump_indented(out, item, level + 1);
@@ -89,20 +94,32 @@ void dump_indented(std::string& out, const json::value& v, std::size_t level)
         out += "\n" + close_pad + "]";
         return;
     }
-    case json::kind::string: detail::append_json_string(out, v.get_string()); return;
-    case json::kind::bool_: out += v.get_bool() ? "true" : "false"; return;
-    case json::kind::null: out += "null"; return;
-    default: out += number_text(v); return;
+    case json::kind::string:
+        detail::append_json_string(out, v.get_string());
+        return;
+    case json::kind::bool_:
+        out += v.get_bool() ? "true" : "false";
+        return;
+    case json::kind::null:
+        out += "null";
+        return;
+    default:
+        out += number_text(v);
+        return;
     }
 }
 
-bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+bool is_ascii_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
 
 std::string repeat(std::string_view unit, std::size_t n)
 {
     std::string out;
     out.reserve(unit.size() * n);
-    for (std::size_t i = 0; i < n; ++i) out += unit;
+    for (std::size_t i = 0; i < n; ++i)
+        out += unit;
     return out;
 }
 
@@ -118,7 +135,8 @@ std::string with_thousands(std::int64_t n)
     const std::string digits = std::to_string(magnitude);
     std::string out;
     for (std::size_t i = 0; i < digits.size(); ++i) {
-        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+        if (i > 0 && (digits.size() - i) % 3 == 0)
+            out += ',';
         out += digits[i];
     }
     return negative ? "-" + out : out;
@@ -131,11 +149,15 @@ std::string fixed(double x, int decimals)
     return buf;
 }
 
-std::string percent(double fraction) { return fixed(fraction * 100.0, 1) + "%"; }
+std::string percent(double fraction)
+{
+    return fixed(fraction * 100.0, 1) + "%";
+}
 
 std::string human_size(std::uint64_t bytes)
 {
-    if (bytes < 1024) return std::to_string(bytes) + " B";
+    if (bytes < 1024)
+        return std::to_string(bytes) + " B";
     static constexpr const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
     double value = static_cast<double>(bytes);
     std::size_t unit = 0;
@@ -151,7 +173,8 @@ std::optional<std::string> pretty_json(std::string_view text)
 {
     boost::system::error_code ec;
     const json::value parsed = json::parse(text, ec);
-    if (ec) return std::nullopt;
+    if (ec)
+        return std::nullopt;
     std::string out;
     dump_indented(out, parsed, 0);
     return out;
@@ -159,7 +182,8 @@ std::optional<std::string> pretty_json(std::string_view text)
 
 std::string display_value(const json::value& value)
 {
-    if (value.is_string()) return std::string(value.get_string());
+    if (value.is_string())
+        return std::string(value.get_string());
     return detail::py_repr_json(value);
 }
 
@@ -168,7 +192,8 @@ std::string display_value(const json::value& value)
 std::string cut(std::string_view utf8, std::size_t max_chars)
 {
     const std::size_t end = detail::text::code_point_offset(utf8, max_chars);
-    if (end >= utf8.size()) return std::string(utf8);
+    if (end >= utf8.size())
+        return std::string(utf8);
     return std::string(utf8.substr(0, end)) + "...";
 }
 
@@ -181,7 +206,8 @@ std::string collapse_whitespace(std::string_view text)
             pending_space = !out.empty();
             continue;
         }
-        if (pending_space) out += ' ';
+        if (pending_space)
+            out += ' ';
         pending_space = false;
         out += c;
     }
@@ -190,17 +216,20 @@ std::string collapse_whitespace(std::string_view text)
 
 std::string content_display(const Content& content)
 {
-    if (const auto* s = std::get_if<std::string>(&content)) return detail::text::sanitize_utf8(*s);
+    if (const auto* s = std::get_if<std::string>(&content))
+        return detail::text::sanitize_utf8(*s);
     std::string out;
     bool first = true;
     for (const auto& part : std::get<std::vector<ContentPart>>(content)) {
-        if (!first) out += '\n';
+        if (!first)
+            out += '\n';
         first = false;
         if (const auto* s = std::get_if<std::string>(&part)) {
             out += detail::text::sanitize_utf8(*s);
         } else {
             const auto& image = std::get<ImageBlock>(part);
-            out += "[image " + detail::text::sanitize_utf8(image.mime_type) + ", " + human_size(image.data.size()) + "]";
+            out +=
+                "[image " + detail::text::sanitize_utf8(image.mime_type) + ", " + human_size(image.data.size()) + "]";
         }
     }
     return out;
@@ -237,21 +266,27 @@ std::string html_unescape(std::string_view text)
             for (; j < rest.size() && digits < 8; ++j, ++digits) {
                 const char c = rest[j];
                 int d = -1;
-                if (c >= '0' && c <= '9') d = c - '0';
-                else if (hex && c >= 'a' && c <= 'f') d = c - 'a' + 10;
-                else if (hex && c >= 'A' && c <= 'F') d = c - 'A' + 10;
-                if (d < 0) break;
+                if (c >= '0' && c <= '9')
+                    d = c - '0';
+                else if (hex && c >= 'a' && c <= 'f')
+                    d = c - 'a' + 10;
+                else if (hex && c >= 'A' && c <= 'F')
+                    d = c - 'A' + 10;
+                if (d < 0)
+                    break;
                 cp = cp * (hex ? 16 : 10) + static_cast<std::uint32_t>(d);
             }
             if (digits > 0 && j < rest.size() && rest[j] == ';') {
                 // As html.unescape: NUL, surrogates and out-of-range become U+FFFD.
-                if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
+                if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+                    cp = 0xFFFD;
                 detail::text::append_utf8(out, cp);
                 i += 1 + j + 1;
                 replaced = true;
             }
         }
-        if (!replaced) out += text[i++];
+        if (!replaced)
+            out += text[i++];
     }
     return out;
 }
@@ -292,7 +327,8 @@ std::size_t display_width(std::string_view utf8)
 {
     std::size_t width = 0;
     std::size_t i = 0;
-    while (i < utf8.size()) width += code_point_width(next_code_point(utf8, i));
+    while (i < utf8.size())
+        width += code_point_width(next_code_point(utf8, i));
     return width;
 }
 
@@ -303,7 +339,8 @@ std::string fit_width(std::string_view utf8, std::size_t columns)
     while (i < utf8.size()) {
         std::size_t next = i;
         const std::size_t w = code_point_width(next_code_point(utf8, next));
-        if (width + w > columns) break;
+        if (width + w > columns)
+            break;
         width += w;
         i = next;
     }
@@ -334,7 +371,8 @@ std::vector<std::string> wrap(std::string_view utf8, std::size_t columns)
         std::string_view rest = line;
         while (display_width(rest) > columns) {
             std::string piece = fit_width(rest, columns);
-            if (piece.empty()) piece = std::string(rest.substr(0, 1)); // a char wider than the line
+            if (piece.empty())
+                piece = std::string(rest.substr(0, 1)); // a char wider than the line
             const auto space = piece.rfind(' ');
             if (space != std::string::npos && space >= piece.size() / 2 && space > 0) {
                 out.push_back(piece.substr(0, space));
@@ -353,7 +391,8 @@ std::vector<std::string> wrap(std::string_view utf8, std::size_t columns)
 
 std::string Painter::paint(std::string_view text, std::string_view code) const
 {
-    if (!color || code.empty() || text.empty()) return std::string(text);
+    if (!color || code.empty() || text.empty())
+        return std::string(text);
     std::string out = "\x1b[";
     out += code;
     out += 'm';
@@ -370,14 +409,19 @@ std::string Painter::line(std::string_view text) const
     return out;
 }
 
-std::size_t Painter::usable_width() const { return width > indent + 20 ? width - indent : 20; }
+std::size_t Painter::usable_width() const
+{
+    return width > indent + 20 ? width - indent : 20;
+}
 
 std::string Painter::rule(std::string_view title, std::string_view title_code, std::string_view rule_code) const
 {
     const std::size_t w = usable_width();
-    if (title.empty()) return line(paint(repeat("─", w), rule_code));
+    if (title.empty())
+        return line(paint(repeat("─", w), rule_code));
     const std::size_t title_width = display_width(title) + 2;
-    if (title_width + 2 > w) return line(paint("─ ", rule_code) + paint(title, title_code));
+    if (title_width + 2 > w)
+        return line(paint("─ ", rule_code) + paint(title, title_code));
     const std::size_t left = (w - title_width) / 2;
     const std::size_t right = w - title_width - left;
     return line(paint(repeat("─", left), rule_code) + " " + paint(title, title_code) + " " +
@@ -388,9 +432,9 @@ std::string Painter::panel(std::string_view title, std::string_view title_code, 
                            const std::vector<std::string>& body) const
 {
     const std::size_t w = usable_width();
-    const std::size_t used = 3 + display_width(title) + 1;  // "╭─ " title " "
-    std::string out =
-        line(paint("╭─ ", border_code) + paint(title, title_code) + " " + paint(repeat("─", w > used ? w - used : 0), border_code));
+    const std::size_t used = 3 + display_width(title) + 1; // "╭─ " title " "
+    std::string out = line(paint("╭─ ", border_code) + paint(title, title_code) + " " +
+                           paint(repeat("─", w > used ? w - used : 0), border_code));
     for (const auto& body_line : body)
         out += line(paint("│", border_code) + (body_line.empty() ? "" : " " + body_line));
     out += line(paint("╰" + repeat("─", w - 1), border_code));

@@ -25,9 +25,12 @@ std::string safe(std::string_view text, std::size_t max_chars)
 
 std::optional<std::int64_t> integer(const json::value* v)
 {
-    if (v == nullptr) return std::nullopt;
-    if (v->is_int64()) return v->get_int64();
-    if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
+    if (v == nullptr)
+        return std::nullopt;
+    if (v->is_int64())
+        return v->get_int64();
+    if (v->is_uint64())
+        return static_cast<std::int64_t>(v->get_uint64());
     return std::nullopt;
 }
 
@@ -44,33 +47,41 @@ void add_tools(TreeNode& parent, const RunMetadata& metadata, const std::set<std
                const Painter& painter)
 {
     std::set<std::string> names;
-    for (const auto& [name, list] : metadata.tools) names.insert(name);
-    for (const auto& [name, durations] : metadata.tool_durations) names.insert(name);
+    for (const auto& [name, list] : metadata.tools)
+        names.insert(name);
+    for (const auto& [name, durations] : metadata.tool_durations)
+        names.insert(name);
     for (const auto& name : names) {
-        if (exclude.contains(name)) continue;
+        if (exclude.contains(name))
+            continue;
         const auto* list = find(metadata.tools, name);
         const auto* durations = find(metadata.tool_durations, name);
         std::optional<ToolMetadata> folded;
         if (list != nullptr && !list->empty()) {
             folded = list->front();
-            for (std::size_t i = 1; i < list->size(); ++i) merge_metadata(*folded, (*list)[i]);
+            for (std::size_t i = 1; i < list->size(); ++i)
+                merge_metadata(*folded, (*list)[i]);
         }
-        std::int64_t calls = static_cast<std::int64_t>(
-            std::max(list ? list->size() : 0, durations ? durations->size() : 0));
+        std::int64_t calls =
+            static_cast<std::int64_t>(std::max(list ? list->size() : 0, durations ? durations->size() : 0));
         if (folded) {
-            if (auto uses = integer(folded->values.if_contains("num_uses"))) calls = *uses;
+            if (auto uses = integer(folded->values.if_contains("num_uses")))
+                calls = *uses;
         }
         std::string label = painter.paint(safe(name, 200), sgr::magenta);
-        if (calls > 0) label += ": " + with_thousands(calls) + " call(s)";
+        if (calls > 0)
+            label += ": " + with_thousands(calls) + " call(s)";
         if (durations != nullptr && !durations->empty()) {
             double sum = 0;
-            for (const double d : *durations) sum += d;
+            for (const double d : *durations)
+                sum += d;
             label += ", avg " + fixed(sum / static_cast<double>(durations->size()), 2) + "s";
         }
         TreeNode node{std::move(label), {}};
         if (folded) {
             for (const auto& [key, value] : folded->values) {
-                if (key == "num_uses" || value.is_null()) continue;
+                if (key == "num_uses" || value.is_null())
+                    continue;
                 node.children.push_back(
                     {painter.paint(safe(key, 200) + ":", sgr::dim) + " " + safe(display_value(value), 200), {}});
             }
@@ -106,7 +117,8 @@ void collect_speeds(const RunMetadata& metadata, std::vector<ModelSpeed>& rows)
     }
     for (const auto& [name, list] : metadata.tools)
         for (const auto& entry : list)
-            if (entry.sub_agent) collect_speeds(entry.sub_agent->run_metadata, rows);
+            if (entry.sub_agent)
+                collect_speeds(entry.sub_agent->run_metadata, rows);
 }
 
 std::string pad_left(const std::string& s, std::size_t width)
@@ -127,10 +139,12 @@ std::string pad_right(const std::string& s, std::size_t width)
 std::string shown_path(const std::optional<fs::path>& output_dir, const std::string& output_path)
 {
     const fs::path path(output_path);
-    if (!output_dir || output_dir->empty() || path.is_absolute()) return path.generic_string();
+    if (!output_dir || output_dir->empty() || path.is_absolute())
+        return path.generic_string();
     const fs::path dir = output_dir->lexically_normal();
     const fs::path rel = path.lexically_normal().lexically_relative(dir);
-    if (!rel.empty() && *rel.begin() != "..") return path.generic_string();
+    if (!rel.empty() && *rel.begin() != "..")
+        return path.generic_string();
     return (*output_dir / path).generic_string();
 }
 
@@ -157,16 +171,19 @@ std::vector<std::string> paths_lines(const SessionReport& report, const FinishCa
 std::vector<std::string> token_lines(const TokenUsage& total, const Painter& painter)
 {
     std::vector<std::pair<std::string, std::int64_t>> rows{{"Input", total.input}, {"Answer", total.answer}};
-    if (total.reasoning > 0) rows.emplace_back("Reasoning", total.reasoning);
+    if (total.reasoning > 0)
+        rows.emplace_back("Reasoning", total.reasoning);
     std::size_t count_width = with_thousands(total.total()).size();
-    for (const auto& [label, n] : rows) count_width = std::max(count_width, with_thousands(n).size());
+    for (const auto& [label, n] : rows)
+        count_width = std::max(count_width, with_thousands(n).size());
     const std::size_t label_width = 10;
     std::vector<std::string> lines;
     for (const auto& [label, n] : rows)
         lines.push_back(painter.paint(pad_right(label, label_width), sgr::cyan) +
                         painter.paint(pad_left(with_thousands(n), count_width), sgr::green));
     std::string rule;
-    for (std::size_t i = 0; i < label_width + count_width; ++i) rule += "─";
+    for (std::size_t i = 0; i < label_width + count_width; ++i)
+        rule += "─";
     lines.push_back(painter.paint(rule, sgr::dim));
     lines.push_back(painter.paint(pad_right("Total", label_width), sgr::bold) +
                     painter.paint(pad_left(with_thousands(total.total()), count_width), sgr::bold));
@@ -177,16 +194,18 @@ std::vector<std::string> speed_lines(const std::vector<ModelSpeed>& rows, const 
 {
     std::vector<std::vector<std::string>> cells{{"Model", "E2E OTPS", "Calls", "Time(s)"}};
     for (const auto& row : rows)
-        cells.push_back({safe(row.model_slug, 100), fixed(row.e2e_otps, 2), with_thousands(row.num_calls),
-                         fixed(row.duration, 2)});
+        cells.push_back(
+            {safe(row.model_slug, 100), fixed(row.e2e_otps, 2), with_thousands(row.num_calls), fixed(row.duration, 2)});
     std::vector<std::size_t> widths(4, 0);
     for (const auto& r : cells)
-        for (std::size_t c = 0; c < 4; ++c) widths[c] = std::max(widths[c], display_width(r[c]));
+        for (std::size_t c = 0; c < 4; ++c)
+            widths[c] = std::max(widths[c], display_width(r[c]));
     std::vector<std::string> lines;
     for (std::size_t i = 0; i < cells.size(); ++i) {
         const auto& r = cells[i];
         std::string line = pad_right(r[0], widths[0]);
-        for (std::size_t c = 1; c < 4; ++c) line += "  " + pad_left(r[c], widths[c]);
+        for (std::size_t c = 1; c < 4; ++c)
+            line += "  " + pad_left(r[c], widths[c]);
         lines.push_back(painter.paint(line, i == 0 ? sgr::bold : std::string_view{}));
     }
     return lines;
@@ -196,8 +215,7 @@ std::vector<std::string> speed_lines(const std::vector<ModelSpeed>& rows, const 
 
 std::string session_summary(const LogScope& scope, const SessionReport& report, const Painter& painter)
 {
-    const FinishCall* finish =
-        report.finish != nullptr && report.finish->has_value() ? &**report.finish : nullptr;
+    const FinishCall* finish = report.finish != nullptr && report.finish->has_value() ? &**report.finish : nullptr;
     std::string out;
 
     if (finish != nullptr) {
@@ -214,7 +232,8 @@ std::string session_summary(const LogScope& scope, const SessionReport& report, 
         const RunMetadata& metadata = *report.metadata;
         // The finish tool is shown by the Reason panel.
         std::set<std::string> exclude{"finish"};
-        if (finish != nullptr) exclude.insert(finish->tool_name);
+        if (finish != nullptr)
+            exclude.insert(finish->tool_name);
         TreeNode tools{"🔧 " + painter.paint("Tools", sgr::bold), {}};
         add_tools(tools, metadata, exclude, painter);
         if (!tools.children.empty())
@@ -236,7 +255,8 @@ std::string session_summary(const LogScope& scope, const SessionReport& report, 
         }
         std::vector<ModelSpeed> speeds;
         collect_speeds(*report.metadata, speeds);
-        if (!speeds.empty()) out += painter.panel("Model Speed", sgr::bold, sgr::blue, speed_lines(speeds, painter));
+        if (!speeds.empty())
+            out += painter.panel("Model Speed", sgr::bold, sgr::blue, speed_lines(speeds, painter));
     }
 
     out += painter.rule("", {}, sgr::dim);

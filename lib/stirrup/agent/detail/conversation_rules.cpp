@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <set>
 
-#include "stirrup/pycompat/detail/py_repr.hpp"
 #include "stirrup/llm/errors.hpp"
+#include "stirrup/pycompat/detail/py_repr.hpp"
 
 namespace stirrup::detail {
 

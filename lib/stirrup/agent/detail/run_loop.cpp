@@ -13,9 +13,9 @@
 #include "stirrup/agent/detail/conversation_rules.hpp"
 #include "stirrup/agent/detail/run_warnings.hpp"
 #include "stirrup/agent/detail/session_state.hpp"
+#include "stirrup/core/detail/cancellation.hpp"
 #include "stirrup/core/tool_params.hpp"
 #include "stirrup/llm/errors.hpp"
-#include "stirrup/core/detail/cancellation.hpp"
 
 namespace stirrup::detail {
 
@@ -134,8 +134,8 @@ awaitable<StepResult> step(SessionState& state, const std::vector<ChatMessage>& 
             if (msg.success && state.is_finish(call.name)) {
                 const Tool* tool = state.find_tool(call.name);
                 auto parsed = detail::parse_arguments_text(call.arguments);
-                out.finish = FinishCall{call.name, tool->parse_arguments ? tool->parse_arguments(parsed)
-                                                                         : parsed.get_object()};
+                out.finish =
+                    FinishCall{call.name, tool->parse_arguments ? tool->parse_arguments(parsed) : parsed.get_object()};
             }
         }
         state.logger->tool_result(state.scope, msg);
@@ -279,8 +279,8 @@ awaitable<RunResult> run_loop(SessionState& state, std::vector<ChatMessage> init
             turn_metadata.clear();
             bool overflowed = false;
             try {
-                result = co_await step(state, msgs, turn_metadata, detail::count_turns(history, msgs) + 1, opt.max_turns,
-                                       queue_wait);
+                result = co_await step(state, msgs, turn_metadata, detail::count_turns(history, msgs) + 1,
+                                       opt.max_turns, queue_wait);
             } catch (const ContextOverflowError&) {
                 overflowed = true;
             }
@@ -328,8 +328,8 @@ awaitable<RunResult> run_loop(SessionState& state, std::vector<ChatMessage> init
             msgs = std::move(fresh);
         }
 
-        if (detail::needs_continue_prompt(opt.block_successive_assistant_messages, had_messages, accepted_turn, opt.max_turns,
-                                  opt.turns_remaining_warning_threshold))
+        if (detail::needs_continue_prompt(opt.block_successive_assistant_messages, had_messages, accepted_turn,
+                                          opt.max_turns, opt.turns_remaining_warning_threshold))
             msgs.emplace_back(UserMessage{std::string(detail::continue_prompt_text)});
     }
 

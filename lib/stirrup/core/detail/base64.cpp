@@ -9,17 +9,21 @@ namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-constexpr std::array<std::int8_t, 256> make_table() {
+constexpr std::array<std::int8_t, 256> make_table()
+{
     std::array<std::int8_t, 256> t{};
-    for (auto& v : t) v = -1;
-    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::int8_t>(i);
+    for (auto& v : t)
+        v = -1;
+    for (int i = 0; i < 64; ++i)
+        t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::int8_t>(i);
     return t;
 }
 constexpr auto kTable = make_table();
 
 } // namespace
 
-std::string encode(std::string_view bytes) {
+std::string encode(std::string_view bytes)
+{
     std::string out;
     out.reserve((bytes.size() + 2) / 3 * 4);
     std::size_t i = 0;
@@ -49,14 +53,17 @@ std::string encode(std::string_view bytes) {
     return out;
 }
 
-std::optional<std::string> decode(std::string_view text) {
+std::optional<std::string> decode(std::string_view text)
+{
     if (text.size() % 4 == 0 && !text.empty()) {
         // Strip up to two '=' of padding; padded input must be a multiple of 4.
         std::size_t pad = 0;
-        while (pad < 2 && text.size() > pad && text[text.size() - 1 - pad] == '=') ++pad;
+        while (pad < 2 && text.size() > pad && text[text.size() - 1 - pad] == '=')
+            ++pad;
         text.remove_suffix(pad);
     }
-    if (text.size() % 4 == 1) return std::nullopt;
+    if (text.size() % 4 == 1)
+        return std::nullopt;
 
     std::string out;
     out.reserve(text.size() / 4 * 3 + 2);
@@ -64,7 +71,8 @@ std::optional<std::string> decode(std::string_view text) {
     int bits = 0;
     for (const char c : text) {
         const int v = kTable[static_cast<unsigned char>(c)];
-        if (v < 0) return std::nullopt;
+        if (v < 0)
+            return std::nullopt;
         acc = (acc << 6) | static_cast<std::uint32_t>(v);
         bits += 6;
         if (bits >= 8) {
@@ -73,7 +81,8 @@ std::optional<std::string> decode(std::string_view text) {
         }
     }
     // Leftover bits must be zero, or two encodings would decode to the same bytes.
-    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
+        return std::nullopt;
     return out;
 }
 

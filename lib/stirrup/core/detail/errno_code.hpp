@@ -6,8 +6,14 @@
 
 namespace stirrup::detail {
 
-inline std::error_code errno_code(int e) noexcept { return {e, std::system_category()}; }
+inline std::error_code errno_code(int e) noexcept
+{
+    return {e, std::system_category()};
+}
 
-inline std::error_code last_errno() noexcept { return errno_code(errno); }
+inline std::error_code last_errno() noexcept
+{
+    return errno_code(errno);
+}
 
 } // namespace stirrup::detail

@@ -11,7 +11,10 @@ constexpr std::string_view replacement = "\xEF\xBF\xBD"; // U+FFFD
 
 using Byte = unsigned char;
 
-bool is_continuation(Byte b) noexcept { return (b & 0xC0) == 0x80; }
+bool is_continuation(Byte b) noexcept
+{
+    return (b & 0xC0) == 0x80;
+}
 
 enum class SeqKind { valid, invalid, truncated };
 
@@ -25,7 +28,8 @@ struct Seq {
 // above U+10FFFF (F4); C0, C1 and F5..FF can never start a sequence. An
 // invalid sequence spans its maximal valid prefix, so CPython's "replace"
 // emits one U+FFFD for it and resumes at the offending byte.
-Seq classify(const Byte* p, const Byte* end) noexcept {
+Seq classify(const Byte* p, const Byte* end) noexcept
+{
     const Byte lead = *p;
     std::size_t need;
     Byte lo = 0x80, hi = 0xBF;
@@ -33,19 +37,25 @@ Seq classify(const Byte* p, const Byte* end) noexcept {
         need = 2;
     } else if (lead >= 0xE0 && lead <= 0xEF) {
         need = 3;
-        if (lead == 0xE0) lo = 0xA0;
-        if (lead == 0xED) hi = 0x9F;
+        if (lead == 0xE0)
+            lo = 0xA0;
+        if (lead == 0xED)
+            hi = 0x9F;
     } else if (lead >= 0xF0 && lead <= 0xF4) {
         need = 4;
-        if (lead == 0xF0) lo = 0x90;
-        if (lead == 0xF4) hi = 0x8F;
+        if (lead == 0xF0)
+            lo = 0x90;
+        if (lead == 0xF4)
+            hi = 0x8F;
     } else {
         return {SeqKind::invalid, 1};
     }
     for (std::size_t i = 1; i < need; ++i) {
-        if (p + i == end) return {SeqKind::truncated, i};
+        if (p + i == end)
+            return {SeqKind::truncated, i};
         const Byte b = p[i];
-        if (b < lo || b > hi) return {SeqKind::invalid, i};
+        if (b < lo || b > hi)
+            return {SeqKind::invalid, i};
         lo = 0x80;
         hi = 0xBF;
     }
@@ -53,20 +63,24 @@ Seq classify(const Byte* p, const Byte* end) noexcept {
 }
 
 // Output is mostly ASCII, so test eight bytes at a time.
-const Byte* skip_ascii(const Byte* p, const Byte* end) noexcept {
+const Byte* skip_ascii(const Byte* p, const Byte* end) noexcept
+{
     while (end - p >= 8) {
         std::uint64_t word;
         std::memcpy(&word, p, 8);
-        if (word & 0x8080808080808080ULL) break;
+        if (word & 0x8080808080808080ULL)
+            break;
         p += 8;
     }
-    while (p < end && *p < 0x80) ++p;
+    while (p < end && *p < 0x80)
+        ++p;
     return p;
 }
 
 } // namespace
 
-void Utf8Decoder::feed(std::string_view bytes, std::string& out) {
+void Utf8Decoder::feed(std::string_view bytes, std::string& out)
+{
     const Byte* p = reinterpret_cast<const Byte*>(bytes.data());
     const Byte* const end = p + bytes.size();
 
@@ -107,13 +121,15 @@ void Utf8Decoder::feed(std::string_view bytes, std::string& out) {
                 continue;
             }
             s = classify(p, end);
-            if (s.kind != SeqKind::valid) break;
+            if (s.kind != SeqKind::valid)
+                break;
             p += s.len;
             ++run_points;
         }
         out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
         code_points_ += run_points;
-        if (p == end) break;
+        if (p == end)
+            break;
 
         if (s.kind == SeqKind::invalid) {
             out += replacement;
@@ -127,15 +143,18 @@ void Utf8Decoder::feed(std::string_view bytes, std::string& out) {
     }
 }
 
-void Utf8Decoder::finish(std::string& out) {
-    if (pending_len_ == 0) return;
+void Utf8Decoder::finish(std::string& out)
+{
+    if (pending_len_ == 0)
+        return;
     // CPython reports "unexpected end of data" for the whole valid prefix.
     out += replacement;
     ++code_points_;
     pending_len_ = 0;
 }
 
-std::string sanitize_utf8(std::string_view bytes) {
+std::string sanitize_utf8(std::string_view bytes)
+{
     std::string out;
     out.reserve(bytes.size());
     Utf8Decoder decoder;
@@ -144,42 +163,48 @@ std::string sanitize_utf8(std::string_view bytes) {
     return out;
 }
 
-std::size_t count_code_points(std::string_view utf8) noexcept {
+std::size_t count_code_points(std::string_view utf8) noexcept
+{
     std::size_t n = 0;
-    for (const char c : utf8) n += !is_continuation(static_cast<Byte>(c));
+    for (const char c : utf8)
+        n += !is_continuation(static_cast<Byte>(c));
     return n;
 }
 
-std::size_t code_point_offset(std::string_view utf8, std::size_t n) noexcept {
+std::size_t code_point_offset(std::string_view utf8, std::size_t n) noexcept
+{
     std::size_t seen = 0;
     for (std::size_t i = 0; i < utf8.size(); ++i) {
-        if (is_continuation(static_cast<Byte>(utf8[i]))) continue;
-        if (seen == n) return i;
+        if (is_continuation(static_cast<Byte>(utf8[i])))
+            continue;
+        if (seen == n)
+            return i;
         ++seen;
     }
     return utf8.size();
 }
 
-std::size_t last_code_points_offset(std::string_view utf8, std::size_t n) noexcept {
+std::size_t last_code_points_offset(std::string_view utf8, std::size_t n) noexcept
+{
     std::size_t i = utf8.size();
     for (std::size_t seen = 0; seen < n && i > 0;) {
         --i;
-        if (!is_continuation(static_cast<Byte>(utf8[i]))) ++seen;
+        if (!is_continuation(static_cast<Byte>(utf8[i])))
+            ++seen;
     }
     return i;
 }
 
-std::string truncate_msg(std::string_view utf8, std::size_t max_chars,
-                         std::uint64_t dropped_chars) {
+std::string truncate_msg(std::string_view utf8, std::size_t max_chars, std::uint64_t dropped_chars)
+{
     const std::uint64_t length = count_code_points(utf8) + dropped_chars;
-    if (length <= max_chars) return std::string(utf8);
+    if (length <= max_chars)
+        return std::string(utf8);
 
     // Python: msg[:n // 2] + marker + msg[-n // 2:]. The floor division of
     // -n makes the tail ceil(n/2), and for n == 0 the slice is msg[0:].
     const std::size_t head = code_point_offset(utf8, max_chars / 2);
-    const std::size_t tail = max_chars == 0
-                                 ? 0
-                                 : last_code_points_offset(utf8, max_chars - max_chars / 2);
+    const std::size_t tail = max_chars == 0 ? 0 : last_code_points_offset(utf8, max_chars - max_chars / 2);
     std::string out;
     out.reserve(head + (utf8.size() - tail) + 128);
     out.append(utf8.substr(0, head));

@@ -57,8 +57,7 @@ std::size_t last_code_points_offset(std::string_view utf8, std::size_t n) noexce
 /// at least ceil(max_chars/2) code points on each side.
 /// As in Python, max_chars == 0 keeps the whole text after the marker
 /// (msg[-0//2:] is msg[0:]); with dropped_chars > 0 that is only what was kept.
-std::string truncate_msg(std::string_view utf8, std::size_t max_chars,
-                         std::uint64_t dropped_chars = 0);
+std::string truncate_msg(std::string_view utf8, std::size_t max_chars, std::uint64_t dropped_chars = 0);
 
 /// A duration in seconds as Python prints a number of them: 120 s -> "120",
 /// 1500 ms -> "1.5", 100 ms -> "0.1" (for messages that name a timeout).

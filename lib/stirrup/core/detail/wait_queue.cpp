@@ -90,9 +90,15 @@ void WaitQueue::Grant::complete()
         finish(std::move(waiter_), {});
 }
 
-std::shared_ptr<WaitQueue::Waiter> WaitQueue::make_waiter() { return std::make_shared<Waiter>(); }
+std::shared_ptr<WaitQueue::Waiter> WaitQueue::make_waiter()
+{
+    return std::make_shared<Waiter>();
+}
 
-std::chrono::nanoseconds WaitQueue::waited_of(const Waiter& w) noexcept { return w.waited; }
+std::chrono::nanoseconds WaitQueue::waited_of(const Waiter& w) noexcept
+{
+    return w.waited;
+}
 
 void WaitQueue::resume_now(asio::any_io_executor ex, Handler h)
 {
@@ -125,6 +131,9 @@ WaitQueue::Grant WaitQueue::pop()
     return Grant(std::move(w));
 }
 
-const asio::any_io_executor& WaitQueue::front_executor() const { return waiters_.front()->executor; }
+const asio::any_io_executor& WaitQueue::front_executor() const
+{
+    return waiters_.front()->executor;
+}
 
 } // namespace stirrup::detail

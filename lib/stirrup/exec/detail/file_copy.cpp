@@ -11,9 +11,9 @@
 #include <cstring>
 #include <utility>
 
+#include "stirrup/core/detail/random_hex.hpp"
 #include "stirrup/core/detail/unique_fd.hpp"
 #include "stirrup/core/error.hpp"
-#include "stirrup/core/detail/random_hex.hpp"
 
 namespace stirrup::detail {
 

@@ -4,7 +4,8 @@
 
 namespace stirrup::detail {
 
-std::string format_result(const CommandResult& result, std::size_t max_chars) {
+std::string format_result(const CommandResult& result, std::size_t max_chars)
+{
     // Stirrup tests `if result.error_kind:` and `if result.advice:`, so an
     // empty string counts as absent.
     const bool failed = result.error_kind && !result.error_kind->empty();

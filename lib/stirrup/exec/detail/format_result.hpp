@@ -11,7 +11,6 @@ namespace stirrup::detail {
 
 inline constexpr std::size_t max_shell_output_chars = 20'000;
 
-std::string format_result(const CommandResult& result,
-                          std::size_t max_chars = max_shell_output_chars);
+std::string format_result(const CommandResult& result, std::size_t max_chars = max_shell_output_chars);
 
 } // namespace stirrup::detail

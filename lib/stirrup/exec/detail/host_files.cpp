@@ -14,7 +14,10 @@ namespace stirrup::detail {
 
 namespace {
 
-bool leaves(const std::error_code& ec) { return ec == TreeErrc::escapes || ec == TreeErrc::other_device; }
+bool leaves(const std::error_code& ec)
+{
+    return ec == TreeErrc::escapes || ec == TreeErrc::other_device;
+}
 
 bool missing(const std::error_code& ec)
 {
@@ -99,13 +102,14 @@ void HostFiles::write(const std::string& path, std::string_view data) const
     if (exists && S_ISDIR(existing.st_mode))
         throw PathError("Is a directory: " + path);
     const bool keep_mode = exists && S_ISREG(existing.st_mode);
-    replace_file_at(parent.dir.get(), parent.name, 0644,
-                    [&](int fd) {
-                        write_all(fd, data, path);
-                        if (keep_mode && ::fchmod(fd, existing.st_mode & 0777) != 0)
-                            throw SystemError(last_errno(), "setting the mode of " + path);
-                    },
-                    path);
+    replace_file_at(
+        parent.dir.get(), parent.name, 0644,
+        [&](int fd) {
+            write_all(fd, data, path);
+            if (keep_mode && ::fchmod(fd, existing.st_mode & 0777) != 0)
+                throw SystemError(last_errno(), "setting the mode of " + path);
+        },
+        path);
 }
 
 bool HostFiles::is_file(const std::string& path) const
@@ -147,8 +151,9 @@ std::uint64_t HostFiles::copy_in(int fd, const struct stat& st, const std::strin
     if (parent.name.empty())
         throw PathError("Is a directory: " + dest);
     std::uint64_t size = 0;
-    replace_file_at(parent.dir.get(), parent.name, created_file_mode(st.st_mode),
-                    [&](int out) { size = copy_file_contents(fd, out, UINT64_MAX, from); }, dest);
+    replace_file_at(
+        parent.dir.get(), parent.name, created_file_mode(st.st_mode),
+        [&](int out) { size = copy_file_contents(fd, out, UINT64_MAX, from); }, dest);
     return size;
 }
 

@@ -14,8 +14,8 @@
 #include <system_error>
 #include <utility>
 
-#include "stirrup/core/error.hpp"
 #include "stirrup/core/detail/text.hpp"
+#include "stirrup/core/error.hpp"
 #include "stirrup/exec/detail/file_copy.hpp"
 
 namespace stirrup::detail {
@@ -138,9 +138,10 @@ std::uint64_t copy_to_destination(const HostTree& out, PendingCopy& file)
     if (parent.name.empty())
         throw SystemError(std::make_error_code(std::errc::is_a_directory), "cannot replace " + file.output_path);
     std::uint64_t size = 0;
-    replace_file_at(parent.dir.get(), parent.name, created_file_mode(file.source.st.st_mode),
-                    [&](int fd) { size = copy_file_contents(file.source.fd.get(), fd, file.allowance, file.source_path); },
-                    file.output_path);
+    replace_file_at(
+        parent.dir.get(), parent.name, created_file_mode(file.source.st.st_mode),
+        [&](int fd) { size = copy_file_contents(file.source.fd.get(), fd, file.allowance, file.source_path); },
+        file.output_path);
     return size;
 }
 
@@ -158,7 +159,10 @@ void throw_source_error(const std::error_code& ec, const std::string& path)
     throw SystemError(ec, "cannot open " + path);
 }
 
-bool probe_case_sensitivity(int dirfd, const fs::path&) { return is_case_sensitive_at(dirfd); }
+bool probe_case_sensitivity(int dirfd, const fs::path&)
+{
+    return is_case_sensitive_at(dirfd);
+}
 
 bool is_case_sensitive_directory(const fs::path& dir)
 {
@@ -282,13 +286,14 @@ void atomic_write_file(const fs::path& path, std::string_view data)
     struct stat existing {};
     const bool keep_mode =
         ::fstatat(dirfd.get(), name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(existing.st_mode);
-    replace_file_at(dirfd.get(), name, 0644,
-                    [&](int fd) {
-                        write_all(fd, data, path.string());
-                        if (keep_mode && ::fchmod(fd, existing.st_mode & 0777) != 0)
-                            throw SystemError(last_errno(), "cannot set the mode of " + path.string());
-                    },
-                    path.string());
+    replace_file_at(
+        dirfd.get(), name, 0644,
+        [&](int fd) {
+            write_all(fd, data, path.string());
+            if (keep_mode && ::fchmod(fd, existing.st_mode & 0777) != 0)
+                throw SystemError(last_errno(), "cannot set the mode of " + path.string());
+        },
+        path.string());
 }
 
 } // namespace stirrup::detail

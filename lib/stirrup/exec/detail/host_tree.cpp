@@ -14,8 +14,8 @@
 #include <deque>
 #include <functional>
 
-#include "stirrup/core/error.hpp"
 #include "stirrup/core/detail/random_hex.hpp"
+#include "stirrup/core/error.hpp"
 
 namespace stirrup::detail {
 namespace fs = std::filesystem;
@@ -111,7 +111,10 @@ int read_flags_for(const struct stat& st)
     return S_ISDIR(st.st_mode) ? (O_RDONLY | O_DIRECTORY) : (O_RDONLY | O_NONBLOCK);
 }
 
-bool usable_type(const struct stat& st) { return S_ISREG(st.st_mode) || S_ISDIR(st.st_mode); }
+bool usable_type(const struct stat& st)
+{
+    return S_ISREG(st.st_mode) || S_ISDIR(st.st_mode);
+}
 
 } // namespace
 
@@ -142,9 +145,15 @@ const std::error_category& tree_category() noexcept
     return c;
 }
 
-std::error_code make_error_code(TreeErrc e) noexcept { return {static_cast<int>(e), tree_category()}; }
+std::error_code make_error_code(TreeErrc e) noexcept
+{
+    return {static_cast<int>(e), tree_category()};
+}
 
-void force_component_walk(bool on) noexcept { g_force_walk = on; }
+void force_component_walk(bool on) noexcept
+{
+    g_force_walk = on;
+}
 
 // ---- the tree -------------------------------------------------------------
 
@@ -450,7 +459,10 @@ std::vector<std::string> HostTree::list_files(std::string_view rel) const
                 struct stat st {};
                 if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
                     continue;
-                type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : S_ISLNK(st.st_mode) ? DT_LNK : DT_UNKNOWN;
+                type = S_ISDIR(st.st_mode)   ? DT_DIR
+                       : S_ISREG(st.st_mode) ? DT_REG
+                       : S_ISLNK(st.st_mode) ? DT_LNK
+                                             : DT_UNKNOWN;
             }
             if (type == DT_REG) {
                 files.push_back(rel_name);
@@ -650,7 +662,8 @@ bool is_case_sensitive_at(int dirfd)
         else if (c >= 'A' && c <= 'Z')
             c = static_cast<char>(c - 'A' + 'a');
     }
-    struct stat mine {}, other {};
+    struct stat mine {
+    }, other{};
     bool sensitive = true;
     if (::fstat(probe.get(), &mine) == 0 && ::fstatat(dirfd, alternate.c_str(), &other, AT_SYMLINK_NOFOLLOW) == 0)
         sensitive = !(mine.st_dev == other.st_dev && mine.st_ino == other.st_ino);

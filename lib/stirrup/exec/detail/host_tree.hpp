@@ -165,4 +165,5 @@ bool read_dir_entries(int dirfd, std::vector<DirEntry>& entries);
 } // namespace stirrup::detail
 
 template <>
-struct std::is_error_code_enum<stirrup::detail::TreeErrc> : std::true_type {};
+struct std::is_error_code_enum<stirrup::detail::TreeErrc> : std::true_type {
+};

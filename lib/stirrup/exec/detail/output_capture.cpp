@@ -11,9 +11,12 @@ constexpr std::size_t feed_block = 64 * 1024;
 } // namespace
 
 OutputCapture::OutputCapture(std::size_t head_chars, std::size_t tail_chars)
-    : head_limit_(head_chars), tail_limit_(tail_chars) {}
+    : head_limit_(head_chars), tail_limit_(tail_chars)
+{
+}
 
-void OutputCapture::append(std::string_view bytes) {
+void OutputCapture::append(std::string_view bytes)
+{
     while (!bytes.empty()) {
         const std::string_view block = bytes.substr(0, feed_block);
         bytes.remove_prefix(block.size());
@@ -23,13 +26,15 @@ void OutputCapture::append(std::string_view bytes) {
     }
 }
 
-void OutputCapture::finish() {
+void OutputCapture::finish()
+{
     scratch_.clear();
     decoder_.finish(scratch_);
     push(scratch_);
 }
 
-void OutputCapture::push(std::string_view utf8) {
+void OutputCapture::push(std::string_view utf8)
+{
     if (head_chars_ < head_limit_) {
         const std::size_t want = head_limit_ - head_chars_;
         const std::size_t cut = detail::text::code_point_offset(utf8, want);
@@ -38,7 +43,8 @@ void OutputCapture::push(std::string_view utf8) {
         head_chars_ += cut < utf8.size() ? want : detail::text::count_code_points(taken);
         utf8.remove_prefix(cut);
     }
-    if (utf8.empty() || tail_limit_ == 0) return;
+    if (utf8.empty() || tail_limit_ == 0)
+        return;
 
     const std::size_t n = detail::text::count_code_points(utf8);
     if (n >= tail_limit_) {
@@ -58,7 +64,8 @@ void OutputCapture::push(std::string_view utf8) {
     }
 }
 
-std::string OutputCapture::take_text() {
+std::string OutputCapture::take_text()
+{
     finish();
     std::string out = std::move(head_);
     // The tail buffer may still hold up to 2x its limit.
@@ -69,7 +76,8 @@ std::string OutputCapture::take_text() {
     return out;
 }
 
-std::uint64_t OutputCapture::dropped_chars() const noexcept {
+std::uint64_t OutputCapture::dropped_chars() const noexcept
+{
     return decoder_.code_points() - head_chars_ - std::min(tail_chars_, tail_limit_);
 }
 

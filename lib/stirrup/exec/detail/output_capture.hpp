@@ -42,9 +42,9 @@ private:
     detail::text::Utf8Decoder decoder_;
     std::string head_;
     std::size_t head_chars_ = 0;
-    std::string tail_;          // may hold up to ~2x tail_limit_ before trimming
+    std::string tail_; // may hold up to ~2x tail_limit_ before trimming
     std::size_t tail_chars_ = 0;
-    std::string scratch_;       // decoder output of one input block
+    std::string scratch_; // decoder output of one input block
 };
 
 } // namespace stirrup::detail

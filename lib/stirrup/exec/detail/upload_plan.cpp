@@ -214,9 +214,8 @@ std::vector<UploadItem> plan_host_uploads(const std::vector<std::string>& paths,
                 plan.push_back(std::move(item));
             } else if (S_ISDIR(st.st_mode)) {
                 const std::string root = dest_dir ? base : posix_join(base, name);
-                auto tree = std::make_shared<const HostTree>(resolved, std::vector<std::string>{given.string(),
-                                                                                                 resolved.string()},
-                                                             false);
+                auto tree = std::make_shared<const HostTree>(
+                    resolved, std::vector<std::string>{given.string(), resolved.string()}, false);
                 auto items = DirectoryWalk(std::move(tree), root, result).run();
                 std::move(items.begin(), items.end(), std::back_inserter(plan));
             } else {

@@ -17,14 +17,14 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/array.hpp>
 
-#include "stirrup/core/error.hpp"
 #include "stirrup/core/detail/offload.hpp"
-#include "stirrup/exec/docker/detail/env.hpp"
-#include "stirrup/exec/detail/host_files.hpp"
-#include "stirrup/exec/detail/host_tree.hpp"
-#include "stirrup/exec/docker/detail/labels.hpp"
 #include "stirrup/core/detail/random_hex.hpp"
 #include "stirrup/core/detail/shielded.hpp"
+#include "stirrup/core/error.hpp"
+#include "stirrup/exec/detail/host_files.hpp"
+#include "stirrup/exec/detail/host_tree.hpp"
+#include "stirrup/exec/docker/detail/env.hpp"
+#include "stirrup/exec/docker/detail/labels.hpp"
 
 namespace stirrup {
 namespace fs = std::filesystem;
@@ -112,8 +112,8 @@ std::unique_ptr<DockerCodeExec> DockerCodeExec::from_image(std::string image, Do
 }
 
 std::unique_ptr<DockerCodeExec> DockerCodeExec::from_dockerfile(fs::path dockerfile, std::optional<fs::path> context,
-                                                               std::map<std::string, std::string> build_args,
-                                                               DockerCodeExecOptions options)
+                                                                std::map<std::string, std::string> build_args,
+                                                                DockerCodeExecOptions options)
 {
     Source s;
     s.dockerfile = std::move(dockerfile);
@@ -343,9 +343,8 @@ std::vector<OutputSourceRoot> DockerCodeExec::output_source_roots() const
 std::shared_ptr<CodeExecToolProvider> docker_code_exec(std::string image, DockerCodeExecOptions options)
 {
     return std::make_shared<CodeExecToolProvider>(
-        "DockerCodeExecToolProvider", [image, options]() -> std::unique_ptr<CodeExecProvider> {
-            return DockerCodeExec::from_image(image, options);
-        });
+        "DockerCodeExecToolProvider",
+        [image, options]() -> std::unique_ptr<CodeExecProvider> { return DockerCodeExec::from_image(image, options); });
 }
 
 std::shared_ptr<CodeExecToolProvider> docker_code_exec_from_dockerfile(std::filesystem::path dockerfile,
@@ -354,7 +353,8 @@ std::shared_ptr<CodeExecToolProvider> docker_code_exec_from_dockerfile(std::file
                                                                        DockerCodeExecOptions options)
 {
     return std::make_shared<CodeExecToolProvider>(
-        "DockerCodeExecToolProvider", [dockerfile, context, build_args, options]() -> std::unique_ptr<CodeExecProvider> {
+        "DockerCodeExecToolProvider",
+        [dockerfile, context, build_args, options]() -> std::unique_ptr<CodeExecProvider> {
             return DockerCodeExec::from_dockerfile(dockerfile, context, build_args, options);
         });
 }

@@ -249,9 +249,9 @@ awaitable<std::vector<std::string>> reap_orphans(docker::Client& client);
 
 /// What reap_orphans_with_directories removed.
 struct DockerReapResult {
-    std::vector<std::string> removed;                  ///< container IDs
-    std::vector<std::filesystem::path> directories;    ///< their host directories
-    std::vector<std::string> errors;                   ///< directories that could not be removed, and why
+    std::vector<std::string> removed;               ///< container IDs
+    std::vector<std::filesystem::path> directories; ///< their host directories
+    std::vector<std::string> errors;                ///< directories that could not be removed, and why
 };
 
 /// reap_orphans, reporting also the host directories it removed: each

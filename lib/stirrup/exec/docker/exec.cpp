@@ -3,21 +3,20 @@
 // exec that kills everything the first one started (the engine has no exec
 // kill, and dropping the connection leaves the process running).
 
-#include "stirrup/exec/docker/docker.hpp"
 #include "stirrup/exec/docker/detail/client.hpp"
-
+#include "stirrup/exec/docker/docker.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
-#include "stirrup/core/error.hpp"
-#include "stirrup/exec/docker/detail/exec_rules.hpp"
-#include "stirrup/exec/detail/output_capture.hpp"
-#include "stirrup/core/detail/random_hex.hpp"
-#include "stirrup/core/detail/deadline.hpp"
 #include "stirrup/core/detail/cancellation.hpp"
+#include "stirrup/core/detail/deadline.hpp"
+#include "stirrup/core/detail/random_hex.hpp"
+#include "stirrup/core/error.hpp"
+#include "stirrup/exec/detail/output_capture.hpp"
+#include "stirrup/exec/docker/detail/exec_rules.hpp"
 
 namespace stirrup {
 namespace asio = boost::asio;
@@ -32,7 +31,6 @@ constexpr Milliseconds exit_code_poll_interval{20};
 constexpr Milliseconds client_grace{std::chrono::seconds(10)};
 constexpr Milliseconds helper_timeout{std::chrono::seconds(30)};
 constexpr std::size_t helper_output_limit = 64 * 1024;
-
 
 struct Capture {
     detail::OutputCapture out;
@@ -171,7 +169,8 @@ awaitable<CommandResult> DockerCodeExec::execute(PreparedCommand cmd, Millisecon
     std::string err_text = capture.err.take_text();
     // An engine error replaces the output with the engine's text.
     const bool engine_error = detail::docker::engine_exec_error(*exit_code, out_text, err_text).has_value();
-    CommandResult result = detail::docker::exec_command_result(*exit_code, std::move(out_text), std::move(err_text), timeout);
+    CommandResult result =
+        detail::docker::exec_command_result(*exit_code, std::move(out_text), std::move(err_text), timeout);
     if (!engine_error) {
         result.stdout_dropped_chars = out_dropped;
         result.stderr_dropped_chars = err_dropped;

@@ -7,8 +7,8 @@
 // are followed inside the container, one path component at a time, with the
 // same containment rule.
 
-#include "stirrup/exec/docker/docker.hpp"
 #include "stirrup/exec/docker/detail/client.hpp"
+#include "stirrup/exec/docker/docker.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -16,8 +16,8 @@
 #include <iterator>
 #include <set>
 
-#include "stirrup/core/error.hpp"
 #include "stirrup/core/detail/offload.hpp"
+#include "stirrup/core/error.hpp"
 #include "stirrup/exec/detail/file_copy.hpp"
 #include "stirrup/exec/detail/host_files.hpp"
 #include "stirrup/exec/detail/upload_plan.hpp"
@@ -29,7 +29,10 @@ namespace {
 
 constexpr int max_symlink_hops = 40;
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool starts_with(std::string_view s, std::string_view p)
+{
+    return s.substr(0, p.size()) == p;
+}
 
 std::vector<std::string> split_components(std::string_view path)
 {
@@ -75,7 +78,10 @@ bool inside(std::string_view path, std::string_view root)
     return path == root || (starts_with(path, root) && path.size() > root.size() && path[root.size()] == '/');
 }
 
-std::string outside_message(const std::string& path) { return "Path is outside execution environment: " + path; }
+std::string outside_message(const std::string& path)
+{
+    return "Path is outside execution environment: " + path;
+}
 
 } // namespace
 
@@ -208,9 +214,8 @@ awaitable<void> DockerCodeExec::archive_write(const std::string& original, const
     const std::string& base = p.existing_dir;
     const std::string rel = p.path.substr(base == "/" ? 1 : base.size() + 1);
     const auto parts = split_components(rel);
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     std::vector<detail::tar::Entry> entries;
     std::string prefix;
     for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
@@ -268,7 +273,7 @@ awaitable<bool> DockerCodeExec::file_exists(std::string path)
 {
     if (!bind_mode_) {
         const ContainerPath p = co_await resolve_in_container(path);
-        co_return p.stat && p.stat->is_regular();
+        co_return p.stat&& p.stat->is_regular();
     }
     co_return bind_files().is_file(path);
 }
@@ -277,7 +282,7 @@ awaitable<bool> DockerCodeExec::is_directory(std::string path)
 {
     if (!bind_mode_) {
         const ContainerPath p = co_await resolve_in_container(path);
-        co_return p.stat && p.stat->is_dir();
+        co_return p.stat&& p.stat->is_dir();
     }
     co_return bind_files().is_directory(path);
 }
@@ -320,7 +325,10 @@ awaitable<std::string> DockerCodeExec::resolve_output_source(std::string path)
     co_return p.path;
 }
 
-const detail::HostFiles* DockerCodeExec::host_files() const { return bind_mode_ ? files_.get() : nullptr; }
+const detail::HostFiles* DockerCodeExec::host_files() const
+{
+    return bind_mode_ ? files_.get() : nullptr;
+}
 
 awaitable<std::uint64_t> DockerCodeExec::read_file_to(std::string path, FileSink& sink)
 {
@@ -369,9 +377,8 @@ awaitable<void> DockerCodeExec::upload_host_files(std::span<const detail::Upload
     constexpr std::uint64_t batch_bytes = 64ull << 20;
     const std::string& wd = docker_options_.working_dir;
     const mode_t mask = detail::current_umask();
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     std::size_t next = 0;
     while (next < items.size()) {
         std::string archive;

@@ -4,8 +4,8 @@
 // not race each other (the loser of a pull race recovers by inspecting again,
 // as Stirrup does).
 
-#include "stirrup/exec/docker/docker.hpp"
 #include "stirrup/exec/docker/detail/client.hpp"
+#include "stirrup/exec/docker/docker.hpp"
 
 #include <openssl/evp.h>
 
@@ -21,8 +21,8 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "stirrup/core/error.hpp"
 #include "stirrup/core/detail/offload.hpp"
+#include "stirrup/core/error.hpp"
 
 namespace stirrup {
 namespace asio = boost::asio;
@@ -40,8 +40,8 @@ public:
             [this](auto handler) {
                 // The tracked executor keeps the waiter's io_context from
                 // running out of work while it waits.
-                auto work = asio::prefer(asio::get_associated_executor(handler),
-                                         asio::execution::outstanding_work.tracked);
+                auto work =
+                    asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
                 auto shared = std::make_shared<decltype(handler)>(std::move(handler));
                 enqueue([shared, work] { asio::post(work, [shared] { std::move (*shared)(); }); });
             },
@@ -190,8 +190,8 @@ awaitable<void> DockerCodeExec::prepare_image()
         }
         if (co_await client_->image_inspect(image_))
             co_return;
-        throw Error("Failed to pull Docker image '" + image_ + "': " +
-                    pull_error.value_or("the engine reported success but does not have the image"));
+        throw Error("Failed to pull Docker image '" + image_ +
+                    "': " + pull_error.value_or("the engine reported success but does not have the image"));
     }
 
     std::error_code ec;

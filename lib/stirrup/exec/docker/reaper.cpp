@@ -1,8 +1,8 @@
 // The reaper: containers this library created for a process that is gone
 // (killed, crashed, or exited without stopping its providers).
 
-#include "stirrup/exec/docker/docker.hpp"
 #include "stirrup/exec/docker/detail/client.hpp"
+#include "stirrup/exec/docker/docker.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,7 +52,7 @@ std::vector<std::filesystem::path> backend_directories(const json::object& conta
 // A real directory (not a symlink put in its place) of this user.
 bool removable(const std::filesystem::path& dir)
 {
-    struct stat st{};
+    struct stat st {};
     if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
         return false;
     return ::geteuid() == 0 || st.st_uid == ::geteuid();

@@ -15,14 +15,14 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
-#include "stirrup/core/error.hpp"
 #include "stirrup/core/detail/offload.hpp"
-#include "stirrup/exec/docker/detail/labels.hpp"
-#include "stirrup/exec/output_paths.hpp"
-#include "stirrup/pycompat/detail/shlex.hpp"
-#include "stirrup/net/http_client.hpp"
 #include "stirrup/core/detail/random_hex.hpp"
 #include "stirrup/core/detail/shielded.hpp"
+#include "stirrup/core/error.hpp"
+#include "stirrup/exec/docker/detail/labels.hpp"
+#include "stirrup/exec/output_paths.hpp"
+#include "stirrup/net/http_client.hpp"
+#include "stirrup/pycompat/detail/shlex.hpp"
 
 namespace stirrup {
 namespace asio = boost::asio;
@@ -110,11 +110,10 @@ E2BCodeExec::~E2BCodeExec()
         return;
     warn("E2BCodeExec destroyed while started (stop() was not awaited); killing sandbox " + *sandbox_id_ +
          " in the background");
-    detail::offload_detached([endpoints = remote_->control->endpoints(), http_options = e2b_options_.http_options,
-                      timeout = e2b_options_.request_timeout, id = *sandbox_id_,
-                      on_warning = options().on_warning] {
-        kill_in_background(endpoints, http_options, timeout, id, on_warning);
-    });
+    detail::offload_detached(
+        [endpoints = remote_->control->endpoints(), http_options = e2b_options_.http_options,
+         timeout = e2b_options_.request_timeout, id = *sandbox_id_,
+         on_warning = options().on_warning] { kill_in_background(endpoints, http_options, timeout, id, on_warning); });
 }
 
 std::string E2BCodeExec::code_exec_description() const
@@ -163,8 +162,8 @@ awaitable<void> E2BCodeExec::do_start()
     remote_->info = std::move(info);
     sandbox_id_ = remote_->info.sandbox_id;
     remote_->envd.emplace(http_, detail::e2b::envd_base_url(endpoints, remote_->info.sandbox_id, remote_->info.domain),
-                  detail::e2b::envd_headers(remote_->info.sandbox_id, remote_->info.envd_access_token), remote_->info.envd_version,
-                  o.request_timeout);
+                          detail::e2b::envd_headers(remote_->info.sandbox_id, remote_->info.envd_access_token),
+                          remote_->info.envd_version, o.request_timeout);
     // Cancelled while the create was in flight: the base's start calls
     // do_stop, which kills the sandbox just made.
     const auto cs = co_await asio::this_coro::cancellation_state;
@@ -279,7 +278,10 @@ std::vector<OutputSourceRoot> E2BCodeExec::output_source_roots() const
     return {OutputSourceRoot{std::string(detail::e2b::home_dir), std::nullopt}};
 }
 
-std::string E2BCodeExec::uploaded_dest_path(const std::string& dest) const { return detail::e2b::sandbox_path(dest); }
+std::string E2BCodeExec::uploaded_dest_path(const std::string& dest) const
+{
+    return detail::e2b::sandbox_path(dest);
+}
 
 awaitable<std::string> E2BCodeExec::resolve_output_source(std::string path)
 {

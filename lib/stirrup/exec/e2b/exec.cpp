@@ -4,23 +4,22 @@
 // caller cancels, or the stream breaks, the client SIGKILLs the process
 // itself, because closing the stream does not stop it.
 
-#include "stirrup/exec/e2b/e2b.hpp"
 #include "stirrup/exec/e2b/detail/client.hpp"
-
+#include "stirrup/exec/e2b/e2b.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
+#include "stirrup/core/detail/cancellation.hpp"
+#include "stirrup/core/detail/deadline.hpp"
+#include "stirrup/core/detail/random_hex.hpp"
 #include "stirrup/core/error.hpp"
+#include "stirrup/exec/detail/output_capture.hpp"
 #include "stirrup/exec/docker/detail/exec_rules.hpp"
 #include "stirrup/exec/e2b/detail/connect.hpp"
-#include "stirrup/exec/detail/output_capture.hpp"
 #include "stirrup/net/http_client.hpp"
-#include "stirrup/core/detail/random_hex.hpp"
-#include "stirrup/core/detail/deadline.hpp"
-#include "stirrup/core/detail/cancellation.hpp"
 
 namespace stirrup {
 namespace asio = boost::asio;
@@ -32,7 +31,6 @@ namespace {
 // Stirrup's advice for envd's invalid_argument (a command envd could not start).
 constexpr std::string_view invalid_argument_advice =
     "Avoid NUL/control bytes and nested 'bash -lc'; use a quoted heredoc or base64 write.";
-
 
 struct Capture {
     detail::OutputCapture out;
@@ -78,8 +76,8 @@ struct ReadStream {
                 reader->feed(*rest, sink); // throws: data after the end
             }
         } catch (const detail::e2b::ProtocolError& e) {
-            failure = std::make_exception_ptr(
-                E2BError(ErrorCategory::protocol, 200, std::string("E2B envd sent an invalid process stream: ") + e.what()));
+            failure = std::make_exception_ptr(E2BError(
+                ErrorCategory::protocol, 200, std::string("E2B envd sent an invalid process stream: ") + e.what()));
         } catch (const net::HttpTransportError& e) {
             failure = std::make_exception_ptr(E2BError(
                 ErrorCategory::transport, 0,
@@ -127,8 +125,8 @@ awaitable<void> E2BCodeExec::kill_process(std::optional<std::uint32_t> pid, std:
     }
     if (!problem.empty())
         warn("could not kill a timed-out or cancelled command (" +
-             (pid ? "pid " + std::to_string(*pid) : "tag " + tag) + ") in E2B sandbox " +
-             sandbox_id_.value_or("?") + ": " + problem);
+             (pid ? "pid " + std::to_string(*pid) : "tag " + tag) + ") in E2B sandbox " + sandbox_id_.value_or("?") +
+             ": " + problem);
 }
 
 awaitable<CommandResult> E2BCodeExec::execute(PreparedCommand cmd, Milliseconds timeout)

@@ -3,8 +3,8 @@
 
 #include "stirrup/exec/local/local.hpp"
 
-#include "stirrup/core/error.hpp"
 #include "stirrup/core/detail/offload.hpp"
+#include "stirrup/core/error.hpp"
 #include "stirrup/exec/detail/host_files.hpp"
 
 namespace stirrup {
@@ -32,9 +32,15 @@ awaitable<void> LocalCodeExec::write_file(std::string path, std::string data)
     co_await detail::offload([&] { files->write(path, data); });
 }
 
-awaitable<bool> LocalCodeExec::file_exists(std::string path) { co_return files().is_file(path); }
+awaitable<bool> LocalCodeExec::file_exists(std::string path)
+{
+    co_return files().is_file(path);
+}
 
-awaitable<bool> LocalCodeExec::is_directory(std::string path) { co_return files().is_directory(path); }
+awaitable<bool> LocalCodeExec::is_directory(std::string path)
+{
+    co_return files().is_directory(path);
+}
 
 awaitable<std::vector<std::string>> LocalCodeExec::list_files(std::string dir)
 {
@@ -52,6 +58,9 @@ std::vector<OutputSourceRoot> LocalCodeExec::output_source_roots() const
     return {OutputSourceRoot{temp_dir_->generic_string(), *temp_dir_}};
 }
 
-const detail::HostFiles* LocalCodeExec::host_files() const { return files_.get(); }
+const detail::HostFiles* LocalCodeExec::host_files() const
+{
+    return files_.get();
+}
 
 } // namespace stirrup

@@ -7,15 +7,15 @@
 #include <fstream>
 #include <iterator>
 
+#include "stirrup/core/detail/offload.hpp"
 #include "stirrup/core/detail/text.hpp"
 #include "stirrup/core/error.hpp"
-#include "stirrup/core/detail/offload.hpp"
-#include "stirrup/exec/local/detail/child_process.hpp"
-#include "stirrup/exec/local/detail/cgroup.hpp"
-#include "stirrup/exec/local/detail/supervisor.hpp"
-#include "stirrup/exec/detail/owner.hpp"
 #include "stirrup/exec/detail/host_files.hpp"
 #include "stirrup/exec/detail/host_tree.hpp"
+#include "stirrup/exec/detail/owner.hpp"
+#include "stirrup/exec/local/detail/cgroup.hpp"
+#include "stirrup/exec/local/detail/child_process.hpp"
+#include "stirrup/exec/local/detail/supervisor.hpp"
 
 extern char** environ;
 
@@ -49,9 +49,8 @@ CommandResult absolute_path_result()
 {
     CommandResult r;
     r.exit_code = 1;
-    r.stderr_text =
-        "Command appears to use absolute paths which could write outside the execution environment. "
-        "Use relative paths instead.";
+    r.stderr_text = "Command appears to use absolute paths which could write outside the execution environment. "
+                    "Use relative paths instead.";
     r.error_kind = "absolute_path_detected";
     r.advice = "Use relative paths (e.g., './output.txt' instead of '~/output.txt'). "
                "For full filesystem access, use DockerCodeExecToolProvider or E2BCodeExecToolProvider.";
@@ -176,8 +175,8 @@ awaitable<void> LocalCodeExec::do_start()
         dir = make_temp_dir(local_options_.temp_base_dir);
         // stirrup-local-<owner>-<the dir's suffix>: the reaper finds it by its owner too.
         if (want_cgroup)
-            cgroup = detail::create_cgroup(std::string(cgroup_prefix) +
-                                           dir.filename().string().substr(dir_prefix.size()));
+            cgroup =
+                detail::create_cgroup(std::string(cgroup_prefix) + dir.filename().string().substr(dir_prefix.size()));
     });
     temp_dir_ = dir;
     cgroup_ = cgroup;
@@ -260,7 +259,8 @@ awaitable<CommandResult> LocalCodeExec::execute(PreparedCommand cmd, Millisecond
 std::shared_ptr<CodeExecToolProvider> local_code_exec(LocalCodeExecOptions options)
 {
     return std::make_shared<CodeExecToolProvider>(
-        "LocalCodeExecToolProvider", [options]() -> std::unique_ptr<CodeExecProvider> { return LocalCodeExec::make(options); });
+        "LocalCodeExecToolProvider",
+        [options]() -> std::unique_ptr<CodeExecProvider> { return LocalCodeExec::make(options); });
 }
 
 } // namespace stirrup

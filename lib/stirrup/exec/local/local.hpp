@@ -19,7 +19,7 @@ namespace stirrup {
 namespace detail {
 class HostFiles;
 class SupervisorSet;
-}
+} // namespace detail
 
 struct LocalCodeExecOptions : CodeExecOptions {
     /// Where the temp dir is created (created if missing); default: the system temp dir.
@@ -76,7 +76,6 @@ public:
     std::vector<OutputSourceRoot> output_source_roots() const override;
     std::string code_exec_description() const override;
 
-
 protected:
     awaitable<void> do_start() override;
     awaitable<void> do_stop() override;
@@ -90,7 +89,7 @@ private:
     /// The temp dir through its descriptor: every file primitive goes here.
     std::shared_ptr<const detail::HostFiles> files_;
     const detail::HostFiles& files() const;
-    std::vector<std::string> child_env_;  ///< the host environment, copied at start
+    std::vector<std::string> child_env_; ///< the host environment, copied at start
     /// The supervisor of every command still running or still holding
     /// background jobs: what stop() kills (thread-safe).
     std::shared_ptr<detail::SupervisorSet> supervisors_;

@@ -11,12 +11,12 @@
 #include <cerrno>
 #include <string_view>
 
-#include "stirrup/core/error.hpp"
 #include "stirrup/core/detail/offload.hpp"
-#include "stirrup/exec/local/detail/cgroup.hpp"
+#include "stirrup/core/error.hpp"
 #include "stirrup/exec/detail/host_tree.hpp"
-#include "stirrup/exec/local/local.hpp"
 #include "stirrup/exec/detail/owner.hpp"
+#include "stirrup/exec/local/detail/cgroup.hpp"
+#include "stirrup/exec/local/local.hpp"
 
 namespace stirrup {
 namespace fs = std::filesystem;
@@ -43,7 +43,8 @@ bool orphaned(const detail::ProcessOwner& owner, const std::string& here)
 {
     if (owner.host != here)
         return false;
-    return !detail::process_alive(owner.pid, owner.started ? std::optional<std::uint64_t>(owner.started) : std::nullopt);
+    return !detail::process_alive(owner.pid,
+                                  owner.started ? std::optional<std::uint64_t>(owner.started) : std::nullopt);
 }
 
 std::optional<std::string> link_target(const std::string& path)
@@ -58,7 +59,8 @@ std::optional<std::string> link_target(const std::string& path)
 
 bool inside(const std::string& path, const std::string& dir)
 {
-    return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
+    return path == dir ||
+           (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
 }
 
 // Without a cgroup, what is left of an environment whose supervisors are gone
@@ -82,7 +84,7 @@ std::size_t kill_processes_inside(const std::string& dir)
             if (!end || *end != '\0' || pid <= 0 || pid == self)
                 continue;
             const std::string base = std::string("/proc/") + e->d_name;
-            struct stat st{};
+            struct stat st {};
             if (::stat(base.c_str(), &st) != 0 || (me != 0 && st.st_uid != me))
                 continue;
             const auto cwd = link_target(base + "/cwd");
@@ -92,8 +94,7 @@ std::size_t kill_processes_inside(const std::string& dir)
             if (pidfd < 0)
                 continue;
             const auto again = link_target(base + "/cwd");
-            if (again && inside(*again, dir) &&
-                ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0) == 0) {
+            if (again && inside(*again, dir) && ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0) == 0) {
                 ++found;
                 ++killed;
             }
@@ -151,7 +152,7 @@ LocalReapResult reap_blocking(const std::optional<fs::path>& temp_base_dir)
             continue;
         const fs::path dir = real_base / name;
         // A real directory (not a symlink someone put there), and ours.
-        struct stat st{};
+        struct stat st {};
         if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || (me != 0 && st.st_uid != me))
             continue;
         result.killed += kill_processes_inside(dir.string());

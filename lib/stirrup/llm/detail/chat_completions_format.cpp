@@ -13,17 +13,16 @@
 #include <boost/json/value.hpp>
 
 #include "stirrup/core/detail/base64.hpp"
-#include "stirrup/core/error.hpp"
-#include "stirrup/pycompat/detail/json_dumps.hpp"
 #include "stirrup/core/detail/text.hpp"
+#include "stirrup/core/error.hpp"
 #include "stirrup/llm/errors.hpp"
+#include "stirrup/pycompat/detail/json_dumps.hpp"
 
 namespace json = boost::json;
 
 namespace stirrup::detail::chat {
 
 namespace {
-
 
 // The request is written straight into its text, without a JSON DOM: it is
 // rebuilt from the whole history on every turn, and the DOM's allocations
@@ -32,7 +31,8 @@ namespace {
 
 // Strings reach the wire as valid UTF-8 whatever the caller put in them: a
 // server rejects the whole request otherwise.
-void put_wire(std::string& out, std::string_view s) {
+void put_wire(std::string& out, std::string_view s)
+{
     const bool ascii = std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
     if (ascii)
         detail::append_json_string(out, s);
@@ -42,13 +42,15 @@ void put_wire(std::string& out, std::string_view s) {
 
 // ---- messages ----------------------------------------------------------------
 
-void put_text_part(std::string& out, std::string_view text) {
+void put_text_part(std::string& out, std::string_view text)
+{
     out += R"({"type":"text","text":)";
     put_wire(out, text);
     out += '}';
 }
 
-void put_image_part(std::string& out, const ImageBlock& image) {
+void put_image_part(std::string& out, const ImageBlock& image)
+{
     out += R"({"type":"image_url","image_url":{"url":)";
     put_wire(out, "data:" + image.mime_type + ";base64," + detail::base64::encode(image.data));
     out += "}}";
@@ -56,7 +58,8 @@ void put_image_part(std::string& out, const ImageBlock& image) {
 
 // content_to_openai: "" stays "", a non-empty string becomes one text part,
 // a list drops its empty strings and becomes "" when nothing is left.
-void put_content(std::string& out, const Content& content) {
+void put_content(std::string& out, const Content& content)
+{
     if (const auto* s = std::get_if<std::string>(&content)) {
         if (s->empty()) {
             out += R"("")";
@@ -79,8 +82,10 @@ void put_content(std::string& out, const Content& content) {
     out += '[';
     bool first = true;
     for (const auto& part : parts) {
-        if (!kept(part)) continue;
-        if (!first) out += ',';
+        if (!kept(part))
+            continue;
+        if (!first)
+            out += ',';
         first = false;
         if (const auto* s = std::get_if<std::string>(&part))
             put_text_part(out, *s);
@@ -90,10 +95,12 @@ void put_content(std::string& out, const Content& content) {
     out += ']';
 }
 
-void validate_passback(const std::vector<AssistantBlock>& blocks) {
+void validate_passback(const std::vector<AssistantBlock>& blocks)
+{
     for (const auto& block : blocks) {
         if (const auto* t = std::get_if<TextBlock>(&block)) {
-            if (t->signature) throw PassbackError("OpenAI-compatible chat cannot pass back signed text blocks");
+            if (t->signature)
+                throw PassbackError("OpenAI-compatible chat cannot pass back signed text blocks");
         } else if (const auto* c = std::get_if<ToolCall>(&block)) {
             if (!c->has_provider_tool_call_id)
                 throw PassbackError("OpenAI-compatible chat cannot pass back a tool call without a provider-issued ID");
@@ -105,10 +112,12 @@ void validate_passback(const std::vector<AssistantBlock>& blocks) {
 
 // Stirrup's _assistant_content: with media blocks, the text and media blocks
 // in order; otherwise the joined text.
-Content assistant_content(const std::vector<AssistantBlock>& blocks) {
+Content assistant_content(const std::vector<AssistantBlock>& blocks)
+{
     const bool has_media = std::any_of(blocks.begin(), blocks.end(),
                                        [](const AssistantBlock& b) { return std::holds_alternative<ImageBlock>(b); });
-    if (!has_media) return joined_text(blocks).value_or("");
+    if (!has_media)
+        return joined_text(blocks).value_or("");
     std::vector<ContentPart> parts;
     for (const auto& block : blocks) {
         if (const auto* t = std::get_if<TextBlock>(&block))
@@ -119,13 +128,15 @@ Content assistant_content(const std::vector<AssistantBlock>& blocks) {
     return parts;
 }
 
-void put_assistant(std::string& out, const AssistantMessage& m) {
+void put_assistant(std::string& out, const AssistantMessage& m)
+{
     validate_passback(m.blocks);
     out += R"({"role":"assistant","content":)";
     put_content(out, assistant_content(m.blocks));
     std::string reasoning;
     for (const auto& block : m.blocks)
-        if (const auto* r = std::get_if<ReasoningBlock>(&block)) reasoning += r->content;
+        if (const auto* r = std::get_if<ReasoningBlock>(&block))
+            reasoning += r->content;
     if (!reasoning.empty()) {
         out += R"(,"reasoning_content":)";
         put_wire(out, reasoning);
@@ -133,7 +144,8 @@ void put_assistant(std::string& out, const AssistantMessage& m) {
     bool first = true;
     for (const auto& block : m.blocks) {
         const auto* c = std::get_if<ToolCall>(&block);
-        if (!c) continue;
+        if (!c)
+            continue;
         out += first ? R"(,"tool_calls":[{"id":)" : R"(,{"id":)";
         first = false;
         put_wire(out, c->tool_call_id);
@@ -143,11 +155,13 @@ void put_assistant(std::string& out, const AssistantMessage& m) {
         put_wire(out, c->arguments);
         out += "}}";
     }
-    if (!first) out += ']';
+    if (!first)
+        out += ']';
     out += '}';
 }
 
-void put_message(std::string& out, const ChatMessage& message) {
+void put_message(std::string& out, const ChatMessage& message)
+{
     if (const auto* s = std::get_if<SystemMessage>(&message)) {
         out += R"({"role":"system","content":)";
         put_content(out, s->content);
@@ -173,20 +187,24 @@ void put_message(std::string& out, const ChatMessage& message) {
     }
 }
 
-void put_messages(std::string& out, const std::vector<ChatMessage>& messages) {
+void put_messages(std::string& out, const std::vector<ChatMessage>& messages)
+{
     out += '[';
     for (std::size_t i = 0; i < messages.size(); ++i) {
-        if (i) out += ',';
+        if (i)
+            out += ',';
         put_message(out, messages[i]);
     }
     out += ']';
 }
 
-void put_tools(std::string& out, const std::vector<ToolDefinition>& tools) {
+void put_tools(std::string& out, const std::vector<ToolDefinition>& tools)
+{
     out += '[';
     for (std::size_t i = 0; i < tools.size(); ++i) {
         const auto& t = tools[i];
-        if (i) out += ',';
+        if (i)
+            out += ',';
         out += R"({"type":"function","function":{"name":)";
         put_wire(out, t.name);
         out += R"(,"description":)";
@@ -207,12 +225,16 @@ void put_tools(std::string& out, const std::vector<ToolDefinition>& tools) {
     out += ']';
 }
 
-json::object parse_extra_fields(std::string_view text) {
-    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return {};
+json::object parse_extra_fields(std::string_view text)
+{
+    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
+        return {};
     std::error_code ec;
     json::value v = json::parse(text, ec);
-    if (ec) throw ConfigError("extra request fields are not valid JSON: " + ec.message());
-    if (!v.is_object()) throw ConfigError("extra request fields must be a JSON object");
+    if (ec)
+        throw ConfigError("extra request fields are not valid JSON: " + ec.message());
+    if (!v.is_object())
+        throw ConfigError("extra request fields must be a JSON object");
     return std::move(v.get_object());
 }
 
@@ -220,26 +242,34 @@ json::object parse_extra_fields(std::string_view text) {
 
 constexpr std::size_t kMaxQuotedBody = 2000;
 
-std::string quoted_body(std::string_view body) {
+std::string quoted_body(std::string_view body)
+{
     std::string s = detail::text::sanitize_utf8(body.substr(0, std::min(body.size(), kMaxQuotedBody)));
-    if (body.size() > kMaxQuotedBody) s += "...";
+    if (body.size() > kMaxQuotedBody)
+        s += "...";
     return s;
 }
 
-[[noreturn]] void invalid_response(const std::string& why, std::string_view body) {
+[[noreturn]] void invalid_response(const std::string& why, std::string_view body)
+{
     throw LlmApiError(200, std::string("invalid_response"), "invalid chat completion response: " + why,
                       std::string(body));
 }
 
 // Some servers send content as a list of parts; the text parts are the answer.
-std::optional<std::string> content_string(const json::value* v) {
-    if (!v) return std::string();
-    if (v->is_string()) return std::string(v->get_string());
-    if (!v->is_array()) return std::nullopt;
+std::optional<std::string> content_string(const json::value* v)
+{
+    if (!v)
+        return std::string();
+    if (v->is_string())
+        return std::string(v->get_string());
+    if (!v->is_array())
+        return std::nullopt;
     std::string out;
     for (const auto& part : v->get_array()) {
         const auto* t = member(part, "text");
-        if (t && t->is_string()) out += t->get_string();
+        if (t && t->is_string())
+            out += t->get_string();
     }
     return out;
 }
@@ -248,15 +278,20 @@ std::optional<std::string> content_string(const json::value* v) {
 
 } // namespace
 
-void validate_extra_fields(std::string_view text) { (void)parse_extra_fields(text); }
+void validate_extra_fields(std::string_view text)
+{
+    (void)parse_extra_fields(text);
+}
 
-std::string messages_to_json(const std::vector<ChatMessage>& messages) {
+std::string messages_to_json(const std::vector<ChatMessage>& messages)
+{
     std::string out;
     put_messages(out, messages);
     return out;
 }
 
-std::string tools_to_json(const std::vector<ToolDefinition>& tools) {
+std::string tools_to_json(const std::vector<ToolDefinition>& tools)
+{
     std::string out;
     put_tools(out, tools);
     return out;
@@ -272,7 +307,8 @@ struct BodyField {
 };
 
 // Python's dict assignment: a known key keeps its place and takes the new value.
-void assign(std::vector<BodyField>& fields, std::string_view key, std::variant<std::string, json::value> value) {
+void assign(std::vector<BodyField>& fields, std::string_view key, std::variant<std::string, json::value> value)
+{
     for (auto& f : fields) {
         if (f.key == key) {
             f.value = std::move(value);
@@ -282,7 +318,8 @@ void assign(std::vector<BodyField>& fields, std::string_view key, std::variant<s
     fields.push_back({key, std::move(value)});
 }
 
-std::string wire_text(std::string_view s) {
+std::string wire_text(std::string_view s)
+{
     std::string out;
     put_wire(out, s);
     return out;
@@ -291,12 +328,15 @@ std::string wire_text(std::string_view s) {
 } // namespace
 
 std::string build_request_body(const RequestOptions& options, const std::vector<ChatMessage>& messages,
-                               const std::vector<ToolDefinition>& tools) {
-    return build_request_body_with_tools_json(options, messages, tools.empty() ? std::string_view() : tools_to_json(tools));
+                               const std::vector<ToolDefinition>& tools)
+{
+    return build_request_body_with_tools_json(options, messages,
+                                              tools.empty() ? std::string_view() : tools_to_json(tools));
 }
 
-std::string build_request_body_with_tools_json(const RequestOptions& options,
-                                              const std::vector<ChatMessage>& messages, std::string_view tools_json) {
+std::string build_request_body_with_tools_json(const RequestOptions& options, const std::vector<ChatMessage>& messages,
+                                               std::string_view tools_json)
+{
     std::string messages_json;
     messages_json.reserve(4096);
     put_messages(messages_json, messages);
@@ -308,7 +348,8 @@ std::string build_request_body_with_tools_json(const RequestOptions& options,
     fields.push_back({"model", wire_text(options.model)});
     fields.push_back({"messages", std::move(messages_json)});
     fields.push_back({"max_completion_tokens", std::to_string(options.max_completion_tokens)});
-    for (auto& kv : extra) assign(fields, kv.key(), std::move(kv.value()));
+    for (auto& kv : extra)
+        assign(fields, kv.key(), std::move(kv.value()));
     if (!tools_json.empty()) {
         assign(fields, "tools", std::string(tools_json));
         assign(fields, "tool_choice", std::string(R"("auto")"));
@@ -321,19 +362,22 @@ std::string build_request_body_with_tools_json(const RequestOptions& options,
         json::object so;
         for (auto& f : fields)
             if (f.key == "stream_options")
-                if (auto* v = std::get_if<json::value>(&f.value); v && v->is_object()) so = std::move(v->get_object());
+                if (auto* v = std::get_if<json::value>(&f.value); v && v->is_object())
+                    so = std::move(v->get_object());
         so["include_usage"] = true;
         assign(fields, "stream_options", json::value(std::move(so)));
     }
 
     std::size_t size = 2;
     for (const auto& f : fields)
-        if (const auto* text = std::get_if<std::string>(&f.value)) size += f.key.size() + text->size() + 4;
+        if (const auto* text = std::get_if<std::string>(&f.value))
+            size += f.key.size() + text->size() + 4;
     std::string out;
     out.reserve(size + 64);
     out += '{';
     for (std::size_t i = 0; i < fields.size(); ++i) {
-        if (i) out += ',';
+        if (i)
+            out += ',';
         detail::append_json_string(out, fields[i].key);
         out += ':';
         if (const auto* text = std::get_if<std::string>(&fields[i].value))
@@ -345,19 +389,22 @@ std::string build_request_body_with_tools_json(const RequestOptions& options,
     return out;
 }
 
-AssistantMessage to_assistant_message(RawCompletion raw, const ResponseContext& context) {
+AssistantMessage to_assistant_message(RawCompletion raw, const ResponseContext& context)
+{
     if (raw.finish_reason && (*raw.finish_reason == "max_tokens" || *raw.finish_reason == "length"))
         throw OutputTokenLimitError(context.model_slug, context.max_tokens, *raw.finish_reason);
     AssistantMessage m;
     m.provider_response_id = std::move(raw.response_id);
-    if (!raw.reasoning_content.empty()) m.blocks.emplace_back(ReasoningBlock{std::move(raw.reasoning_content)});
-    if (!raw.content.empty()) m.blocks.emplace_back(TextBlock{std::move(raw.content), std::nullopt});
+    if (!raw.reasoning_content.empty())
+        m.blocks.emplace_back(ReasoningBlock{std::move(raw.reasoning_content)});
+    if (!raw.content.empty())
+        m.blocks.emplace_back(TextBlock{std::move(raw.content), std::nullopt});
     for (auto& call : raw.tool_calls) {
         if (!call.name)
             throw LlmApiError(200, std::string("invalid_response"),
                               "invalid chat completion response: a tool call has no function name", "");
-        m.blocks.emplace_back(ToolCall::from_provider(std::move(call.id), std::move(*call.name),
-                                                      std::move(call.arguments)));
+        m.blocks.emplace_back(
+            ToolCall::from_provider(std::move(call.id), std::move(*call.name), std::move(call.arguments)));
     }
     m.token_usage.input = raw.prompt_tokens;
     m.token_usage.reasoning = raw.reasoning_tokens;
@@ -365,25 +412,31 @@ AssistantMessage to_assistant_message(RawCompletion raw, const ResponseContext& 
     return m;
 }
 
-AssistantMessage parse_response(std::string_view body, const ResponseContext& context) {
+AssistantMessage parse_response(std::string_view body, const ResponseContext& context)
+{
     // The DOM lives only while it is copied into the message: one arena,
     // mostly on the stack, instead of an allocation per key and string.
     unsigned char arena[4096];
     json::monotonic_resource resource(arena, sizeof arena);
     std::error_code ec;
     const json::value v = json::parse(body, ec, &resource);
-    if (ec) invalid_response("body is not JSON (" + ec.message() + ")", body);
-    if (!v.is_object()) invalid_response("body is not a JSON object", body);
-    if (member(v, "error")) throw_error_value(200, v, body);
+    if (ec)
+        invalid_response("body is not JSON (" + ec.message() + ")", body);
+    if (!v.is_object())
+        invalid_response("body is not a JSON object", body);
+    if (member(v, "error"))
+        throw_error_value(200, v, body);
 
     const auto* choices = member(v, "choices");
     if (!choices || !choices->is_array() || choices->get_array().empty())
         invalid_response("no choices", body);
     const auto& choice = choices->get_array()[0];
-    if (!choice.is_object()) invalid_response("choice is not an object", body);
+    if (!choice.is_object())
+        invalid_response("choice is not an object", body);
 
     RawCompletion raw;
-    if (const auto* id = member(v, "id"); id && id->is_string()) raw.response_id = std::string(id->get_string());
+    if (const auto* id = member(v, "id"); id && id->is_string())
+        raw.response_id = std::string(id->get_string());
     if (const auto* fr = member(choice, "finish_reason"); fr && fr->is_string())
         raw.finish_reason = std::string(fr->get_string());
     // The output limit is reported before anything else, as Stirrup does.
@@ -391,26 +444,32 @@ AssistantMessage parse_response(std::string_view body, const ResponseContext& co
         throw OutputTokenLimitError(context.model_slug, context.max_tokens, *raw.finish_reason);
 
     const auto* message = member(choice, "message");
-    if (!message || !message->is_object()) invalid_response("choice has no message object", body);
+    if (!message || !message->is_object())
+        invalid_response("choice has no message object", body);
 
     auto content = content_string(member(*message, "content"));
-    if (!content) invalid_response("message content is neither a string nor a list", body);
+    if (!content)
+        invalid_response("message content is neither a string nor a list", body);
     raw.content = std::move(*content);
     if (const auto* r = member(*message, "reasoning_content"); r && r->is_string())
         raw.reasoning_content = std::string(r->get_string());
 
     if (const auto* calls = member(*message, "tool_calls")) {
-        if (!calls->is_array()) invalid_response("tool_calls is not a list", body);
+        if (!calls->is_array())
+            invalid_response("tool_calls is not a list", body);
         for (const auto& call : calls->get_array()) {
             const auto* function = member(call, "function");
-            if (!function || !function->is_object()) invalid_response("a tool call has no function object", body);
+            if (!function || !function->is_object())
+                invalid_response("a tool call has no function object", body);
             RawToolCall rc;
             if (const auto* id = member(call, "id")) {
-                if (!id->is_string()) invalid_response("a tool call id is not a string", body);
+                if (!id->is_string())
+                    invalid_response("a tool call id is not a string", body);
                 rc.id = std::string(id->get_string());
             }
             const auto* name = member(*function, "name");
-            if (!name || !name->is_string()) invalid_response("a tool call has no function name", body);
+            if (!name || !name->is_string())
+                invalid_response("a tool call has no function name", body);
             rc.name = std::string(name->get_string());
             if (const auto* args = member(*function, "arguments")) {
                 // Some servers send the arguments as a JSON object instead of its text.
@@ -429,28 +488,32 @@ AssistantMessage parse_response(std::string_view body, const ResponseContext& co
     return to_assistant_message(std::move(raw), context);
 }
 
-bool is_context_overflow(int http_status, std::string_view code, std::string_view text) {
+bool is_context_overflow(int http_status, std::string_view code, std::string_view text)
+{
     // Rate limits speak of tokens too ("tokens per min"), and are retried elsewhere.
-    if (http_status == 429 || http_status == 401 || http_status == 403 || http_status == 404) return false;
-    if (code == "context_length_exceeded" || code == "exceed_context_size_error") return true;
+    if (http_status == 429 || http_status == 401 || http_status == 403 || http_status == 404)
+        return false;
+    if (code == "context_length_exceeded" || code == "exceed_context_size_error")
+        return true;
     std::string lower(text.substr(0, std::min<std::size_t>(text.size(), 64 * 1024)));
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
     static constexpr std::string_view patterns[] = {
-        "context_length_exceeded",          // OpenAI, Azure, Groq (as code or in the body)
-        "maximum context length",           // OpenAI, vLLM, DeepSeek, OpenRouter, Mistral
+        "context_length_exceeded",            // OpenAI, Azure, Groq (as code or in the body)
+        "maximum context length",             // OpenAI, vLLM, DeepSeek, OpenRouter, Mistral
         "exceeds the available context size", // llama.cpp server
-        "exceed_context_size_error",        // llama.cpp server
-        "prompt is too long",               // Anthropic
-        "exceeds the context window",       // OpenAI Responses wording, several proxies
-        "model's context length",           // SGLang
-        "maximum prompt length",            // xAI
-        "max_new_tokens` must be <=",       // TGI / Together
-        "input token count",                // Gemini ("The input token count (n) exceeds the maximum...")
+        "exceed_context_size_error",          // llama.cpp server
+        "prompt is too long",                 // Anthropic
+        "exceeds the context window",         // OpenAI Responses wording, several proxies
+        "model's context length",             // SGLang
+        "maximum prompt length",              // xAI
+        "max_new_tokens` must be <=",         // TGI / Together
+        "input token count",                  // Gemini ("The input token count (n) exceeds the maximum...")
     };
     for (const auto p : patterns)
         if (lower.find(p) != std::string::npos) {
-            if (p == "input token count" && lower.find("exceeds the maximum") == std::string::npos) continue;
+            if (p == "input token count" && lower.find("exceeds the maximum") == std::string::npos)
+                continue;
             return true;
         }
     return false;
@@ -458,9 +521,11 @@ bool is_context_overflow(int http_status, std::string_view code, std::string_vie
 
 namespace {
 
-[[noreturn]] void throw_error_value(int status, const json::value& v, std::string_view body) {
+[[noreturn]] void throw_error_value(int status, const json::value& v, std::string_view body)
+{
     const json::value* data = &v;
-    if (const auto* e = member(v, "error")) data = e;
+    if (const auto* e = member(v, "error"))
+        data = e;
     std::optional<std::string> code;
     std::string message;
     if (data->is_string()) {
@@ -472,18 +537,20 @@ namespace {
             else if (c->is_int64() || c->is_uint64())
                 code = detail::to_json_text(*c);
         }
-        if (const auto* m = member(*data, "message"); m && m->is_string()) message = std::string(m->get_string());
+        if (const auto* m = member(*data, "message"); m && m->is_string())
+            message = std::string(m->get_string());
     }
-    if (message.empty()) message = quoted_body(body);
-    if (is_context_overflow(status, code.value_or(""), body) ||
-        is_context_overflow(status, code.value_or(""), message))
+    if (message.empty())
+        message = quoted_body(body);
+    if (is_context_overflow(status, code.value_or(""), body) || is_context_overflow(status, code.value_or(""), message))
         throw ContextOverflowError("Error code: " + std::to_string(status) + " - " + quoted_body(body));
     throw LlmApiError(status, std::move(code), detail::text::sanitize_utf8(message), std::string(body));
 }
 
 } // namespace
 
-void throw_http_error(int http_status, std::string_view body) {
+void throw_http_error(int http_status, std::string_view body)
+{
     std::error_code ec;
     const json::value v = json::parse(body, ec);
     if (ec) {

@@ -47,8 +47,8 @@ std::string build_request_body(const RequestOptions& options, const std::vector<
 
 /// The same with the tools already written by tools_to_json (empty: no
 /// tools), so a client can write them once for many requests.
-std::string build_request_body_with_tools_json(const RequestOptions& options,
-                                              const std::vector<ChatMessage>& messages, std::string_view tools_json);
+std::string build_request_body_with_tools_json(const RequestOptions& options, const std::vector<ChatMessage>& messages,
+                                               std::string_view tools_json);
 
 /// What the response parser needs to know about the request.
 struct ResponseContext {

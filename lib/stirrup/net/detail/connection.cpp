@@ -15,8 +15,8 @@
 #include <boost/beast/http/write.hpp>
 
 #include "stirrup/core/detail/text.hpp"
-#include "stirrup/net/http_client.hpp"
 #include "stirrup/net/detail/tls_context.hpp"
+#include "stirrup/net/http_client.hpp"
 
 namespace stirrup::net::detail {
 namespace asio = boost::asio;
@@ -54,7 +54,10 @@ std::string describe(const Url& url)
     return std::string(to_string(url.scheme)) + "://" + url.authority();
 }
 
-SteadyTime earlier(SteadyTime a, Milliseconds b) { return std::min(a, deadline_after(b)); }
+SteadyTime earlier(SteadyTime a, Milliseconds b)
+{
+    return std::min(a, deadline_after(b));
+}
 
 asio::awaitable<void> connect_tcp(beast::tcp_stream& stream, const std::string& host, std::uint16_t port,
                                   SteadyTime deadline, const std::string& origin)
@@ -89,7 +92,8 @@ asio::awaitable<void> tunnel(beast::tcp_stream& stream, beast::flat_buffer& buff
     const int status = parser.get().result_int();
     if (status / 100 != 2)
         fail(make_error_code(HttpErrc::proxy_refused), origin,
-             "proxy " + proxy.host + ":" + std::to_string(proxy.port) + " answered CONNECT with " + std::to_string(status));
+             "proxy " + proxy.host + ":" + std::to_string(proxy.port) + " answered CONNECT with " +
+                 std::to_string(status));
     if (buffer.size() != 0)
         fail(make_error_code(HttpErrc::bad_response), origin, "proxy sent bytes before the TLS handshake");
 }
@@ -152,9 +156,9 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::open(asio::any_io_execu
             // reason (expired, unknown CA, name mismatch) is what a user acts on.
             const std::string refusal = stream.engine().certificate_refusal();
             if (!refusal.empty())
-                throw HttpCertificateRefused(std::error_code(portable(ec)),
-                                             origin + ": TLS handshake with " + url.host + ", certificate refused (" +
-                                                 refusal + ")");
+                throw HttpCertificateRefused(std::error_code(portable(ec)), origin + ": TLS handshake with " +
+                                                                                url.host + ", certificate refused (" +
+                                                                                refusal + ")");
             fail(ec, origin, "TLS handshake with " + url.host);
         }
     }
@@ -201,7 +205,8 @@ public:
         if (ec != beast::error::timeout)
             return phase;
         if (idle_bound_)
-            return phase + ": no data from the server for " + stirrup::detail::text::seconds_text(idle_) + " s (the idle timeout)";
+            return phase + ": no data from the server for " + stirrup::detail::text::seconds_text(idle_) +
+                   " s (the idle timeout)";
         return phase + ": the request timeout ran out";
     }
 
@@ -271,7 +276,10 @@ void Connection::release_idle_memory() noexcept
         buffer.shrink_to_fit();
 }
 
-bool Connection::is_open() const noexcept { return native_handle() >= 0; }
+bool Connection::is_open() const noexcept
+{
+    return native_handle() >= 0;
+}
 
 bool Connection::peer_closed_while_idle() const noexcept
 {

@@ -22,10 +22,10 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
-#include "stirrup/net/http_options.hpp"
 #include "stirrup/net/detail/proxy.hpp"
 #include "stirrup/net/detail/tls_stream.hpp"
 #include "stirrup/net/detail/url.hpp"
+#include "stirrup/net/http_options.hpp"
 
 namespace stirrup::net::detail {
 
@@ -59,7 +59,7 @@ public:
     /// Connects (and tunnels, and handshakes) by `deadline` at the latest.
     /// Throws HttpTransportError.
     static boost::asio::awaitable<std::unique_ptr<Connection>> open(boost::asio::any_io_executor ex,
-                                                                     const ConnectSettings& s, SteadyTime deadline);
+                                                                    const ConnectSettings& s, SteadyTime deadline);
 
     boost::asio::awaitable<void> write(RequestMessage& req, SteadyTime deadline);
     /// Reads fail after `deadline`, or after `idle` without a byte from the

@@ -53,7 +53,10 @@ ConnectionPool::Lease& ConnectionPool::Lease::operator=(Lease&& o) noexcept
     return *this;
 }
 
-ConnectionPool::Lease::~Lease() { release(); }
+ConnectionPool::Lease::~Lease()
+{
+    release();
+}
 
 void ConnectionPool::Lease::release() noexcept
 {
@@ -173,7 +176,7 @@ asio::awaitable<ConnectionPool::Lease> ConnectionPool::acquire(const std::string
 }
 
 asio::awaitable<std::optional<AsyncSemaphore::Permit>> ConnectionPool::admit_opening(const std::string& key,
-                                                                                    SteadyTime deadline)
+                                                                                     SteadyTime deadline)
 {
     std::optional<AsyncSemaphore::Permit> permit;
     if (!opening_)

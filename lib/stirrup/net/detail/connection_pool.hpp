@@ -8,12 +8,12 @@
 // there (as Asio's own cancellation requires). Internal to the library.
 
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <deque>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -61,7 +61,7 @@ public:
     /// it is open or failed; empty when there is no limit. Waits until
     /// `deadline` (then throws HttpTransportError timed_out); cancellable.
     boost::asio::awaitable<std::optional<AsyncSemaphore::Permit>> admit_opening(const std::string& key,
-                                                                               SteadyTime deadline);
+                                                                                SteadyTime deadline);
     /// The opening gate's counters (all zero without a limit).
     LimiterStats opening_stats() const;
 

@@ -14,17 +14,14 @@ using stirrup::detail::ascii::parse_port;
 using stirrup::detail::ascii::trim;
 namespace {
 
-
-
-
 std::string base64(std::string_view in)
 {
     static constexpr char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
     std::size_t i = 0;
     for (; i + 2 < in.size(); i += 3) {
-        const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8)
-                           | static_cast<unsigned char>(in[i + 2]);
+        const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                           static_cast<unsigned char>(in[i + 2]);
         out += table[(v >> 18) & 63];
         out += table[(v >> 12) & 63];
         out += table[(v >> 6) & 63];
@@ -117,7 +114,8 @@ ProxyEndpoint parse_proxy_url(std::string_view text)
     if (v.host().empty())
         throw ConfigError("invalid proxy URL '" + std::string(text) + "': no host");
     ProxyEndpoint p;
-    p.host = v.host_type() == boost::urls::host_type::ipv6 ? std::string(v.host_address()) : stirrup::detail::ascii::to_lower(v.host());
+    p.host = v.host_type() == boost::urls::host_type::ipv6 ? std::string(v.host_address())
+                                                           : stirrup::detail::ascii::to_lower(v.host());
     if (v.has_port()) {
         const auto port = parse_port(v.port());
         if (!port)
@@ -180,8 +178,8 @@ bool no_proxy_matches(std::string_view no_proxy, std::string_view host_in, std::
         const std::string e = stirrup::detail::ascii::to_lower(entry_host);
         if (host == e)
             return true;
-        if (host.size() > e.size() && host.compare(host.size() - e.size(), e.size(), e) == 0
-            && host[host.size() - e.size() - 1] == '.')
+        if (host.size() > e.size() && host.compare(host.size() - e.size(), e.size(), e) == 0 &&
+            host[host.size() - e.size() - 1] == '.')
             return true;
     }
     return false;

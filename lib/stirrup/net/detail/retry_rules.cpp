@@ -13,8 +13,6 @@ using stirrup::detail::ascii::iequals;
 using stirrup::detail::ascii::trim;
 namespace {
 
-
-
 // A non-negative decimal number with an optional fraction, as strict as
 // Python's float() needs to be for these headers.
 std::optional<double> parse_decimal(std::string_view s) noexcept
@@ -40,7 +38,7 @@ std::optional<double> parse_decimal(std::string_view s) noexcept
 std::optional<int> month_index(std::string_view m) noexcept
 {
     static constexpr std::array<std::string_view, 12> names{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+                                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     for (int i = 0; i < 12; ++i)
         if (m == names[static_cast<std::size_t>(i)])
             return i;

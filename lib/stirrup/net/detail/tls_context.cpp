@@ -16,8 +16,8 @@ std::shared_ptr<ssl::context> make_tls_context(const TlsOptions& options)
 {
     auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
     boost::system::error_code ec;
-    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3
-                     | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                     ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     ctx->set_default_verify_paths(ec);
     // A machine without a system store still works with an explicit CA file.
     if (options.ca_file) {
@@ -47,8 +47,9 @@ void configure_tls_connection(ssl_st* ssl, std::string_view host_view, bool veri
     const bool is_ip = !ec;
     // RFC 6066 forbids IP literals in SNI.
     if (!is_ip && SSL_set_tlsext_host_name(ssl, host.c_str()) != 1)
-        throw SystemError(boost::system::error_code(static_cast<int>(::ERR_get_error()), boost::asio::error::get_ssl_category()),
-                          "cannot set TLS server name '" + host + "'");
+        throw SystemError(
+            boost::system::error_code(static_cast<int>(::ERR_get_error()), boost::asio::error::get_ssl_category()),
+            "cannot set TLS server name '" + host + "'");
     if (!verify)
         return;
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
@@ -58,8 +59,9 @@ void configure_tls_connection(ssl_st* ssl, std::string_view host_view, bool veri
     X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
     const int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) : SSL_set1_host(ssl, host.c_str());
     if (ok != 1)
-        throw SystemError(boost::system::error_code(static_cast<int>(::ERR_get_error()), boost::asio::error::get_ssl_category()),
-                          "cannot set the expected TLS peer name '" + host + "'");
+        throw SystemError(
+            boost::system::error_code(static_cast<int>(::ERR_get_error()), boost::asio::error::get_ssl_category()),
+            "cannot set the expected TLS peer name '" + host + "'");
 }
 
 } // namespace stirrup::net::detail

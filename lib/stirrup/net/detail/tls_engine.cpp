@@ -263,11 +263,20 @@ bool TlsEngine::can_read_without_input() const noexcept
     return !in_.empty() || input_ended_ || ::SSL_has_pending(ssl_) == 1;
 }
 
-std::span<std::byte> TlsEngine::input_space(std::size_t n) { return in_.space(n); }
+std::span<std::byte> TlsEngine::input_space(std::size_t n)
+{
+    return in_.space(n);
+}
 
-void TlsEngine::commit_input(std::size_t n) noexcept { in_.commit(n); }
+void TlsEngine::commit_input(std::size_t n) noexcept
+{
+    in_.commit(n);
+}
 
-std::span<const std::byte> TlsEngine::output() const noexcept { return out_.data(); }
+std::span<const std::byte> TlsEngine::output() const noexcept
+{
+    return out_.data();
+}
 
 void TlsEngine::consume_output(std::size_t n) noexcept
 {
@@ -309,9 +318,15 @@ std::span<std::byte> TlsEngine::ByteQueue::space(std::size_t n)
     return {buf_.get() + end_, cap_ - end_};
 }
 
-void TlsEngine::ByteQueue::commit(std::size_t n) noexcept { end_ += std::min(n, cap_ - end_); }
+void TlsEngine::ByteQueue::commit(std::size_t n) noexcept
+{
+    end_ += std::min(n, cap_ - end_);
+}
 
-void TlsEngine::ByteQueue::consume(std::size_t n) noexcept { begin_ += std::min(n, end_ - begin_); }
+void TlsEngine::ByteQueue::consume(std::size_t n) noexcept
+{
+    begin_ += std::min(n, end_ - begin_);
+}
 
 void TlsEngine::ByteQueue::release_if_drained() noexcept
 {

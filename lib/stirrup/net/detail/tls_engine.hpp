@@ -27,9 +27,9 @@ class TlsEngine {
 public:
     /// What an operation needs before it can go on.
     enum class Want {
-        nothing,    ///< done: `bytes` were read or written
-        input,      ///< more ciphertext from the peer (after sending output())
-        error,      ///< failed with `ec`; the connection is unusable
+        nothing, ///< done: `bytes` were read or written
+        input,   ///< more ciphertext from the peer (after sending output())
+        error,   ///< failed with `ec`; the connection is unusable
     };
     struct Result {
         Want want = Want::nothing;

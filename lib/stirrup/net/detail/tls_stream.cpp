@@ -12,7 +12,10 @@ constexpr std::size_t max_read = 64 * 1024;
 
 } // namespace
 
-ssl_ctx_st* TlsStream::native(asio::ssl::context& ctx) { return ctx.native_handle(); }
+ssl_ctx_st* TlsStream::native(asio::ssl::context& ctx)
+{
+    return ctx.native_handle();
+}
 
 boost::system::error_code TlsStream::input_arrived(error_code ec, std::size_t n)
 {

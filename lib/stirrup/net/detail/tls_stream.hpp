@@ -83,7 +83,8 @@ private:
     template <class MutableBuffers>
     static boost::asio::mutable_buffer first_mutable(const MutableBuffers& buffers)
     {
-        for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers); ++it)
+        for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers);
+             ++it)
             if (boost::asio::mutable_buffer b(*it); b.size() != 0)
                 return b;
         return {};

@@ -14,7 +14,6 @@ namespace stirrup::net::detail {
 using stirrup::detail::ascii::parse_port;
 namespace {
 
-
 [[noreturn]] void bad(std::string_view text, std::string_view why)
 {
     throw ConfigError("invalid URL '" + std::string(text) + "': " + std::string(why));

@@ -82,8 +82,8 @@ struct Token {
         case AnyChar:
             return true;
         case Set: {
-            bool in = std::any_of(ranges.begin(), ranges.end(),
-                                  [c](const auto& r) { return r.first <= c && c <= r.second; });
+            bool in =
+                std::any_of(ranges.begin(), ranges.end(), [c](const auto& r) { return r.first <= c && c <= r.second; });
             return in != negated;
         }
         default:
@@ -222,9 +222,18 @@ bool match_tokens(const std::vector<Token>& toks, const std::u32string& name)
 
 // ------------------------------------------------------------ path strings
 
-bool has_magic(std::string_view s) noexcept { return s.find_first_of("*?[") != std::string_view::npos; }
-bool is_hidden(std::string_view name) noexcept { return !name.empty() && name[0] == '.'; }
-bool is_recursive(std::string_view pattern) noexcept { return pattern == "**"; }
+bool has_magic(std::string_view s) noexcept
+{
+    return s.find_first_of("*?[") != std::string_view::npos;
+}
+bool is_hidden(std::string_view name) noexcept
+{
+    return !name.empty() && name[0] == '.';
+}
+bool is_recursive(std::string_view pattern) noexcept
+{
+    return pattern == "**";
+}
 
 // os.path.split (POSIX).
 std::pair<std::string, std::string> split_path(std::string_view p)
@@ -426,7 +435,10 @@ private:
 
 } // namespace
 
-bool is_glob_pattern(std::string_view entry) noexcept { return has_magic(entry); }
+bool is_glob_pattern(std::string_view entry) noexcept
+{
+    return has_magic(entry);
+}
 
 bool glob_match_component(std::string_view pattern, std::string_view name)
 {

@@ -19,23 +19,39 @@ namespace {
 
 // A request body is mostly prose and code: runs that need no escape are
 // appended whole, not a character at a time.
-void write_string(std::string_view s, std::string& out) {
+void write_string(std::string_view s, std::string& out)
+{
     static constexpr char hex[] = "0123456789abcdef";
     out += '"';
     std::size_t run = 0;
     for (std::size_t i = 0; i < s.size(); ++i) {
         const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
         out.append(s.data() + run, i - run);
         run = i + 1;
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        case '\b':
+            out += "\\b";
+            break;
+        case '\f':
+            out += "\\f";
+            break;
         default:
             out += "\\u00";
             out += hex[c >> 4];
@@ -48,7 +64,8 @@ void write_string(std::string_view s, std::string& out) {
 
 // Python's float.__repr__ (pyexpr::float_repr), except for what JSON cannot
 // hold.
-void write_double(double d, std::string& out) {
+void write_double(double d, std::string& out)
+{
     // JSON has no NaN: Boost.JSON 1.81 still parses "0e400" to one (zero
     // times an overflowed power of ten), with either sign. Keep the output valid.
     if (std::isnan(d)) {
@@ -65,25 +82,41 @@ void write_double(double d, std::string& out) {
     out += pyexpr::float_repr(d);
 }
 
-template <class Int> void write_integer(Int n, std::string& out) {
+template <class Int>
+void write_integer(Int n, std::string& out)
+{
     std::array<char, 24> buf{};
     const auto res = std::to_chars(buf.data(), buf.data() + buf.size(), n);
     out.append(buf.data(), res.ptr);
 }
 
-void write_value(const json::value& v, std::string& out) {
+void write_value(const json::value& v, std::string& out)
+{
     switch (v.kind()) {
-    case json::kind::null: out += "null"; break;
-    case json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
-    case json::kind::int64: write_integer(v.get_int64(), out); break;
-    case json::kind::uint64: write_integer(v.get_uint64(), out); break;
-    case json::kind::double_: write_double(v.get_double(), out); break;
-    case json::kind::string: write_string(v.get_string(), out); break;
+    case json::kind::null:
+        out += "null";
+        break;
+    case json::kind::bool_:
+        out += v.get_bool() ? "true" : "false";
+        break;
+    case json::kind::int64:
+        write_integer(v.get_int64(), out);
+        break;
+    case json::kind::uint64:
+        write_integer(v.get_uint64(), out);
+        break;
+    case json::kind::double_:
+        write_double(v.get_double(), out);
+        break;
+    case json::kind::string:
+        write_string(v.get_string(), out);
+        break;
     case json::kind::array: {
         out += '[';
         bool first = true;
         for (const auto& e : v.get_array()) {
-            if (!first) out += ',';
+            if (!first)
+                out += ',';
             first = false;
             write_value(e, out);
         }
@@ -94,7 +127,8 @@ void write_value(const json::value& v, std::string& out) {
         out += '{';
         bool first = true;
         for (const auto& kv : v.get_object()) {
-            if (!first) out += ',';
+            if (!first)
+                out += ',';
             first = false;
             write_string(kv.key(), out);
             out += ':';
@@ -108,14 +142,21 @@ void write_value(const json::value& v, std::string& out) {
 
 } // namespace
 
-std::string to_json_text(const json::value& v) {
+std::string to_json_text(const json::value& v)
+{
     std::string out;
     write_value(v, out);
     return out;
 }
 
-void append_json_text(std::string& out, const json::value& v) { write_value(v, out); }
+void append_json_text(std::string& out, const json::value& v)
+{
+    write_value(v, out);
+}
 
-void append_json_string(std::string& out, std::string_view s) { write_string(s, out); }
+void append_json_string(std::string& out, std::string_view s)
+{
+    write_string(s, out);
+}
 
 } // namespace stirrup::detail

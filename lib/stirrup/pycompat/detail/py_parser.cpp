@@ -105,7 +105,8 @@ private:
         if (t.kind == TokKind::Error)
             throw detail::PythonExpressionError(t.error_type, t.message);
         if (t.kind == TokKind::Eof) {
-            throw detail::PythonExpressionError(t.error_type, syntax_error_text(t.message, t.open_line ? t.open_line : t.line));
+            throw detail::PythonExpressionError(t.error_type,
+                                                syntax_error_text(t.message, t.open_line ? t.open_line : t.line));
         }
         return t;
     }

@@ -224,7 +224,8 @@ Value repeat(const Sequence& s, const Value& count)
     if (*n > 0 && !s.items->empty()) {
         if (static_cast<std::uint64_t>(*n) > kMaxSequenceLength / s.items->size()) {
             // Python would try to allocate it.
-            throw detail::PythonExpressionError("MemoryError", "sequence too long for the calculator (over 100000 items)");
+            throw detail::PythonExpressionError("MemoryError",
+                                                "sequence too long for the calculator (over 100000 items)");
         }
         const auto total = static_cast<std::size_t>(*n) * s.items->size();
         charge_work(total * kElementCost);
@@ -245,7 +246,8 @@ Value sequence_op(BinOp op, const Value& a, const Value& b)
             type_error(std::string("can only concatenate ") + kind + " (not \"" + type_name(b) + "\") to " + kind);
         }
         if (sa->items->size() + sb->items->size() > kMaxSequenceLength) {
-            throw detail::PythonExpressionError("MemoryError", "sequence too long for the calculator (over 100000 items)");
+            throw detail::PythonExpressionError("MemoryError",
+                                                "sequence too long for the calculator (over 100000 items)");
         }
         charge_work((sa->items->size() + sb->items->size()) * kElementCost);
         std::vector<Value> out(*sa->items);
@@ -362,7 +364,8 @@ void append_repr(std::string& out, const Value& x)
 {
     charge_work(kElementCost);
     if (out.size() > kMaxReprChars) {
-        throw detail::PythonExpressionError("MemoryError", "result too long for the calculator (over 4000000 characters)");
+        throw detail::PythonExpressionError("MemoryError",
+                                            "result too long for the calculator (over 4000000 characters)");
     }
     if (std::holds_alternative<NoneValue>(x.v)) {
         out += "None";
@@ -372,8 +375,9 @@ void append_repr(std::string& out, const Value& x)
         const std::string digits = i->bit_length() > kMaxStrBits ? std::string() : i->to_decimal();
         const std::size_t count = digits.size() - (i->is_negative() ? 1 : 0);
         if (digits.empty() || count > kMaxStrDigits) {
-            throw detail::PythonExpressionError("ValueError", "Exceeds the limit (4300 digits) for integer string conversion; "
-                                                      "use sys.set_int_max_str_digits() to increase the limit");
+            throw detail::PythonExpressionError("ValueError",
+                                                "Exceeds the limit (4300 digits) for integer string conversion; "
+                                                "use sys.set_int_max_str_digits() to increase the limit");
         }
         out += digits;
     } else if (const auto* d = std::get_if<double>(&x.v)) {

@@ -132,7 +132,10 @@ WorkLimitError::WorkLimitError()
 {
 }
 
-std::string evaluate_python_expression(std::string_view expr) { return evaluate_python_expression(expr, kWorkBudget); }
+std::string evaluate_python_expression(std::string_view expr)
+{
+    return evaluate_python_expression(expr, kWorkBudget);
+}
 
 std::string evaluate_python_expression(std::string_view expr, std::uint64_t work_budget)
 {

@@ -14,7 +14,8 @@ static_assert(sizeof(wchar_t) == 4, "patterns are matched as UTF-32 code points"
 // Python's re works on code points, so patterns and commands are matched as
 // UTF-32. Bytes that are not valid UTF-8 become lone surrogates
 // U+DC80..U+DCFF, like Python's surrogateescape, so they match only themselves.
-std::wstring decode_utf8(std::string_view s) {
+std::wstring decode_utf8(std::string_view s)
+{
     std::wstring out;
     out.reserve(s.size());
     std::size_t i = 0;
@@ -55,10 +56,14 @@ std::wstring decode_utf8(std::string_view s) {
     return out;
 }
 
-bool is_hex(wchar_t c) {
+bool is_hex(wchar_t c)
+{
     return (c >= L'0' && c <= L'9') || (c >= L'a' && c <= L'f') || (c >= L'A' && c <= L'F');
 }
-bool is_digit(wchar_t c) { return c >= L'0' && c <= L'9'; }
+bool is_digit(wchar_t c)
+{
+    return c >= L'0' && c <= L'9';
+}
 
 // Boost's Perl dialect is close to Python's re but not equal. Rewrite the
 // constructs whose meaning differs so a pattern accepts what it accepts in
@@ -79,12 +84,16 @@ class PatternTranslator {
 public:
     explicit PatternTranslator(std::wstring_view p) : p_(p) {}
 
-    std::wstring run() {
+    std::wstring run()
+    {
         while (i_ < p_.size()) {
             const wchar_t c = p_[i_];
-            if (c == L'\\') escape(false);
-            else if (c == L'[') char_class();
-            else if (c == L'(') open_group();
+            if (c == L'\\')
+                escape(false);
+            else if (c == L'[')
+                char_class();
+            else if (c == L'(')
+                open_group();
             else if (c == L')') {
                 if (!stack_.empty()) {
                     flags_ = stack_.back();
@@ -101,7 +110,8 @@ public:
             } else if (c == L'$') {
                 out_ += flags_.multiline ? L"(?=\\n|\\z)" : L"(?=\\n?\\z)";
                 ++i_;
-            } else if (c == L'{') brace();
+            } else if (c == L'{')
+                brace();
             else {
                 out_ += c;
                 ++i_;
@@ -122,12 +132,14 @@ private:
     static constexpr std::wstring_view kExtraSpace = L"\\x{1c}-\\x{1f}\\x{85}\\x{a0}\\x{2007}\\x{202f}";
     static constexpr std::wstring_view kAsciiWord = L"A-Za-z0-9_";
 
-    void escape(bool in_class) {
+    void escape(bool in_class)
+    {
         const wchar_t next = i_ + 1 < p_.size() ? p_[i_ + 1] : 0;
         const std::size_t digits = next == L'u' ? 4 : next == L'U' ? 8 : 0;
         if (digits != 0 && i_ + 2 + digits <= p_.size()) {
             bool hex = true;
-            for (std::size_t k = 0; k < digits; ++k) hex = hex && is_hex(p_[i_ + 2 + k]);
+            for (std::size_t k = 0; k < digits; ++k)
+                hex = hex && is_hex(p_[i_ + 2 + k]);
             if (hex) {
                 out_ += L"\\x{";
                 out_ += p_.substr(i_ + 2, digits);
@@ -148,22 +160,38 @@ private:
         }
         out_ += L'\\';
         ++i_;
-        if (i_ < p_.size()) out_ += p_[i_++];
+        if (i_ < p_.size())
+            out_ += p_[i_++];
     }
 
     // \s \S always, and \w \W \d \D \b \B under (?a), spelled out so they
     // mean what they mean in Python. Empty: leave the escape to Boost.
-    std::wstring class_escape(wchar_t c, bool in_class) const {
+    std::wstring class_escape(wchar_t c, bool in_class) const
+    {
         const bool ascii = flags_.ascii;
         std::wstring members;
         bool negated = false;
         switch (c) {
-        case L'S': negated = true; [[fallthrough]];
-        case L's': members = ascii ? L" \\t\\n\\r\\f\\v" : L"\\s" + std::wstring(kExtraSpace); break;
-        case L'W': negated = true; [[fallthrough]];
-        case L'w': if (ascii) members = kAsciiWord; break;
-        case L'D': negated = true; [[fallthrough]];
-        case L'd': if (ascii) members = L"0-9"; break;
+        case L'S':
+            negated = true;
+            [[fallthrough]];
+        case L's':
+            members = ascii ? L" \\t\\n\\r\\f\\v" : L"\\s" + std::wstring(kExtraSpace);
+            break;
+        case L'W':
+            negated = true;
+            [[fallthrough]];
+        case L'w':
+            if (ascii)
+                members = kAsciiWord;
+            break;
+        case L'D':
+            negated = true;
+            [[fallthrough]];
+        case L'd':
+            if (ascii)
+                members = L"0-9";
+            break;
         case L'b':
         case L'B':
             if (ascii && !in_class) {
@@ -172,31 +200,40 @@ private:
                 return c == L'b' ? at : L"(?!" + at + L")";
             }
             return {};
-        default: return {};
+        default:
+            return {};
         }
-        if (members.empty()) return {};
-        if (in_class) return negated ? std::wstring{} : members; // a negated set cannot join a class
+        if (members.empty())
+            return {};
+        if (in_class)
+            return negated ? std::wstring{} : members; // a negated set cannot join a class
         return (negated ? L"[^" : L"[") + members + L"]";
     }
 
-    void char_class() {
+    void char_class()
+    {
         out_ += p_[i_++]; // [
-        if (i_ < p_.size() && p_[i_] == L'^') out_ += p_[i_++];
+        if (i_ < p_.size() && p_[i_] == L'^')
+            out_ += p_[i_++];
         if (i_ < p_.size() && p_[i_] == L']') { // a leading ] is literal
             out_ += L"\\]";
             ++i_;
         }
         while (i_ < p_.size() && p_[i_] != L']') {
-            if (p_[i_] == L'\\') escape(true);
+            if (p_[i_] == L'\\')
+                escape(true);
             else if (p_[i_] == L'[') {
                 out_ += L"\\[";
                 ++i_;
-            } else out_ += p_[i_++];
+            } else
+                out_ += p_[i_++];
         }
-        if (i_ < p_.size()) out_ += p_[i_++]; // ]; if missing, Boost reports it
+        if (i_ < p_.size())
+            out_ += p_[i_++]; // ]; if missing, Boost reports it
     }
 
-    void open_group() {
+    void open_group()
+    {
         const std::wstring_view rest = p_.substr(i_);
         if (rest.starts_with(L"(?P<")) {
             out_ += L"(?<";
@@ -230,25 +267,33 @@ private:
         ++i_;
     }
 
-    static bool flag_char(wchar_t c) {
+    static bool flag_char(wchar_t c)
+    {
         return c != 0 && std::wstring_view(L"aiLmsux-").find(c) != std::wstring_view::npos;
     }
 
     // (?flags) applies to the rest of the pattern (Python allows it only at
     // the start); (?on-off:...) to the group.
-    void inline_flags() {
+    void inline_flags()
+    {
         std::size_t j = i_ + 2;
         bool on = true;
         Flags f = flags_;
         std::wstring kept;
         while (j < p_.size() && flag_char(p_[j])) {
             const wchar_t c = p_[j++];
-            if (c == L'-') on = false;
-            if (c == L's') f.dotall = on;
-            if (c == L'm') f.multiline = on;
-            if (c == L'a') f.ascii = true;
-            if (c == L'u') f.ascii = false;
-            if (c != L'a' && c != L'u' && c != L'L') kept += c;
+            if (c == L'-')
+                on = false;
+            if (c == L's')
+                f.dotall = on;
+            if (c == L'm')
+                f.multiline = on;
+            if (c == L'a')
+                f.ascii = true;
+            if (c == L'u')
+                f.ascii = false;
+            if (c != L'a' && c != L'u' && c != L'L')
+                kept += c;
         }
         const bool scoped = j < p_.size() && p_[j] == L':';
         if (scoped) {
@@ -263,7 +308,8 @@ private:
         flags_ = f;
         if (j < p_.size() && p_[j] == L')') {
             // Boost still applies i and x; s, m and a are spelled out above.
-            if (!kept.empty()) out_ += L"(?" + kept + L')';
+            if (!kept.empty())
+                out_ += L"(?" + kept + L')';
             i_ = j + 1;
         } else { // not a flag group after all: let Boost judge it
             out_ += L'(';
@@ -274,17 +320,20 @@ private:
 
     // Python reads {m}, {m,}, {,n}, {m,n}, {,} as quantifiers; any other {
     // is a literal.
-    void brace() {
+    void brace()
+    {
         std::size_t j = i_ + 1;
         std::size_t lo = j;
-        while (j < p_.size() && is_digit(p_[j])) ++j;
+        while (j < p_.size() && is_digit(p_[j]))
+            ++j;
         const bool has_lo = j > lo;
         bool comma = false;
         std::size_t hi_start = j;
         if (j < p_.size() && p_[j] == L',') {
             comma = true;
             hi_start = ++j;
-            while (j < p_.size() && is_digit(p_[j])) ++j;
+            while (j < p_.size() && is_digit(p_[j]))
+                ++j;
         }
         const bool valid = j < p_.size() && p_[j] == L'}' && (has_lo || comma);
         if (!valid) {
@@ -311,7 +360,8 @@ private:
 
 // Character classes (\w, \s, \b, case folding) follow the locale's wide ctype,
 // which only a UTF-8 locale fills in for non-ASCII letters.
-std::locale unicode_locale() {
+std::locale unicode_locale()
+{
     for (const char* name : {"C.UTF-8", "C.utf8", "en_US.UTF-8"}) {
         try {
             return std::locale(name);
@@ -327,7 +377,8 @@ struct PythonRegex::Impl {
     boost::wregex re;
 };
 
-PythonRegex::PythonRegex(std::string_view pattern) {
+PythonRegex::PythonRegex(std::string_view pattern)
+{
     static const std::locale loc = unicode_locale();
     auto impl = std::make_shared<Impl>();
     impl->re.imbue(loc);
@@ -342,7 +393,8 @@ PythonRegex& PythonRegex::operator=(PythonRegex&&) noexcept = default;
 PythonRegex::PythonRegex(const PythonRegex&) = default;
 PythonRegex& PythonRegex::operator=(const PythonRegex&) = default;
 
-bool PythonRegex::match(std::string_view subject) const {
+bool PythonRegex::match(std::string_view subject) const
+{
     const std::wstring text = decode_utf8(subject);
     try {
         return boost::regex_search(text, impl_->re, boost::match_continuous); // anchored at the start only

@@ -6,20 +6,30 @@ namespace {
 // shlex works on code points, but every character it treats specially is
 // ASCII and UTF-8 never hides an ASCII byte inside a multi-byte sequence, so
 // lexing bytes gives exactly the same words (invalid UTF-8 just passes through).
-constexpr bool is_space(char c) noexcept {
+constexpr bool is_space(char c) noexcept
+{
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-constexpr bool is_quote(char c) noexcept {
+constexpr bool is_quote(char c) noexcept
+{
     return c == '\'' || c == '"';
 }
 
 // Stirrup's operator set: separators, pipes, redirects, subshell parens,
 // backticks and newline.
-constexpr bool is_operator(char c) noexcept {
+constexpr bool is_operator(char c) noexcept
+{
     switch (c) {
-    case ';': case '<': case '>': case '|': case '&':
-    case '(': case ')': case '`': case '\n':
+    case ';':
+    case '<':
+    case '>':
+    case '|':
+    case '&':
+    case '(':
+    case ')':
+    case '`':
+    case '\n':
         return true;
     default:
         return false;
@@ -27,10 +37,10 @@ constexpr bool is_operator(char c) noexcept {
 }
 
 // shlex.quote's safe set: [\w@%+=:,./-] under re.ASCII.
-constexpr bool is_safe(char c) noexcept {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '@' || c == '%' || c == '+' || c == '=' || c == ':' || c == ',' || c == '.' ||
-           c == '/' || c == '-';
+constexpr bool is_safe(char c) noexcept
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '@' ||
+           c == '%' || c == '+' || c == '=' || c == ':' || c == ',' || c == '.' || c == '/' || c == '-';
 }
 
 // One pass of shlex's posix state machine (whitespace_split=True, no
@@ -40,7 +50,8 @@ constexpr bool is_safe(char c) noexcept {
 enum class LexError { none, no_closing_quotation, no_escaped_character };
 
 template <class OnWord, class OnUnquoted>
-LexError lex(std::string_view s, OnWord&& on_word, OnUnquoted&& on_unquoted) {
+LexError lex(std::string_view s, OnWord&& on_word, OnUnquoted&& on_unquoted)
+{
     enum class State { space, word, quote, escape };
     State state = State::space;
     char quote_char = 0;               // the open quote while in State::quote
@@ -85,7 +96,8 @@ LexError lex(std::string_view s, OnWord&& on_word, OnUnquoted&& on_unquoted) {
         case State::escape:
             // Inside double quotes only the quote and the backslash itself
             // can be escaped; anything else keeps its backslash.
-            if (escaped_from == State::quote && c != '\\' && c != quote_char) token += '\\';
+            if (escaped_from == State::quote && c != '\\' && c != quote_char)
+                token += '\\';
             token += c;
             state = escaped_from;
             break;
@@ -108,7 +120,8 @@ LexError lex(std::string_view s, OnWord&& on_word, OnUnquoted&& on_unquoted) {
 
 } // namespace
 
-std::optional<std::vector<std::string>> split(std::string_view s, std::string* error) {
+std::optional<std::vector<std::string>> split(std::string_view s, std::string* error)
+{
     std::vector<std::string> argv;
     const LexError err = lex(
         s, [&](std::string&& word) { argv.push_back(std::move(word)); }, [](char) {});
@@ -116,42 +129,53 @@ std::optional<std::vector<std::string>> split(std::string_view s, std::string* e
     case LexError::none:
         return argv;
     case LexError::no_closing_quotation:
-        if (error) *error = "No closing quotation";
+        if (error)
+            *error = "No closing quotation";
         break;
     case LexError::no_escaped_character:
-        if (error) *error = "No escaped character";
+        if (error)
+            *error = "No escaped character";
         break;
     }
     return std::nullopt;
 }
 
-std::string quote(std::string_view arg) {
-    if (arg.empty()) return "''";
+std::string quote(std::string_view arg)
+{
+    if (arg.empty())
+        return "''";
     bool safe = true;
-    for (char c : arg) safe = safe && is_safe(c);
-    if (safe) return std::string(arg);
+    for (char c : arg)
+        safe = safe && is_safe(c);
+    if (safe)
+        return std::string(arg);
 
     std::string out;
     out.reserve(arg.size() + 2);
     out += '\'';
     for (char c : arg) {
-        if (c == '\'') out += "'\"'\"'";
-        else out += c;
+        if (c == '\'')
+            out += "'\"'\"'";
+        else
+            out += c;
     }
     out += '\'';
     return out;
 }
 
-std::string join(const std::vector<std::string>& argv) {
+std::string join(const std::vector<std::string>& argv)
+{
     std::string out;
     for (std::size_t i = 0; i < argv.size(); ++i) {
-        if (i != 0) out += ' ';
+        if (i != 0)
+            out += ' ';
         out += quote(argv[i]);
     }
     return out;
 }
 
-bool has_unquoted_shell_syntax(std::string_view raw) {
+bool has_unquoted_shell_syntax(std::string_view raw)
+{
     bool found = false;
     // Unbalanced input cannot be split anyway; whatever was read unquoted
     // before the error still counts.

@@ -15,14 +15,16 @@ namespace stirrup::detail {
 
 namespace {
 
-std::uint32_t be32(std::string_view s, std::size_t at) {
+std::uint32_t be32(std::string_view s, std::size_t at)
+{
     auto b = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + i])); };
     return (b(0) << 24) | (b(1) << 16) | (b(2) << 8) | b(3);
 }
 
 // Python's repr() of a bytes object, shortened: Stirrup puts the whole
 // buffer in its message, which for a large file is megabytes of noise.
-std::string bytes_repr(std::string_view data, std::size_t limit = 32) {
+std::string bytes_repr(std::string_view data, std::size_t limit = 32)
+{
     const std::string_view shown = data.substr(0, std::min(limit, data.size()));
     const bool has_single = shown.find('\'') != std::string_view::npos;
     const bool has_double = shown.find('"') != std::string_view::npos;
@@ -31,10 +33,18 @@ std::string bytes_repr(std::string_view data, std::size_t limit = 32) {
     out += quote;
     for (unsigned char c : shown) {
         switch (c) {
-        case '\\': out += "\\\\"; break;
-        case '\t': out += "\\t"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
         default:
             if (c == static_cast<unsigned char>(quote)) {
                 out += '\\';
@@ -49,7 +59,8 @@ std::string bytes_repr(std::string_view data, std::size_t limit = 32) {
         }
     }
     out += quote;
-    if (shown.size() < data.size()) out += "... (" + std::to_string(data.size()) + " bytes)";
+    if (shown.size() < data.size())
+        out += "... (" + std::to_string(data.size()) + " bytes)";
     return out;
 }
 
@@ -66,7 +77,8 @@ struct VipsState {
     std::string error;
 };
 
-const VipsState& vips_state() {
+const VipsState& vips_state()
+{
     static VipsState state;
     static std::once_flag once;
     std::call_once(once, [] {
@@ -82,8 +94,9 @@ const VipsState& vips_state() {
         vips_cache_set_max(0);
         // Every failure reaches the caller as an ImageError carrying the vips
         // message; the same text on stderr would only corrupt a terminal UI.
-        g_log_set_handler("VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO),
-                          [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
+        g_log_set_handler(
+            "VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO),
+            [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
         state.ok = true;
     });
     return state;
@@ -97,7 +110,8 @@ struct ImageRef {
     ImageRef(const ImageRef&) = delete;
     ImageRef& operator=(const ImageRef&) = delete;
     ImageRef(ImageRef&& o) noexcept : p(std::exchange(o.p, nullptr)) {}
-    ImageRef& operator=(ImageRef&& o) noexcept {
+    ImageRef& operator=(ImageRef&& o) noexcept
+    {
         if (this != &o) {
             reset();
             p = std::exchange(o.p, nullptr);
@@ -105,14 +119,17 @@ struct ImageRef {
         return *this;
     }
     ~ImageRef() { reset(); }
-    void reset() {
-        if (p) g_object_unref(p);
+    void reset()
+    {
+        if (p)
+            g_object_unref(p);
         p = nullptr;
     }
     VipsImage* get() const { return p; }
 };
 
-std::string take_vips_error() {
+std::string take_vips_error()
+{
     char* raw = vips_error_buffer_copy();
     std::string msg = raw ? raw : "";
     g_free(raw);
@@ -121,11 +138,13 @@ std::string take_vips_error() {
     std::size_t start = 0;
     while (start < msg.size()) {
         std::size_t end = msg.find('\n', start);
-        if (end == std::string::npos) end = msg.size();
+        if (end == std::string::npos)
+            end = msg.size();
         const std::string_view line(msg.data() + start, end - start);
         // The saver's own "unable to write" line only says the decode above it failed.
         if (!line.empty() && line.find("unable to write to target") == std::string_view::npos) {
-            if (!out.empty()) out += "; ";
+            if (!out.empty())
+                out += "; ";
             out += line;
         }
         start = end + 1;
@@ -133,37 +152,45 @@ std::string take_vips_error() {
     return out.empty() ? "unknown libvips error" : out;
 }
 
-[[noreturn]] void fail_decode(std::string_view mime) {
+[[noreturn]] void fail_decode(std::string_view mime)
+{
     throw ImageError("You submitted a corrupt/unsupported image file (" + std::string(mime) +
                      "): " + take_vips_error());
 }
 
-std::uint32_t crc32(std::string_view data) {
+std::uint32_t crc32(std::string_view data)
+{
     static const auto table = [] {
         std::array<std::uint32_t, 256> t{};
         for (std::uint32_t n = 0; n < 256; ++n) {
             std::uint32_t c = n;
-            for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            for (int k = 0; k < 8; ++k)
+                c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
             t[n] = c;
         }
         return t;
     }();
     std::uint32_t c = 0xFFFFFFFFu;
-    for (unsigned char b : data) c = table[(c ^ b) & 0xFF] ^ (c >> 8);
+    for (unsigned char b : data)
+        c = table[(c ^ b) & 0xFF] ^ (c >> 8);
     return c ^ 0xFFFFFFFFu;
 }
 
 // libpng reports a bad chunk CRC only as a benign error that libvips does not
 // always turn into a failure (seen flaky), so a flipped byte could slip
 // through: every chunk's CRC is checked here, deterministically, up to IEND.
-bool png_chunks_intact(std::string_view png) {
+bool png_chunks_intact(std::string_view png)
+{
     std::size_t at = 8; // after the signature
     while (at + 12 <= png.size()) {
         const std::uint32_t len = be32(png, at);
-        if (len > png.size() - at - 12) return false;
+        if (len > png.size() - at - 12)
+            return false;
         const std::string_view typed = png.substr(at + 4, 4 + len);
-        if (crc32(typed) != be32(png, at + 8 + len)) return false;
-        if (typed.substr(0, 4) == "IEND") return true;
+        if (crc32(typed) != be32(png, at + 8 + len))
+            return false;
+        if (typed.substr(0, 4) == "IEND")
+            return true;
         at += 12 + len;
     }
     return false;
@@ -172,38 +199,48 @@ bool png_chunks_intact(std::string_view png) {
 // Sequential access streams the decode through the whole pipeline, so the
 // full decode happens once, in pngsave, with bounded memory; fail_on=error
 // turns truncation and decoder errors into a failure instead of grey rows.
-ImageRef load(std::string_view bytes, std::string_view mime) {
+ImageRef load(std::string_view bytes, std::string_view mime)
+{
     void* buf = const_cast<char*>(bytes.data());
     const std::size_t len = bytes.size();
     VipsImage* out = nullptr;
     int rc = -1;
     if (mime == "image/jpeg")
-        rc = vips_jpegload_buffer(buf, len, &out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR, nullptr);
+        rc = vips_jpegload_buffer(buf, len, &out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR,
+                                  nullptr);
     else if (mime == "image/png")
-        rc = vips_pngload_buffer(buf, len, &out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR, nullptr);
+        rc = vips_pngload_buffer(buf, len, &out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR,
+                                 nullptr);
     else if (mime == "image/webp")
-        rc = vips_webpload_buffer(buf, len, &out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR, nullptr);
+        rc = vips_webpload_buffer(buf, len, &out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR,
+                                  nullptr);
     else if (mime == "image/gif")
-        rc = vips_gifload_buffer(buf, len, &out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR, nullptr);
+        rc = vips_gifload_buffer(buf, len, &out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR,
+                                 nullptr);
     else if (mime == "image/tiff")
-        rc = vips_tiffload_buffer(buf, len, &out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR, nullptr);
+        rc = vips_tiffload_buffer(buf, len, &out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR,
+                                  nullptr);
     else
         // libvips has no native BMP or PSD reader; Debian builds the
         // ImageMagick module. The sniffed signature has been checked, so
         // ImageMagick's own detection picks the matching coder.
-        rc = vips_magickload_buffer(buf, len, &out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR, nullptr);
+        rc = vips_magickload_buffer(buf, len, &out, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR,
+                                    nullptr);
     if (rc != 0) {
-        if (out) g_object_unref(out);
+        if (out)
+            g_object_unref(out);
         fail_decode(mime);
     }
     return ImageRef(out);
 }
 
 template <typename F>
-ImageRef apply(std::string_view mime, F&& op) {
+ImageRef apply(std::string_view mime, F&& op)
+{
     VipsImage* out = nullptr;
     if (op(&out) != 0) {
-        if (out) g_object_unref(out);
+        if (out)
+            g_object_unref(out);
         fail_decode(mime);
     }
     return ImageRef(out);
@@ -212,11 +249,14 @@ ImageRef apply(std::string_view mime, F&& op) {
 // Embedded profiles (Display P3, Adobe RGB, CMYK) are honoured by mapping to
 // sRGB, since the PNG goes out without metadata. A profile lcms rejects is
 // ignored, as PIL ignores profiles altogether.
-ImageRef apply_icc(ImageRef img) {
-    if (!vips_image_get_typeof(img.get(), VIPS_META_ICC_NAME)) return img;
+ImageRef apply_icc(ImageRef img)
+{
+    if (!vips_image_get_typeof(img.get(), VIPS_META_ICC_NAME))
+        return img;
     VipsImage* out = nullptr;
     if (vips_icc_transform(img.get(), &out, "srgb", "embedded", TRUE, "depth", 8, nullptr) != 0) {
-        if (out) g_object_unref(out);
+        if (out)
+            g_object_unref(out);
         vips_error_clear();
         return img;
     }
@@ -224,10 +264,11 @@ ImageRef apply_icc(ImageRef img) {
 }
 
 // 8-bit sRGB, alpha (if any) kept as the last band for now.
-ImageRef to_srgb(ImageRef img, std::string_view mime) {
+ImageRef to_srgb(ImageRef img, std::string_view mime)
+{
     VipsImage* in = img.get();
-    if (vips_image_get_interpretation(in) == VIPS_INTERPRETATION_sRGB && vips_image_get_format(in) == VIPS_FORMAT_UCHAR &&
-        (in->Bands == 3 || in->Bands == 4))
+    if (vips_image_get_interpretation(in) == VIPS_INTERPRETATION_sRGB &&
+        vips_image_get_format(in) == VIPS_FORMAT_UCHAR && (in->Bands == 3 || in->Bands == 4))
         return img;
     const VipsInterpretation guessed = vips_image_guess_interpretation(in);
     if (vips_colourspace_issupported(in) && guessed != VIPS_INTERPRETATION_MULTIBAND) {
@@ -238,7 +279,8 @@ ImageRef to_srgb(ImageRef img, std::string_view mime) {
                 img = apply(mime, [&](VipsImage** o) { return vips_cast_uchar(img.get(), o, nullptr); });
             return img;
         }
-        if (out) g_object_unref(out);
+        if (out)
+            g_object_unref(out);
         vips_error_clear();
     }
     // No colour model vips understands: treat band 0 (or 0..2) as the
@@ -261,12 +303,15 @@ ImageRef to_srgb(ImageRef img, std::string_view mime) {
     });
 }
 
-ImageRef drop_alpha(ImageRef img, std::string_view mime) {
-    if (img.get()->Bands == 3) return img;
+ImageRef drop_alpha(ImageRef img, std::string_view mime)
+{
+    if (img.get()->Bands == 3)
+        return img;
     return apply(mime, [&](VipsImage** o) { return vips_extract_band(img.get(), o, 0, "n", 3, nullptr); });
 }
 
-ImageRef resize_to(ImageRef img, ImageSize target, std::string_view mime) {
+ImageRef resize_to(ImageRef img, ImageSize target, std::string_view mime)
+{
     const double hscale = static_cast<double>(target.width) / img.get()->Xsize;
     const double vscale = static_cast<double>(target.height) / img.get()->Ysize;
     auto resize = [&](VipsImage* in) {
@@ -301,10 +346,13 @@ ImageRef resize_to(ImageRef img, ImageSize target, std::string_view mime) {
 
 } // namespace
 
-ImageSize stirrup_target_size(std::uint64_t width, std::uint64_t height, std::size_t max_pixels) {
-    if (width == 0 || height == 0) return {width, height};
+ImageSize stirrup_target_size(std::uint64_t width, std::uint64_t height, std::size_t max_pixels)
+{
+    if (width == 0 || height == 0)
+        return {width, height};
     const double area = static_cast<double>(width) * static_cast<double>(height);
-    if (width <= max_pixels / height) return {width, height};  // width * height <= max_pixels, overflow-free
+    if (width <= max_pixels / height)
+        return {width, height}; // width * height <= max_pixels, overflow-free
 
     // downscale_image(): sides floored to even, at least 2.
     const double s = std::sqrt(static_cast<double>(max_pixels) / area);
@@ -315,7 +363,8 @@ ImageSize stirrup_target_size(std::uint64_t width, std::uint64_t height, std::si
     // Image.thumbnail((x, y)): never enlarges, keeps the aspect ratio by
     // recomputing one side and rounding it to whichever of floor/ceil lands
     // nearer the source ratio (floor on ties, as Python's min()), at least 1.
-    if (x >= width && y >= height) return {width, height};
+    if (x >= width && y >= height)
+        return {width, height};
     const double aspect = static_cast<double>(width) / static_cast<double>(height);
     const double dx = static_cast<double>(x);
     const double dy = static_cast<double>(y);
@@ -331,20 +380,24 @@ ImageSize stirrup_target_size(std::uint64_t width, std::uint64_t height, std::si
     return {x, round_aspect(dx / aspect, [&](double n) { return n == 0 ? 0.0 : std::abs(aspect - dx / n); })};
 }
 
-ImageBlock normalize_image(std::string_view bytes, std::size_t max_pixels) {
+ImageBlock normalize_image(std::string_view bytes, std::size_t max_pixels)
+{
     const std::string_view mime = detail::sniff_image_mime(bytes);
-    if (mime.empty()) throw ImageError("Unsupported file type " + bytes_repr(bytes));
+    if (mime.empty())
+        throw ImageError("Unsupported file type " + bytes_repr(bytes));
     if (std::find(kAllowed.begin(), kAllowed.end(), mime) == kAllowed.end()) {
         std::string allowed;
         for (std::string_view a : kAllowed) {
-            if (!allowed.empty()) allowed += ", ";
+            if (!allowed.empty())
+                allowed += ", ";
             allowed += a;
         }
         throw ImageError("Unsupported mime_type '" + std::string(mime) + "'; allowed: " + allowed);
     }
 
     const VipsState& state = vips_state();
-    if (!state.ok) throw ImageError("libvips failed to initialise: " + state.error);
+    if (!state.ok)
+        throw ImageError("libvips failed to initialise: " + state.error);
 
     if (mime == "image/png" && !png_chunks_intact(bytes))
         throw ImageError("You submitted a corrupt/unsupported image file (image/png): a chunk is damaged or missing");
@@ -359,7 +412,8 @@ ImageBlock normalize_image(std::string_view bytes, std::size_t max_pixels) {
 
     img = apply_icc(std::move(img));
     img = to_srgb(std::move(img), mime);
-    if (target.width != width || target.height != height) img = resize_to(std::move(img), target, mime);
+    if (target.width != width || target.height != height)
+        img = resize_to(std::move(img), target, mime);
     img = drop_alpha(std::move(img), mime);
 
     void* out = nullptr;

@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "stirrup/core/error.hpp"
 #include "stirrup/core/detail/image_mime.hpp"
+#include "stirrup/core/error.hpp"
 #include "stirrup/core/messages.hpp"
 
 namespace stirrup::detail {
@@ -34,7 +34,6 @@ struct ImageSize {
 
     friend bool operator==(const ImageSize&, const ImageSize&) = default;
 };
-
 
 /// The size Stirrup produces for a `width` x `height` image: unchanged when
 /// it fits in `max_pixels`, else downscale_image()'s even-floored target

@@ -13,10 +13,10 @@
 #include <boost/system/system_error.hpp>
 
 #include "stirrup/core/detail/ascii.hpp"
-#include "stirrup/core/detail/text.hpp"
-#include "stirrup/net/http_client.hpp"
 #include "stirrup/core/detail/deadline.hpp"
+#include "stirrup/core/detail/text.hpp"
 #include "stirrup/net/detail/url.hpp"
+#include "stirrup/net/http_client.hpp"
 
 namespace stirrup::detail::docker {
 namespace json = boost::json;
@@ -51,8 +51,8 @@ json::object parse_object(std::string_view body, const std::string& what)
     boost::system::error_code ec;
     json::value v = json::parse(body, ec);
     if (ec || !v.is_object())
-        throw MessageError("Docker engine: " + what + ": the reply is not a JSON object: " +
-                           trimmed(body.substr(0, 200)));
+        throw MessageError("Docker engine: " + what +
+                           ": the reply is not a JSON object: " + trimmed(body.substr(0, 200)));
     return std::move(v.as_object());
 }
 
@@ -128,8 +128,7 @@ std::string option_text(const char* option, Milliseconds t)
 [[noreturn]] void throw_unavailable(const net::HttpTransportError& e, const Endpoint& ep, const std::string& what,
                                     const std::string& bound = {})
 {
-    const std::string limit =
-        bound.empty() || e.code() != std::errc::timed_out ? std::string() : "; " + bound;
+    const std::string limit = bound.empty() || e.code() != std::errc::timed_out ? std::string() : "; " + bound;
     throw EngineUnavailableError(e.code(), "Docker engine at " + ep.url + " failed during " + what + " (" + e.what() +
                                                limit + "); is Docker running?");
 }
@@ -203,7 +202,10 @@ std::shared_ptr<Client> Client::from_env(boost::asio::any_io_executor ex, Client
     return std::make_shared<Client>(std::move(ex), endpoint_from_env(getenv), std::move(options));
 }
 
-bool Client::is_local() const noexcept { return endpoint_.url.rfind("unix://", 0) == 0; }
+bool Client::is_local() const noexcept
+{
+    return endpoint_.url.rfind("unix://", 0) == 0;
+}
 
 std::string Client::url_for(std::string_view versioned_path) const
 {
@@ -282,8 +284,8 @@ awaitable<std::vector<StreamMessage>> Client::json_messages(std::string method, 
                                                             std::function<void(const StreamMessage&)> on_message)
 {
     const std::string version = co_await api_version();
-    net::HttpRequest req = engine_request(std::move(method), url_for(api_path(version, path)),
-                                          options_.request_timeout, std::move(content_type), std::move(body));
+    net::HttpRequest req = engine_request(std::move(method), url_for(api_path(version, path)), options_.request_timeout,
+                                          std::move(content_type), std::move(body));
 
     // Only what build_failure needs is kept: step headers and failures.
     std::vector<StreamMessage> kept;
@@ -434,8 +436,8 @@ awaitable<json::array> Client::containers_by_label(std::vector<std::string> labe
     json::object filters;
     filters["label"] = std::move(label_filter);
     const std::string what = "listing containers";
-    Reply r = co_await call("GET", "/containers/json?all=1&filters=" + net::detail::percent_encode(json::serialize(filters)), "", "",
-                            what);
+    Reply r = co_await call(
+        "GET", "/containers/json?all=1&filters=" + net::detail::percent_encode(json::serialize(filters)), "", "", what);
     if (r.status != 200)
         throw ApiError(r.status, engine_message(r.body), what);
     boost::system::error_code ec;
@@ -467,8 +469,8 @@ awaitable<std::string> Client::exec_create(std::string container_id, ExecConfig 
     if (!config.user.empty())
         body["User"] = config.user;
     const std::string what = "creating an exec in container " + container_id;
-    Reply r = co_await call("POST", "/containers/" + container_id + "/exec", json::serialize(body), "application/json",
-                            what);
+    Reply r =
+        co_await call("POST", "/containers/" + container_id + "/exec", json::serialize(body), "application/json", what);
     if (r.status != 201)
         throw ApiError(r.status, engine_message(r.body), what);
     std::string id = string_field(parse_object(r.body, what), "Id");
@@ -484,9 +486,9 @@ awaitable<void> Client::exec_start(std::string exec_id, OutputSink sink)
     // multiplexed stream until it closes the connection: an ordinary
     // close-delimited body that the HTTP client reads as it is. The timeout
     // runs until the headers: they come before the process runs.
-    net::HttpRequest req = engine_request("POST", url_for(api_path(version, "/exec/" + exec_id + "/start")),
-                                          options_.request_timeout, "application/json",
-                                          R"({"Detach":false,"Tty":false})");
+    net::HttpRequest req =
+        engine_request("POST", url_for(api_path(version, "/exec/" + exec_id + "/start")), options_.request_timeout,
+                       "application/json", R"({"Detach":false,"Tty":false})");
     const std::string what = "running exec " + exec_id;
     FrameDecoder decoder;
     try {
@@ -541,9 +543,10 @@ awaitable<std::optional<PathStat>> Client::archive_get(std::string container_id,
                                                        detail::tar::ArchiveReader::Sink sink)
 {
     const std::string version = co_await api_version();
-    net::HttpRequest req = engine_request(
-        "GET", url_for(api_path(version, "/containers/" + container_id + "/archive?path=" + net::detail::percent_encode(path))),
-        options_.request_timeout);
+    net::HttpRequest req = engine_request("GET",
+                                          url_for(api_path(version, "/containers/" + container_id + "/archive?path=" +
+                                                                        net::detail::percent_encode(path))),
+                                          options_.request_timeout);
     const std::string what = "copying " + path + " out of container " + container_id;
     detail::tar::ArchiveReader reader;
     std::optional<PathStat> stat;
@@ -577,7 +580,8 @@ awaitable<std::optional<PathStat>> Client::archive_get(std::string container_id,
 awaitable<std::optional<PathStat>> Client::archive_stat(std::string container_id, std::string path)
 {
     const std::string what = "looking up " + path + " in container " + container_id;
-    Reply r = co_await call("HEAD", "/containers/" + container_id + "/archive?path=" + net::detail::percent_encode(path), "", "", what);
+    Reply r = co_await call(
+        "HEAD", "/containers/" + container_id + "/archive?path=" + net::detail::percent_encode(path), "", "", what);
     if (r.status == 404)
         co_return std::nullopt;
     if (r.status != 200)
@@ -593,8 +597,8 @@ awaitable<std::optional<PathStat>> Client::archive_stat(std::string container_id
 namespace stirrup::docker {
 
 ApiError::ApiError(int status, std::string message, const std::string& call)
-    : Error("Docker engine: " + call + " failed (HTTP " + std::to_string(status) + "): " + message),
-      status_(status), engine_message_(std::move(message))
+    : Error("Docker engine: " + call + " failed (HTTP " + std::to_string(status) + "): " + message), status_(status),
+      engine_message_(std::move(message))
 {
 }
 

@@ -22,11 +22,11 @@
 
 #include "stirrup/core/awaitable.hpp"
 #include "stirrup/core/error.hpp"
-#include "stirrup/exec/docker/docker.hpp"
 #include "stirrup/exec/docker/detail/endpoint.hpp"
 #include "stirrup/exec/docker/detail/frames.hpp"
 #include "stirrup/exec/docker/detail/messages.hpp"
 #include "stirrup/exec/docker/detail/tar_archive.hpp"
+#include "stirrup/exec/docker/docker.hpp"
 
 namespace stirrup::net {
 class HttpClient;

@@ -143,9 +143,10 @@ Endpoint endpoint_from_env(const std::function<std::optional<std::string>(std::s
         return ep;
     }
     if (starts_with(h, "ssh://"))
-        throw ConfigError("DOCKER_HOST '" + *host +
-                          "': ssh:// engines are not supported; forward the engine's socket (ssh -L "
-                          "/tmp/docker.sock:/var/run/docker.sock HOST) and use unix:///tmp/docker.sock, or use tcp:// with TLS");
+        throw ConfigError(
+            "DOCKER_HOST '" + *host +
+            "': ssh:// engines are not supported; forward the engine's socket (ssh -L "
+            "/tmp/docker.sock:/var/run/docker.sock HOST) and use unix:///tmp/docker.sock, or use tcp:// with TLS");
     if (starts_with(h, "npipe://"))
         throw ConfigError("DOCKER_HOST '" + *host + "': Windows named pipes (npipe://) are not supported");
     if (!starts_with(h, "tcp://"))
@@ -185,8 +186,9 @@ std::string api_version_for(std::string_view server_api_version, std::string_vie
     const Version max = checked_version(client_max, "the client's maximum API version");
     const Version min = checked_version(client_min, "the client's minimum API version");
     if (server < min)
-        throw ConfigError("the Docker engine speaks API " + std::string(server_text) + ", older than the oldest this client supports (" +
-                          std::string(client_min) + "); upgrade the engine");
+        throw ConfigError("the Docker engine speaks API " + std::string(server_text) +
+                          ", older than the oldest this client supports (" + std::string(client_min) +
+                          "); upgrade the engine");
     const Version chosen = server < max ? server : max;
     return std::to_string(chosen.major) + "." + std::to_string(chosen.minor);
 }

@@ -7,8 +7,14 @@
 namespace stirrup::detail::docker {
 namespace {
 
-bool inline_space(char c) { return c == ' ' || c == '\t' || c == '\f' || c == '\v'; }
-bool any_space(char c) { return inline_space(c) || c == '\n' || c == '\r'; }
+bool inline_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\f' || c == '\v';
+}
+bool any_space(char c)
+{
+    return inline_space(c) || c == '\n' || c == '\r';
+}
 
 // A cursor over the .env text, with the few regex steps python-dotenv uses.
 struct Reader {

@@ -13,9 +13,15 @@ const std::string_view docker_api_error_advice = "Docker API error occurred. Che
 
 namespace {
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool starts_with(std::string_view s, std::string_view p)
+{
+    return s.substr(0, p.size()) == p;
+}
 
-bool contains(std::string_view s, std::string_view p) { return s.find(p) != std::string_view::npos; }
+bool contains(std::string_view s, std::string_view p)
+{
+    return s.find(p) != std::string_view::npos;
+}
 
 // The kill script. `$1` is the marker value. stderr is silenced: processes
 // vanish between listing /proc and reading their files.
@@ -73,8 +79,8 @@ std::optional<std::string> engine_exec_error(int exit_code, std::string_view out
     if (!err.empty() || out.size() < 2 || out.size() > 8192 || out.substr(out.size() - 2) != "\r\n")
         return std::nullopt;
     // The daemon writes the error with fmt.Fprintf(stdout, "%v\r\n", err).
-    for (std::string_view prefix : {"OCI runtime exec failed", "OCI runtime", "unable to find user", "Error: Exec command",
-                                    "exec failed", "failed to"})
+    for (std::string_view prefix : {"OCI runtime exec failed", "OCI runtime", "unable to find user",
+                                    "Error: Exec command", "exec failed", "failed to"})
         if (starts_with(out, prefix))
             return std::string(out.substr(0, out.size() - 2));
     return std::nullopt;

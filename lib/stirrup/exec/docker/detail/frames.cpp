@@ -35,8 +35,9 @@ void FrameDecoder::header_byte(unsigned char b)
     }
     if (index >= 1 && index <= 3 && b != 0) {
         failed_ = true;
-        failure_ = "not a Docker multiplexed stream: byte " + std::to_string(index) + " of the frame header at stream offset " +
-                   std::to_string(header_offset_) + " is " + hex_byte(b) + " (expected 0x00)";
+        failure_ = "not a Docker multiplexed stream: byte " + std::to_string(index) +
+                   " of the frame header at stream offset " + std::to_string(header_offset_) + " is " + hex_byte(b) +
+                   " (expected 0x00)";
         throw FrameError(failure_);
     }
 }
@@ -78,7 +79,8 @@ void FrameDecoder::feed(std::string_view bytes, const Sink& sink)
                 sink(stream_, piece);
                 continue;
             }
-            systemerr_text_.append(piece.substr(0, max_systemerr_text - std::min(max_systemerr_text, systemerr_text_.size())));
+            systemerr_text_.append(
+                piece.substr(0, max_systemerr_text - std::min(max_systemerr_text, systemerr_text_.size())));
         }
         if (systemerr_ && remaining_ == 0) {
             systemerr_ = false;

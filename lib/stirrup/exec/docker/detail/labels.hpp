@@ -14,11 +14,12 @@
 
 namespace stirrup::detail::docker {
 
-inline constexpr std::string_view label_library = "org.stirrup";          ///< always "1"
-inline constexpr std::string_view label_owner = "stirrup.owner";          ///< "<pid>@<hostname>"
-inline constexpr std::string_view label_owner_started = "stirrup.owner.started"; ///< the owner's start time, in clock ticks after boot
+inline constexpr std::string_view label_library = "org.stirrup"; ///< always "1"
+inline constexpr std::string_view label_owner = "stirrup.owner"; ///< "<pid>@<hostname>"
+inline constexpr std::string_view label_owner_started =
+    "stirrup.owner.started"; ///< the owner's start time, in clock ticks after boot
 inline constexpr std::string_view label_session = "stirrup.session";
-inline constexpr std::string_view label_created = "stirrup.created";      ///< RFC 3339, UTC
+inline constexpr std::string_view label_created = "stirrup.created"; ///< RFC 3339, UTC
 
 struct Owner {
     long pid = 0;

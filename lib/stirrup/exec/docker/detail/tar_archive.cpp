@@ -21,8 +21,8 @@ struct Field {
     std::size_t offset, width;
 };
 constexpr Field f_name{0, 100}, f_mode{100, 8}, f_uid{108, 8}, f_gid{116, 8}, f_size{124, 12}, f_mtime{136, 12},
-    f_chksum{148, 8}, f_typeflag{156, 1}, f_linkname{157, 100}, f_magic{257, 6}, f_version{263, 2},
-    f_devmajor{329, 8}, f_devminor{337, 8}, f_prefix{345, 155};
+    f_chksum{148, 8}, f_typeflag{156, 1}, f_linkname{157, 100}, f_magic{257, 6}, f_version{263, 2}, f_devmajor{329, 8},
+    f_devminor{337, 8}, f_prefix{345, 155};
 
 // The largest value an octal field holds: width-1 digits and a NUL.
 constexpr std::uint64_t octal_limit(const Field& f)

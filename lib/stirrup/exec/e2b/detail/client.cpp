@@ -10,16 +10,15 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "stirrup/exec/e2b/detail/connect.hpp"
-#include "stirrup/net/http_client.hpp"
-#include "stirrup/net/detail/retry_rules.hpp"
 #include "stirrup/core/detail/random_hex.hpp"
+#include "stirrup/exec/e2b/detail/connect.hpp"
+#include "stirrup/net/detail/retry_rules.hpp"
 #include "stirrup/net/detail/url.hpp"
+#include "stirrup/net/http_client.hpp"
 
 namespace stirrup::detail::e2b {
 namespace asio = boost::asio;
 namespace json = boost::json;
-
 
 namespace {
 
@@ -69,8 +68,7 @@ awaitable<Result> sent(awaitable<Result> request, std::string call)
     co_return std::move(*result);
 }
 
-net::HttpRequest make_request(std::string method, std::string url, const HeaderList& headers,
-                              Milliseconds timeout)
+net::HttpRequest make_request(std::string method, std::string url, const HeaderList& headers, Milliseconds timeout)
 {
     net::HttpRequest r;
     r.method = std::move(method);
@@ -92,8 +90,8 @@ double random01()
 E2BError envd_error(int status, std::string_view body, std::string_view what)
 {
     const ConnectError e = parse_unary_error(status, body);
-    std::string message = "E2B envd " + std::string(what) + " failed (HTTP " + std::to_string(status) + ", " +
-                          e.code + "): " + e.message;
+    std::string message =
+        "E2B envd " + std::string(what) + " failed (HTTP " + std::to_string(status) + ", " + e.code + "): " + e.message;
     ErrorCategory category = ErrorCategory::bad_request;
     if (status == 502 || e.code == "unavailable") {
         category = ErrorCategory::sandbox_gone;
@@ -133,10 +131,10 @@ awaitable<SandboxInfo> ControlPlane::create(CreateRequest request)
         const bool busy = resp.status == 502 || resp.status == 503 || resp.status == 504;
         if ((resp.status != 429 && !busy) || attempt >= options_.max_create_retries)
             throw api_error(resp.status, resp.body, "sandbox create");
-        Milliseconds delay = net::detail::backoff_delay(
-            net::RetryPolicy{options_.max_create_retries, options_.initial_backoff, std::chrono::seconds(8),
-                             options_.max_retry_after},
-            attempt, random01());
+        Milliseconds delay =
+            net::detail::backoff_delay(net::RetryPolicy{options_.max_create_retries, options_.initial_backoff,
+                                                        std::chrono::seconds(8), options_.max_retry_after},
+                                       attempt, random01());
         if (resp.status == 429) {
             if (auto h = resp.header("retry-after")) {
                 const auto after = net::detail::parse_retry_after(*h, std::chrono::system_clock::now());
@@ -154,8 +152,8 @@ awaitable<SandboxInfo> ControlPlane::create(CreateRequest request)
 awaitable<bool> ControlPlane::kill(std::string sandbox_id)
 {
     HeaderList headers{{"X-API-Key", endpoints_.api_key}};
-    auto req = make_request("DELETE", endpoints_.api_url + "/sandboxes/" + sandbox_id, headers,
-                            options_.request_timeout);
+    auto req =
+        make_request("DELETE", endpoints_.api_url + "/sandboxes/" + sandbox_id, headers, options_.request_timeout);
     // Killing twice is harmless: let the client retry 5xx and lost connections.
     req.max_retries = 2;
     const std::string call = "kill of sandbox " + sandbox_id;
@@ -282,7 +280,8 @@ awaitable<std::optional<std::vector<EntryInfo>>> Envd::list_dir(std::string path
 
 awaitable<std::string> Envd::read_file(std::string path, std::uint64_t max_bytes)
 {
-    auto req = make_request("GET", base_url_ + "/files?path=" + net::detail::percent_encode(path), headers_, request_timeout_);
+    auto req =
+        make_request("GET", base_url_ + "/files?path=" + net::detail::percent_encode(path), headers_, request_timeout_);
     req.max_body_bytes = static_cast<std::size_t>(std::min<std::uint64_t>(max_bytes, SIZE_MAX));
     const std::string call = "read of " + path;
     awaitable<net::HttpResponse> request = http_->request(std::move(req));
@@ -307,7 +306,8 @@ awaitable<std::string> Envd::read_file(std::string path, std::uint64_t max_bytes
 awaitable<std::uint64_t> Envd::read_file_to(std::string path, std::uint64_t max_bytes,
                                             std::function<void(std::string_view)> data)
 {
-    auto req = make_request("GET", base_url_ + "/files?path=" + net::detail::percent_encode(path), headers_, request_timeout_);
+    auto req =
+        make_request("GET", base_url_ + "/files?path=" + net::detail::percent_encode(path), headers_, request_timeout_);
     std::uint64_t got = 0;
     std::optional<E2BError> failure;
     try {
@@ -347,7 +347,8 @@ awaitable<std::uint64_t> Envd::read_file_to(std::string path, std::uint64_t max_
 
 awaitable<void> Envd::write_file(std::string path, std::string data)
 {
-    auto req = make_request("POST", base_url_ + "/files?path=" + net::detail::percent_encode(path), headers_, request_timeout_);
+    auto req = make_request("POST", base_url_ + "/files?path=" + net::detail::percent_encode(path), headers_,
+                            request_timeout_);
     if (supports_octet_stream_upload(envd_version_)) {
         req.headers.emplace_back("Content-Type", "application/octet-stream");
         req.body = std::move(data);
@@ -376,15 +377,24 @@ namespace stirrup::e2b {
 std::string_view to_string(ErrorCategory c) noexcept
 {
     switch (c) {
-    case ErrorCategory::authentication: return "authentication";
-    case ErrorCategory::not_found: return "not_found";
-    case ErrorCategory::rate_limited: return "rate_limited";
-    case ErrorCategory::bad_request: return "bad_request";
-    case ErrorCategory::server: return "server";
-    case ErrorCategory::sandbox_gone: return "sandbox_gone";
-    case ErrorCategory::timeout: return "timeout";
-    case ErrorCategory::protocol: return "protocol";
-    case ErrorCategory::transport: return "transport";
+    case ErrorCategory::authentication:
+        return "authentication";
+    case ErrorCategory::not_found:
+        return "not_found";
+    case ErrorCategory::rate_limited:
+        return "rate_limited";
+    case ErrorCategory::bad_request:
+        return "bad_request";
+    case ErrorCategory::server:
+        return "server";
+    case ErrorCategory::sandbox_gone:
+        return "sandbox_gone";
+    case ErrorCategory::timeout:
+        return "timeout";
+    case ErrorCategory::protocol:
+        return "protocol";
+    case ErrorCategory::transport:
+        return "transport";
     }
     return "unknown";
 }

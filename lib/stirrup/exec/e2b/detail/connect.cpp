@@ -172,21 +172,33 @@ std::optional<ConnectError> parse_end_stream(std::string_view text)
 std::string_view code_for_http_status(int status) noexcept
 {
     switch (status) {
-    case 400: return "invalid_argument";
-    case 401: return "unauthenticated";
-    case 403: return "permission_denied";
-    case 404: return "not_found";
-    case 409: return "already_exists";
+    case 400:
+        return "invalid_argument";
+    case 401:
+        return "unauthenticated";
+    case 403:
+        return "permission_denied";
+    case 404:
+        return "not_found";
+    case 409:
+        return "already_exists";
     case 413:
-    case 429: return "resource_exhausted";
-    case 499: return "canceled";
-    case 500: return "internal";
+    case 429:
+        return "resource_exhausted";
+    case 499:
+        return "canceled";
+    case 500:
+        return "internal";
     case 501:
-    case 505: return "unimplemented";
+    case 505:
+        return "unimplemented";
     case 502:
-    case 503: return "unavailable";
-    case 504: return "deadline_exceeded";
-    default: return "unknown";
+    case 503:
+        return "unavailable";
+    case 504:
+        return "deadline_exceeded";
+    default:
+        return "unknown";
     }
 }
 
@@ -391,6 +403,9 @@ bool is_connect_stream_content_type(std::string_view ct) noexcept
     return content_type_is(ct, "application/connect+json");
 }
 
-bool is_json_content_type(std::string_view ct) noexcept { return content_type_is(ct, "application/json"); }
+bool is_json_content_type(std::string_view ct) noexcept
+{
+    return content_type_is(ct, "application/json");
+}
 
 } // namespace stirrup::detail::e2b

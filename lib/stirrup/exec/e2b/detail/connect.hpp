@@ -129,8 +129,7 @@ class StartStreamReader {
 public:
     using OutputSink = std::function<void(int stream, std::string_view bytes)>;
 
-    explicit StartStreamReader(std::size_t max_message_bytes = default_max_message_bytes)
-        : decoder_(max_message_bytes)
+    explicit StartStreamReader(std::size_t max_message_bytes = default_max_message_bytes) : decoder_(max_message_bytes)
     {
     }
 

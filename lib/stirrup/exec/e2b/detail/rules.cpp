@@ -329,10 +329,14 @@ bool inside_home(std::string_view path)
 std::string_view type_name(EntryInfo::Type t) noexcept
 {
     switch (t) {
-    case EntryInfo::Type::file: return "file";
-    case EntryInfo::Type::directory: return "dir";
-    case EntryInfo::Type::symlink: return "symlink";
-    default: return "unknown";
+    case EntryInfo::Type::file:
+        return "file";
+    case EntryInfo::Type::directory:
+        return "dir";
+    case EntryInfo::Type::symlink:
+        return "symlink";
+    default:
+        return "unknown";
     }
 }
 

@@ -90,7 +90,8 @@ bool wait_empty(const fs::path& dir, std::chrono::milliseconds limit)
         const auto p = populated(dir);
         if (!p || !*p)
             break;
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             if (fd >= 0)
                 ::close(fd);
@@ -206,7 +207,7 @@ std::optional<fs::path> create_cgroup(const std::string& name)
     const fs::path dir = place->own / name;
     if (::mkdir(dir.c_str(), 0755) != 0)
         return std::nullopt;
-    struct stat st{};
+    struct stat st {};
     if (::stat((dir / "cgroup.kill").c_str(), &st) != 0 || ::access((dir / "cgroup.procs").c_str(), W_OK) != 0) {
         ::rmdir(dir.c_str());
         return std::nullopt;
@@ -216,7 +217,7 @@ std::optional<fs::path> create_cgroup(const std::string& name)
 
 bool kill_and_remove_cgroup(const fs::path& dir, std::error_code& ec, std::chrono::milliseconds limit)
 {
-    struct stat st{};
+    struct stat st {};
     if (::stat(dir.c_str(), &st) != 0)
         return true; // already gone
     std::error_code kill_ec;

@@ -19,9 +19,9 @@
 #include <variant>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/readable_pipe.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -31,9 +31,9 @@
 #include <boost/optional.hpp>
 #include <boost/process/v2/process.hpp>
 
+#include "stirrup/core/detail/deadline.hpp"
 #include "stirrup/core/error.hpp"
 #include "stirrup/exec/detail/output_capture.hpp"
-#include "stirrup/core/detail/deadline.hpp"
 #include "stirrup/exec/local/detail/supervisor.hpp"
 #include "stirrup/exec/local/supervisor/protocol.h"
 
@@ -225,8 +225,8 @@ asio::awaitable<ChildProcessResult> run_child_process(const ChildProcessSpec& sp
         ::kill(-pid, SIGKILL);
         // Cleanup must run to the end even though this coroutine was cancelled.
         co_await asio::this_coro::reset_cancellation_state();
-        auto [ec] = co_await pidfd.async_wait(asio::posix::stream_descriptor::wait_read,
-                                              asio::as_tuple(asio::use_awaitable));
+        auto [ec] =
+            co_await pidfd.async_wait(asio::posix::stream_descriptor::wait_read, asio::as_tuple(asio::use_awaitable));
         (void)ec;
     }
     proc.wait(); // the leader has exited: this only reaps it
@@ -274,8 +274,7 @@ int lifted(int fd, std::vector<Fd>& keep)
     return high;
 }
 
-pid_t spawn_supervisor(const SupervisorSet& set, const ChildProcessSpec& spec, int out_fd, int err_fd,
-                       int channel_fd)
+pid_t spawn_supervisor(const SupervisorSet& set, const ChildProcessSpec& spec, int out_fd, int err_fd, int channel_fd)
 {
     if (spec.argv.empty())
         throw SpawnError(std::make_error_code(std::errc::invalid_argument), "");
@@ -339,8 +338,8 @@ asio::awaitable<void> read_reports(asio::readable_pipe& pipe, SupervisorReport& 
 {
     for (;;) {
         std::int32_t record[STIRRUP_SUPERVISOR_RECORD_INTS] = {};
-        auto [ec, n] = co_await asio::async_read(pipe, asio::buffer(record, sizeof record),
-                                                 asio::as_tuple(asio::use_awaitable));
+        auto [ec, n] =
+            co_await asio::async_read(pipe, asio::buffer(record, sizeof record), asio::as_tuple(asio::use_awaitable));
         if (ec == asio::error::eof)
             co_return; // the supervisor is gone
         if (ec)
@@ -390,7 +389,8 @@ asio::awaitable<void> wait_supervisor_exit(SupervisorSet::Entry& entry)
     if (!raced.timed_out)
         co_return;
     entry.force_kill();
-    auto [ec] = co_await pidfd.async_wait(asio::posix::stream_descriptor::wait_read, asio::as_tuple(asio::use_awaitable));
+    auto [ec] =
+        co_await pidfd.async_wait(asio::posix::stream_descriptor::wait_read, asio::as_tuple(asio::use_awaitable));
     (void)ec;
 }
 
@@ -414,8 +414,7 @@ void kill_orphaned_command(int pid)
         return;
     char state = 0;
     long ppid = 0, pgrp = 0, session = 0;
-    if (std::sscanf(line.c_str() + close + 1, " %c %ld %ld %ld", &state, &ppid, &pgrp, &session) == 4 &&
-        session == pid)
+    if (std::sscanf(line.c_str() + close + 1, " %c %ld %ld %ld", &state, &ppid, &pgrp, &session) == 4 && session == pid)
         ::kill(-pid, SIGKILL);
 }
 

@@ -17,9 +17,9 @@
 namespace stirrup::detail {
 
 struct ChildProcessSpec {
-    std::vector<std::string> argv;       ///< argv[0] is looked up in PATH
+    std::vector<std::string> argv; ///< argv[0] is looked up in PATH
     std::filesystem::path cwd;
-    std::vector<std::string> env;        ///< full environment ("K=V"); stdin is /dev/null
+    std::vector<std::string> env; ///< full environment ("K=V"); stdin is /dev/null
     std::chrono::milliseconds timeout{0};
     std::size_t capture_chars_each_side = 20'000;
     /// Called with the child's pid (also its session and group id) right

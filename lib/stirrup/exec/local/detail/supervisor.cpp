@@ -37,7 +37,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Embedded {
-    std::string path;   ///< "/proc/self/fd/N", empty on failure
+    std::string path; ///< "/proc/self/fd/N", empty on failure
     std::error_code error;
     std::string what;
 };

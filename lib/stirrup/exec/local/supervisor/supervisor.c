@@ -59,13 +59,13 @@ static inline i64 sc6(i64 n, i64 a, i64 b, i64 c, i64 d, i64 e, i64 f)
 __asm__(".text\n"
         ".global clone_vfork\n"
         "clone_vfork:\n"
-        "    mov %rdi, %r8\n"      /* fn (r8 is clone's tls: ignored without CLONE_SETTLS) */
-        "    mov %rsi, %r9\n"      /* arg */
-        "    mov %rdx, %rsi\n"     /* the child's stack */
-        "    mov $0x4111, %edi\n"  /* CLONE_VM | CLONE_VFORK | SIGCHLD */
+        "    mov %rdi, %r8\n"     /* fn (r8 is clone's tls: ignored without CLONE_SETTLS) */
+        "    mov %rsi, %r9\n"     /* arg */
+        "    mov %rdx, %rsi\n"    /* the child's stack */
+        "    mov $0x4111, %edi\n" /* CLONE_VM | CLONE_VFORK | SIGCHLD */
         "    xor %edx, %edx\n"
         "    xor %r10d, %r10d\n"
-        "    mov $56, %eax\n"      /* clone */
+        "    mov $56, %eax\n" /* clone */
         "    syscall\n"
         "    test %rax, %rax\n"
         "    jnz 1f\n"
@@ -73,7 +73,7 @@ __asm__(".text\n"
         "    mov %r9, %rdi\n"
         "    call *%r8\n"
         "    mov %eax, %edi\n"
-        "    mov $60, %eax\n"      /* exit */
+        "    mov $60, %eax\n" /* exit */
         "    syscall\n"
         "    hlt\n"
         "1:  ret\n");
@@ -101,21 +101,21 @@ static inline i64 sc6(i64 n, i64 a, i64 b, i64 c, i64 d, i64 e, i64 f)
 __asm__(".text\n"
         ".global clone_vfork\n"
         "clone_vfork:\n"
-        "    mov x9, x0\n"         /* fn */
-        "    mov x10, x1\n"        /* arg */
-        "    mov x1, x2\n"         /* the child's stack */
-        "    mov x0, #0x4111\n"    /* CLONE_VM | CLONE_VFORK | SIGCHLD */
+        "    mov x9, x0\n"      /* fn */
+        "    mov x10, x1\n"     /* arg */
+        "    mov x1, x2\n"      /* the child's stack */
+        "    mov x0, #0x4111\n" /* CLONE_VM | CLONE_VFORK | SIGCHLD */
         "    mov x2, #0\n"
         "    mov x3, #0\n"
         "    mov x4, #0\n"
-        "    mov x8, #220\n"       /* clone */
+        "    mov x8, #220\n" /* clone */
         "    svc #0\n"
         "    cbnz x0, 1f\n"
         "    mov x29, #0\n"
         "    mov x30, #0\n"
         "    mov x0, x10\n"
         "    blr x9\n"
-        "    mov x8, #93\n"        /* exit */
+        "    mov x8, #93\n" /* exit */
         "    svc #0\n"
         "    brk #0\n"
         "1:  ret\n");
@@ -250,14 +250,38 @@ struct signalfd_siginfo_ {
     u8 rest[124];
 };
 
-static i64 sys_read(int fd, void* buf, u64 n) { return sc3(__NR_read, fd, buf, n); }
-static i64 sys_write(int fd, const void* buf, u64 n) { return sc3(__NR_write, fd, buf, n); }
-static i64 sys_open(const char* path, int flags) { return sc4(__NR_openat, AT_FDCWD_, path, flags, 0); }
-static i64 sys_close(int fd) { return sc1(__NR_close, fd); }
-static i64 sys_dup3(int from, int to) { return sc3(__NR_dup3, from, to, 0); }
-static i64 sys_getpid(void) { return sc0(__NR_getpid); }
-static i64 sys_kill(int pid, int sig) { return sc2(__NR_kill, pid, sig); }
-static i64 sys_wait4(int pid, int* status, int options) { return sc4(__NR_wait4, pid, status, options, 0); }
+static i64 sys_read(int fd, void* buf, u64 n)
+{
+    return sc3(__NR_read, fd, buf, n);
+}
+static i64 sys_write(int fd, const void* buf, u64 n)
+{
+    return sc3(__NR_write, fd, buf, n);
+}
+static i64 sys_open(const char* path, int flags)
+{
+    return sc4(__NR_openat, AT_FDCWD_, path, flags, 0);
+}
+static i64 sys_close(int fd)
+{
+    return sc1(__NR_close, fd);
+}
+static i64 sys_dup3(int from, int to)
+{
+    return sc3(__NR_dup3, from, to, 0);
+}
+static i64 sys_getpid(void)
+{
+    return sc0(__NR_getpid);
+}
+static i64 sys_kill(int pid, int sig)
+{
+    return sc2(__NR_kill, pid, sig);
+}
+static i64 sys_wait4(int pid, int* status, int options)
+{
+    return sc4(__NR_wait4, pid, status, options, 0);
+}
 static i64 sys_ppoll(struct pollfd_* fds, u64 n, const struct timespec_* t)
 {
     return sc5(__NR_ppoll, fds, n, t, 0, 8);
