@@ -127,6 +127,17 @@ public:
 // not copy the parent's page tables, it reports exec failures as a return
 // value, and it never calls io_context::notify_fork, which is unsafe while
 // other threads run the same io_context.
+// The null-terminated char* array posix_spawn takes; the strings must outlive it.
+std::vector<char*> c_strings(const std::vector<std::string>& strings)
+{
+    std::vector<char*> out;
+    out.reserve(strings.size() + 1);
+    for (const auto& s : strings)
+        out.push_back(const_cast<char*>(s.c_str()));
+    out.push_back(nullptr);
+    return out;
+}
+
 pid_t spawn(const ChildProcessSpec& spec, int out_fd, int err_fd)
 {
     if (spec.argv.empty())
@@ -137,16 +148,8 @@ pid_t spawn(const ChildProcessSpec& spec, int out_fd, int err_fd)
     if (!cwd.empty())
         ::posix_spawn_file_actions_addchdir_np(&sa.actions_, cwd.c_str());
 
-    std::vector<char*> argv;
-    argv.reserve(spec.argv.size() + 1);
-    for (const auto& a : spec.argv)
-        argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    envp.reserve(spec.env.size() + 1);
-    for (const auto& e : spec.env)
-        envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
+    auto argv = c_strings(spec.argv);
+    auto envp = c_strings(spec.env);
 
     pid_t pid = -1;
     const int rc = ::posix_spawnp(&pid, argv[0], &sa.actions_, &sa.attr_, argv.data(), envp.data());
@@ -163,6 +166,9 @@ asio::awaitable<void> drain(asio::readable_pipe& pipe, OutputCapture& capture)
         capture.append(std::string_view(buf.data(), n));
         if (ec == asio::error::eof)
             break;
+        // A cancellation stays as Asio reports it, so is_cancellation knows it.
+        if (ec == asio::error::operation_aborted)
+            throw boost::system::system_error(ec);
         if (ec)
             throw SystemError(std::error_code(ec), "reading command output");
     }
@@ -302,16 +308,8 @@ pid_t spawn_supervisor(const SupervisorSet& set, const ChildProcessSpec& spec, i
     }
     args.emplace_back("--");
     args.insert(args.end(), spec.argv.begin(), spec.argv.end());
-    std::vector<char*> argv;
-    argv.reserve(args.size() + 1);
-    for (const auto& a : args)
-        argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    envp.reserve(spec.env.size() + 1);
-    for (const auto& e : spec.env)
-        envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
+    auto argv = c_strings(args);
+    auto envp = c_strings(spec.env);
 
     pid_t pid = -1;
     const int rc = ::posix_spawn(&pid, set.program().c_str(), &sa.actions_, &sa.attr_, argv.data(), envp.data());
@@ -342,6 +340,9 @@ asio::awaitable<void> read_reports(asio::readable_pipe& pipe, SupervisorReport& 
             co_await asio::async_read(pipe, asio::buffer(record, sizeof record), asio::as_tuple(asio::use_awaitable));
         if (ec == asio::error::eof)
             co_return; // the supervisor is gone
+        // A cancellation stays as Asio reports it, so is_cancellation knows it.
+        if (ec == asio::error::operation_aborted)
+            throw boost::system::system_error(ec);
         if (ec)
             throw SystemError(std::error_code(ec), "reading the command supervisor's status");
         switch (record[0]) {
