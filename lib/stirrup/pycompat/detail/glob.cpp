@@ -4,6 +4,7 @@
 // matcher follows fnmatch.translate.
 
 #include "stirrup/pycompat/detail/glob.hpp"
+#include "stirrup/pycompat/detail/surrogateescape.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -22,48 +23,6 @@ namespace fs = std::filesystem;
 namespace {
 
 // ---------------------------------------------------------------- matching
-
-// Python decodes file names with surrogateescape: a byte that is not part of
-// valid UTF-8 becomes one code point U+DC80..U+DCFF. Ranges compare these.
-std::u32string decode_surrogateescape(std::string_view s)
-{
-    std::u32string out;
-    out.reserve(s.size());
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const auto b0 = static_cast<unsigned char>(s[i]);
-        std::size_t len = 0;
-        char32_t cp = 0;
-        char32_t min = 0;
-        if (b0 < 0x80) {
-            out.push_back(b0);
-            ++i;
-            continue;
-        }
-        if (b0 >= 0xC2 && b0 <= 0xDF) {
-            len = 2, cp = b0 & 0x1F, min = 0x80;
-        } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-            len = 3, cp = b0 & 0x0F, min = 0x800;
-        } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-            len = 4, cp = b0 & 0x07, min = 0x10000;
-        }
-        bool ok = len != 0 && i + len <= s.size();
-        for (std::size_t k = 1; ok && k < len; ++k) {
-            const auto b = static_cast<unsigned char>(s[i + k]);
-            ok = (b & 0xC0) == 0x80;
-            cp = (cp << 6) | (b & 0x3F);
-        }
-        ok = ok && cp >= min && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
-        if (ok) {
-            out.push_back(cp);
-            i += len;
-        } else {
-            out.push_back(0xDC00 + b0);
-            ++i;
-        }
-    }
-    return out;
-}
 
 // One element of a compiled component pattern. Every kind but Star matches
 // exactly one character, which is what lets the matcher below backtrack only
@@ -385,12 +344,12 @@ private:
     // A wildcard component. Hidden names are candidates only for a hidden pattern.
     std::vector<std::string> glob1(const std::string& dirname, const std::string& pattern, bool dironly) const
     {
-        const auto toks = compile_component(decode_surrogateescape(pattern));
+        const auto toks = compile_component(decode_surrogateescape<std::u32string>(pattern));
         std::vector<std::string> out;
         for (auto& e : listdir(dirname, dironly)) {
             if (is_hidden(e.name) && !is_hidden(pattern))
                 continue;
-            if (match_tokens(toks, decode_surrogateescape(e.name)))
+            if (match_tokens(toks, decode_surrogateescape<std::u32string>(e.name)))
                 out.push_back(std::move(e.name));
         }
         return out;
@@ -442,7 +401,8 @@ bool is_glob_pattern(std::string_view entry) noexcept
 
 bool glob_match_component(std::string_view pattern, std::string_view name)
 {
-    return match_tokens(compile_component(decode_surrogateescape(pattern)), decode_surrogateescape(name));
+    return match_tokens(compile_component(decode_surrogateescape<std::u32string>(pattern)),
+                        decode_surrogateescape<std::u32string>(name));
 }
 
 std::string normalize_path_like_pathlib(std::string_view path)

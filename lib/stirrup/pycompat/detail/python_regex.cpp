@@ -1,4 +1,5 @@
 #include "stirrup/pycompat/detail/python_regex.hpp"
+#include "stirrup/pycompat/detail/surrogateescape.hpp"
 
 #include <boost/regex.hpp>
 
@@ -12,49 +13,7 @@ namespace {
 static_assert(sizeof(wchar_t) == 4, "patterns are matched as UTF-32 code points");
 
 // Python's re works on code points, so patterns and commands are matched as
-// UTF-32. Bytes that are not valid UTF-8 become lone surrogates
-// U+DC80..U+DCFF, like Python's surrogateescape, so they match only themselves.
-std::wstring decode_utf8(std::string_view s)
-{
-    std::wstring out;
-    out.reserve(s.size());
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const auto b0 = static_cast<unsigned char>(s[i]);
-        int len = 0;
-        char32_t cp = 0;
-        if (b0 < 0x80) {
-            len = 1;
-            cp = b0;
-        } else if (b0 >= 0xC2 && b0 <= 0xDF) {
-            len = 2;
-            cp = b0 & 0x1F;
-        } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-            len = 3;
-            cp = b0 & 0x0F;
-        } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-            len = 4;
-            cp = b0 & 0x07;
-        }
-        bool ok = len > 0 && i + static_cast<std::size_t>(len) <= s.size();
-        for (int k = 1; ok && k < len; ++k) {
-            const auto b = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
-            ok = (b & 0xC0) == 0x80;
-            cp = (cp << 6) | (b & 0x3F);
-        }
-        // Reject overlongs, surrogates and values past U+10FFFF.
-        ok = ok && !(len == 3 && cp < 0x800) && !(len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) &&
-             !(cp >= 0xD800 && cp <= 0xDFFF);
-        if (ok) {
-            out += static_cast<wchar_t>(cp);
-            i += static_cast<std::size_t>(len);
-        } else {
-            out += static_cast<wchar_t>(0xDC00 + b0);
-            ++i;
-        }
-    }
-    return out;
-}
+// UTF-32 (decode_surrogateescape).
 
 bool is_hex(wchar_t c)
 {
@@ -382,7 +341,7 @@ PythonRegex::PythonRegex(std::string_view pattern)
     static const std::locale loc = unicode_locale();
     auto impl = std::make_shared<Impl>();
     impl->re.imbue(loc);
-    impl->re.assign(PatternTranslator(decode_utf8(pattern)).run(),
+    impl->re.assign(PatternTranslator(decode_surrogateescape<std::wstring>(pattern)).run(),
                     boost::regex_constants::perl | boost::regex_constants::no_mod_m);
     impl_ = std::move(impl);
 }
@@ -395,7 +354,7 @@ PythonRegex& PythonRegex::operator=(const PythonRegex&) = default;
 
 bool PythonRegex::match(std::string_view subject) const
 {
-    const std::wstring text = decode_utf8(subject);
+    const std::wstring text = decode_surrogateescape<std::wstring>(subject);
     try {
         return boost::regex_search(text, impl_->re, boost::match_continuous); // anchored at the start only
     } catch (const std::runtime_error&) {
