@@ -7,8 +7,7 @@
 #include <map>
 
 #include <boost/json/parse.hpp>
-
-#include "stirrup/pycompat/detail/json_dumps.hpp"
+#include <boost/json/serialize.hpp>
 
 namespace stirrup {
 
@@ -122,9 +121,12 @@ bool lax_boolean(const boost::json::value& v)
     throw InvalidToolArguments("Input should be a valid boolean");
 }
 
+// Boost.JSON's text, not Python's json.dumps (pycompat, a layer above core):
+// the request writers parse a schema and write it again as Stirrup does
+// (llm/detail/chat_completions_format), and the texts differ only in floats.
 std::string schema_text(const boost::json::value& schema)
 {
-    return detail::to_json_text(schema);
+    return boost::json::serialize(schema);
 }
 
 std::string field_title(std::string_view name)

@@ -53,7 +53,7 @@ bool lax_boolean(const boost::json::value& v);
 std::string field_title(std::string_view name);
 /// Sorts an object's keys (pydantic sorts schema keys; `properties` keeps field order).
 boost::json::object sorted(const boost::json::object& o);
-/// `schema` as compact JSON text, as Python's json.dumps writes it.
+/// `schema` as compact JSON text (Boost.JSON's; see tool_params.cpp).
 std::string schema_text(const boost::json::value& schema);
 /// Parses text as JSON; empty or whitespace-only text counts as "{}" (Stirrup).
 boost::json::value parse_arguments_text(std::string_view text);
