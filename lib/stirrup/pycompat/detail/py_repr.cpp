@@ -1,4 +1,5 @@
 #include "stirrup/pycompat/detail/py_repr.hpp"
+#include "stirrup/pycompat/detail/surrogateescape.hpp"
 
 #include <array>
 #include <cstdint>
@@ -35,48 +36,6 @@ bool printable(char32_t cp)
             return false;
     }
     return true;
-}
-
-// Decodes one code point at s[i]; advances i. An invalid byte becomes
-// U+DC80..U+DCFF, as os.fsdecode's surrogateescape would give it.
-char32_t next_code_point(std::string_view s, std::size_t& i)
-{
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char b0 = byte(i);
-    auto invalid = [&] {
-        ++i;
-        return static_cast<char32_t>(0xdc00 + b0);
-    };
-    if (b0 < 0x80) {
-        ++i;
-        return b0;
-    }
-    std::size_t len = 0;
-    char32_t cp = 0;
-    char32_t min = 0;
-    if (b0 >= 0xc2 && b0 <= 0xdf) {
-        len = 2, cp = b0 & 0x1f, min = 0x80;
-    } else if (b0 >= 0xe0 && b0 <= 0xef) {
-        len = 3, cp = b0 & 0x0f, min = 0x800;
-    } else if (b0 >= 0xf0 && b0 <= 0xf4) {
-        len = 4, cp = b0 & 0x07, min = 0x10000;
-    } else {
-        return invalid();
-    }
-    if (i + len > s.size())
-        return invalid();
-    for (std::size_t k = 1; k < len; ++k) {
-        const unsigned char b = byte(i + k);
-        if ((b & 0xc0) != 0x80)
-            return invalid();
-        cp = (cp << 6) | (b & 0x3f);
-    }
-    // Overlong forms, UTF-8-encoded surrogates and values past U+10FFFF are
-    // not UTF-8: Python's decoder rejects them byte by byte too.
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return invalid();
-    i += len;
-    return cp;
 }
 
 void append_hex(std::string& out, char32_t cp, int digits)
