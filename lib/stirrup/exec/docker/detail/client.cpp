@@ -270,8 +270,12 @@ awaitable<Client::Reply> Client::call(std::string method, std::string path, std:
 
 awaitable<std::optional<json::object>> Client::image_inspect(std::string name)
 {
-    const std::string what = "inspecting image " + name;
-    Reply r = co_await call("GET", "/images/" + name + "/json", "", "", what);
+    return inspect("/images/" + name + "/json", "inspecting image " + name);
+}
+
+awaitable<std::optional<json::object>> Client::inspect(std::string path, std::string what)
+{
+    Reply r = co_await call("GET", std::move(path), "", "", what);
     if (r.status == 404)
         co_return std::nullopt;
     if (r.status != 200)
@@ -403,13 +407,7 @@ awaitable<void> Client::container_start(std::string id)
 
 awaitable<std::optional<json::object>> Client::container_inspect(std::string id)
 {
-    const std::string what = "inspecting container " + id;
-    Reply r = co_await call("GET", "/containers/" + id + "/json", "", "", what);
-    if (r.status == 404)
-        co_return std::nullopt;
-    if (r.status != 200)
-        throw ApiError(r.status, engine_message(r.body), what);
-    co_return parse_object(r.body, what);
+    return inspect("/containers/" + id + "/json", "inspecting container " + id);
 }
 
 awaitable<bool> Client::container_remove(std::string id, bool force, bool volumes)

@@ -147,6 +147,8 @@ public:
 
 private:
     struct Reply;
+    /// GET `path` (an inspect endpoint): the object, or nullopt on 404.
+    awaitable<std::optional<boost::json::object>> inspect(std::string path, std::string what);
     awaitable<Reply> call(std::string method, std::string path, std::string body, std::string content_type,
                           std::string what);
     std::string url_for(std::string_view versioned_path) const;
