@@ -16,6 +16,7 @@
 #include "stirrup/exec/docker/detail/labels.hpp"
 #include "stirrup/exec/docker/docker.hpp"
 #include "support/docker_env.hpp"
+#include "support/helpers.hpp"
 #include "support/run_sync.hpp"
 
 using namespace stirrup;
@@ -25,6 +26,8 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
+
+using stirrup::test::dead_pid;
 
 struct SessionOutcome {
     std::string container;
@@ -84,15 +87,6 @@ awaitable<std::vector<std::string>> reap()
     auto client = docker::client_from_env(ex);
     auto removed = co_await reap_orphans(*client);
     co_return removed;
-}
-
-long dead_pid()
-{
-    const pid_t pid = ::fork();
-    if (pid == 0)
-        ::_exit(0);
-    ::waitpid(pid, nullptr, 0);
-    return pid;
 }
 
 } // namespace

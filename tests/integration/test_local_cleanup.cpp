@@ -57,6 +57,8 @@ using stirrup::test::read_bytes;
 
 namespace {
 
+using stirrup::test::dead_pid;
+
 /// A `sleep` argument unique to this process and call: what the attacks
 /// carry in their command lines.
 std::string unique_token()
@@ -174,15 +176,6 @@ LocalCodeExecOptions with_cgroup(bool on)
     LocalCodeExecOptions o;
     o.use_cgroup = on;
     return o;
-}
-
-long dead_pid()
-{
-    const pid_t pid = ::fork();
-    if (pid == 0)
-        ::_exit(0);
-    ::waitpid(pid, nullptr, 0);
-    return pid;
 }
 
 struct TempBase {

@@ -9,6 +9,8 @@
 #include <iterator>
 #include <string>
 #include <string_view>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <variant>
 
 #include <doctest/doctest.h>
@@ -61,6 +63,17 @@ inline std::int64_t uses(const ToolResult& r)
 {
     REQUIRE(r.metadata);
     return r.metadata->values.at("num_uses").as_int64();
+}
+
+/// A pid that was just used and is no longer alive: its process forked,
+/// exited and was reaped.
+inline long dead_pid()
+{
+    const pid_t pid = ::fork();
+    if (pid == 0)
+        ::_exit(0);
+    ::waitpid(pid, nullptr, 0);
+    return pid;
 }
 
 } // namespace stirrup::test
