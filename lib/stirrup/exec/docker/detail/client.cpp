@@ -63,6 +63,17 @@ std::string string_field(const json::object& o, std::string_view key)
     return {};
 }
 
+// The Id of what a create call (container, exec) made: 201 and {"Id": ...}.
+std::string created_id(int status, const std::string& body, const std::string& what)
+{
+    if (status != 201)
+        throw ApiError(status, engine_message(body), what);
+    std::string id = string_field(parse_object(body, what), "Id");
+    if (id.empty())
+        throw MessageError("Docker engine: " + what + ": no Id in " + body);
+    return id;
+}
+
 std::string join_query(const std::vector<std::pair<std::string, std::string>>& params)
 {
     std::string q;
@@ -389,12 +400,7 @@ awaitable<std::string> Client::container_create(json::object config, std::string
         path += "?name=" + net::detail::percent_encode(name);
     const std::string what = "creating a container";
     Reply r = co_await call("POST", path, json::serialize(config), "application/json", what);
-    if (r.status != 201)
-        throw ApiError(r.status, engine_message(r.body), what);
-    std::string id = string_field(parse_object(r.body, what), "Id");
-    if (id.empty())
-        throw MessageError("Docker engine: " + what + ": no Id in " + r.body);
-    co_return id;
+    co_return created_id(r.status, r.body, what);
 }
 
 awaitable<void> Client::container_start(std::string id)
@@ -469,12 +475,7 @@ awaitable<std::string> Client::exec_create(std::string container_id, ExecConfig 
     const std::string what = "creating an exec in container " + container_id;
     Reply r =
         co_await call("POST", "/containers/" + container_id + "/exec", json::serialize(body), "application/json", what);
-    if (r.status != 201)
-        throw ApiError(r.status, engine_message(r.body), what);
-    std::string id = string_field(parse_object(r.body, what), "Id");
-    if (id.empty())
-        throw MessageError("Docker engine: " + what + ": no Id in " + r.body);
-    co_return id;
+    co_return created_id(r.status, r.body, what);
 }
 
 awaitable<void> Client::exec_start(std::string exec_id, OutputSink sink)
