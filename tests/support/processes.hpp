@@ -22,13 +22,21 @@ inline int count_processes_with_cmdline(const std::string& needle)
         const std::string name = e->d_name;
         if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos)
             continue;
-        std::ifstream stat("/proc/" + name + "/stat");
-        std::string statline((std::istreambuf_iterator<char>(stat)), {});
+        // A process that exits between open and read fails the read (ESRCH,
+        // thrown by libstdc++): it is gone, so it does not count.
+        std::string statline;
+        std::string cmd;
+        try {
+            std::ifstream stat("/proc/" + name + "/stat");
+            statline.assign(std::istreambuf_iterator<char>(stat), {});
+            std::ifstream in("/proc/" + name + "/cmdline", std::ios::binary);
+            cmd.assign(std::istreambuf_iterator<char>(in), {});
+        } catch (const std::exception&) {
+            continue;
+        }
         const auto close = statline.rfind(')');
         if (close != std::string::npos && close + 2 < statline.size() && statline[close + 2] == 'Z')
             continue;
-        std::ifstream in("/proc/" + name + "/cmdline", std::ios::binary);
-        std::string cmd((std::istreambuf_iterator<char>(in)), {});
         for (auto& c : cmd)
             if (c == '\0')
                 c = ' ';
