@@ -37,3 +37,4 @@ install_pkgs() {
 
 install_pkgs "$here/openai"
 install_pkgs "$here/e2b"
+install_pkgs "$here/mcp"
