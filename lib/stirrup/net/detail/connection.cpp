@@ -135,6 +135,8 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::open(asio::any_io_execu
         else
             co_await connect_tcp(stream, url.host, url.port, connect_by, origin);
         s.counters->connections_opened.fetch_add(1, std::memory_order_relaxed);
+        if (proxy && s.tunnel_plain)
+            co_await tunnel(stream, c->buffer, url, *proxy, connect_by, origin);
     } else {
         c.reset(new Connection(std::in_place_type<TlsStream>, strand, *s.tls));
         auto& stream = std::get<TlsStream>(c->stream_);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -47,6 +48,10 @@ struct ConnectSettings {
     bool verify = true;
     const Timeouts* timeouts = nullptr;
     ClientCounters* counters = nullptr;
+    /// Reach a plain-HTTP URL through the proxy with a CONNECT tunnel too,
+    /// instead of sending the proxy absolute-form requests: for a protocol
+    /// the proxy must not read (WebSocket).
+    bool tunnel_plain = false;
 };
 
 /// `now + d` without overflowing for huge durations.
@@ -76,6 +81,14 @@ public:
     bool peer_closed_while_idle() const noexcept;
     /// Gives back the read buffer while the connection waits in the pool.
     void release_idle_memory() noexcept;
+
+    /// f(stream) with the open stream (a tcp_stream, TlsStream or
+    /// UnixStream), for a protocol that takes the connection over (WebSocket).
+    template <class F>
+    decltype(auto) visit_stream(F&& f)
+    {
+        return std::visit(std::forward<F>(f), stream_);
+    }
 
     SteadyTime last_used{};
     boost::beast::flat_buffer buffer;

@@ -265,11 +265,14 @@ bool TlsEngine::can_read_without_input() const noexcept
 
 std::span<std::byte> TlsEngine::input_space(std::size_t n)
 {
-    return in_.space(n);
+    auto space = in_.space(n);
+    input_in_flight_ = true;
+    return space;
 }
 
 void TlsEngine::commit_input(std::size_t n) noexcept
 {
+    input_in_flight_ = false;
     in_.commit(n);
 }
 
@@ -292,7 +295,10 @@ void TlsEngine::drop_drained_buffers() noexcept
         // connection. This frees it unless a partial record is in it (which
         // OpenSSL checks, from 3.0.14 on correctly: CVE-2024-4741).
         ::SSL_free_buffers(ssl_);
-        in_.release_if_drained();
+        // Not under a read still on its way (a write while a read waits,
+        // on a full-duplex stream).
+        if (!input_in_flight_)
+            in_.release_if_drained();
     }
 }
 

@@ -15,6 +15,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 
 #include <boost/system/error_code.hpp>
 
@@ -70,11 +71,18 @@ public:
     bool can_read_without_input() const noexcept;
 
     /// Room for at least `n` bytes of ciphertext from the peer; then
-    /// commit_input with what was received.
+    /// commit_input with what was received, or input_failed. The room stays
+    /// allocated until then, whatever the other direction does meanwhile.
     std::span<std::byte> input_space(std::size_t n);
     void commit_input(std::size_t n) noexcept;
+    /// The read into input_space failed: nothing was received.
+    void input_failed() noexcept { input_in_flight_ = false; }
     /// The peer closed its side of the transport.
-    void input_ended() noexcept { input_ended_ = true; }
+    void input_ended() noexcept
+    {
+        input_in_flight_ = false;
+        input_ended_ = true;
+    }
 
     /// Ciphertext to send to the peer, then consume_output when it is sent.
     std::span<const std::byte> output() const noexcept;
@@ -83,7 +91,6 @@ public:
     /// Bytes of buffers held now, outside OpenSSL (for tests).
     std::size_t buffer_capacity() const noexcept { return in_.capacity() + out_.capacity(); }
 
-private:
     // Ciphertext waiting to be taken from the front: grows as needed, and
     // frees its memory whenever it is drained, so an idle engine holds none.
     class ByteQueue {
@@ -103,6 +110,12 @@ private:
         std::size_t cap_ = 0, begin_ = 0, end_ = 0;
     };
 
+    /// Moves output() out of the engine, for a send that may still be on the
+    /// wire when OpenSSL adds more (a full-duplex stream's other direction):
+    /// appending to the engine's queue may move its bytes.
+    ByteQueue take_output() noexcept { return std::exchange(out_, ByteQueue{}); }
+
+private:
     struct Bio;
     Result finish(int ok, std::size_t bytes);
     void drop_drained_buffers() noexcept;
@@ -111,6 +124,8 @@ private:
     ByteQueue in_;  // from the peer, for OpenSSL to read
     ByteQueue out_; // from OpenSSL, for the caller to send
     bool input_ended_ = false;
+    // A read into in_'s free space is on its way: in_ must keep its memory.
+    bool input_in_flight_ = false;
     bool certificate_refused_ = false;
 };
 

@@ -23,8 +23,10 @@ boost::system::error_code TlsStream::input_arrived(error_code ec, std::size_t n)
         engine_.input_ended();
         return {};
     }
-    if (ec)
+    if (ec) {
+        engine_.input_failed();
         return ec;
+    }
     // A read that filled its buffer likely left more behind: ask for more
     // next time (without an ioctl per read to learn how much is waiting).
     next_read_ = n >= next_read_ ? std::min(next_read_ * 2, max_read) : idle_read;

@@ -4,15 +4,16 @@
 // Internal to the library (net/connection.cpp); see tls_engine.hpp for why it
 // replaces asio::ssl::stream.
 //
-// One operation at a time: a read and a write must not be pending together
-// (HTTP/1.1 without pipelining never needs it). Deadlines are the
-// tcp_stream's: its expiry closes the socket and pending operations fail
-// with beast::error::timeout.
+// One read and one write may be pending together (a WebSocket reads while it
+// writes), never two reads or two writes. Deadlines are the tcp_stream's: its
+// expiry closes the socket and pending operations fail with
+// beast::error::timeout.
 
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <span>
+#include <type_traits>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/compose.hpp>
@@ -116,13 +117,44 @@ private:
     }
     // Records the outcome of a read_input.
     error_code input_arrived(error_code ec, std::size_t n);
-    // Sends all of the engine's output; then engine_.consume_output.
+    // Whether an operation with output to send sends it: not when another
+    // one is sending, which sends it too (records must leave in order).
+    bool should_send() const noexcept { return !sending_ && !engine_.output().empty(); }
+    // Sends the engine's output, and what is added to it meanwhile; then
+    // completes with the error of the send.
     template <class Self>
     void send_output(Self&& self)
     {
-        const auto out = engine_.output();
-        boost::asio::async_write(next_, boost::asio::const_buffer(out.data(), out.size()), std::forward<Self>(self));
+        // async_compose takes the handler by reference and moves from it.
+        boost::asio::async_compose<std::decay_t<Self>, void(error_code)>(SendOp{*this}, self, next_);
     }
+
+    struct SendOp {
+        TlsStream& s;
+        boost::asio::coroutine coro{};
+
+        template <class Self>
+        void operator()(Self& self, error_code ec = {}, std::size_t = 0)
+        {
+            BOOST_ASIO_CORO_REENTER(coro)
+            {
+                s.sending_ = true;
+                while (!s.engine_.output().empty()) {
+                    s.on_wire_ = s.engine_.take_output();
+                    BOOST_ASIO_CORO_YIELD boost::asio::async_write(
+                        s.next_, boost::asio::const_buffer(s.on_wire_.data().data(), s.on_wire_.data().size()),
+                        std::move(self));
+                    s.on_wire_ = {};
+                    if (ec) {
+                        s.send_error_ = ec;
+                        break;
+                    }
+                }
+                s.sending_ = false;
+                self.complete(ec);
+            }
+        }
+    };
 
     struct HandshakeOp {
         TlsStream& s;
@@ -144,7 +176,6 @@ private:
                     if (!s.engine_.output().empty()) {
                         // A failed handshake still sends its alert.
                         BOOST_ASIO_CORO_YIELD s.send_output(std::move(self));
-                        s.engine_.consume_output(n);
                         if (tls_error)
                             break;
                         if (ec) {
@@ -193,10 +224,9 @@ private:
                             break;
                         }
                     }
-                    if (!s.engine_.output().empty()) {
+                    if (s.should_send()) {
                         suspended = true;
                         BOOST_ASIO_CORO_YIELD s.send_output(std::move(self));
-                        s.engine_.consume_output(n);
                         if (ec) {
                             result_ec = ec;
                             break;
@@ -210,10 +240,9 @@ private:
                     }
                 }
                 // Reading may have produced records to send (a key update).
-                if (!result_ec && !s.engine_.output().empty()) {
+                if (!result_ec && s.should_send()) {
                     suspended = true;
                     BOOST_ASIO_CORO_YIELD s.send_output(std::move(self));
-                    s.engine_.consume_output(n);
                     if (ec)
                         result_ec = ec;
                 }
@@ -232,17 +261,21 @@ private:
         boost::asio::coroutine coro{};
 
         template <class Self>
-        void operator()(Self& self, error_code ec = {}, std::size_t n = 0)
+        void operator()(Self& self, error_code ec = {}, std::size_t = 0)
         {
             BOOST_ASIO_CORO_REENTER(coro)
             {
-                if (s.write_error_ || s.engine_.output().empty()) {
+                if (s.write_error_ || !s.should_send()) {
+                    // Nothing to send, or the read sends these records with
+                    // its own (a failure of that send is reported next time).
                     BOOST_ASIO_CORO_YIELD boost::asio::post(s.next_.get_executor(), std::move(self));
-                    self.complete(s.write_error_, s.write_error_ ? 0 : encrypted);
+                    {
+                        const error_code failed = s.write_error_ ? s.write_error_ : s.send_error_;
+                        self.complete(failed, failed ? 0 : encrypted);
+                    }
                     return;
                 }
                 BOOST_ASIO_CORO_YIELD s.send_output(std::move(self));
-                s.engine_.consume_output(n);
                 self.complete(ec, ec ? 0 : encrypted);
             }
         }
@@ -252,6 +285,12 @@ private:
     TlsEngine engine_;
     error_code write_error_;
     std::size_t next_read_ = idle_read;
+    // Output being sent: taken out of the engine, which the other direction
+    // may add records to meanwhile.
+    TlsEngine::ByteQueue on_wire_;
+    bool sending_ = false;
+    // The last send's failure, for a write whose records another operation sent.
+    error_code send_error_;
 };
 
 } // namespace stirrup::net::detail
