@@ -12,6 +12,7 @@
 
 #include "stirrup/net/http_client.hpp"
 #include "stirrup/net/http_options.hpp"
+#include "stirrup/net/websocket.hpp"
 
 #include "stirrup/llm/chat_completions_client.hpp"
 #include "stirrup/llm/errors.hpp"

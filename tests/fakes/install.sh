@@ -37,4 +37,5 @@ install_pkgs() {
 
 install_pkgs "$here/openai"
 install_pkgs "$here/e2b"
+install_pkgs "$here/websocket"
 install_pkgs "$here/mcp"
