@@ -34,6 +34,7 @@
 #include "stirrup/core/detail/deadline.hpp"
 #include "stirrup/core/error.hpp"
 #include "stirrup/exec/detail/output_capture.hpp"
+#include "stirrup/exec/detail/spawn.hpp"
 #include "stirrup/exec/local/detail/supervisor.hpp"
 #include "stirrup/exec/local/supervisor/protocol.h"
 
@@ -41,122 +42,7 @@ namespace stirrup::detail {
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 
-SpawnError::SpawnError(std::error_code ec, std::string program)
-    : SystemError(ec, "cannot start '" + program + "'"), program_(std::move(program))
-{
-}
-
 namespace {
-
-class Fd {
-public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    Fd& operator=(Fd&& o) noexcept
-    {
-        reset(std::exchange(o.fd_, -1));
-        return *this;
-    }
-    ~Fd() { reset(); }
-    int get() const noexcept { return fd_; }
-    int release() noexcept { return std::exchange(fd_, -1); }
-    void reset(int fd = -1) noexcept
-    {
-        if (fd_ >= 0)
-            ::close(fd_);
-        fd_ = fd;
-    }
-
-private:
-    int fd_ = -1;
-};
-
-struct Pipe {
-    Fd read, write;
-};
-
-Pipe make_pipe()
-{
-    int fds[2];
-    // CLOEXEC: concurrent spawns must not inherit each other's pipe ends, or
-    // a command's EOF would wait for an unrelated child to exit.
-    if (::pipe2(fds, O_CLOEXEC) != 0)
-        throw SystemError(last_errno(), "pipe2");
-    return {Fd{fds[0]}, Fd{fds[1]}};
-}
-
-class SpawnAttributes {
-public:
-    SpawnAttributes()
-    {
-        ::posix_spawnattr_init(&attr_);
-        ::posix_spawn_file_actions_init(&actions_);
-    }
-    ~SpawnAttributes()
-    {
-        ::posix_spawnattr_destroy(&attr_);
-        ::posix_spawn_file_actions_destroy(&actions_);
-    }
-    SpawnAttributes(const SpawnAttributes&) = delete;
-    SpawnAttributes& operator=(const SpawnAttributes&) = delete;
-
-    // A session of its own (the leader of a new process group, which a
-    // timeout kills with its grandchildren, and which a terminal's signals to
-    // the host's group do not reach); signal state reset, since a server
-    // usually ignores SIGPIPE and that must not leak into commands; stdin
-    // from /dev/null, stdout and stderr to these.
-    void own_session(int out_fd, int err_fd)
-    {
-        sigset_t none, all;
-        sigemptyset(&none);
-        sigfillset(&all);
-        ::posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-        ::posix_spawnattr_setsigmask(&attr_, &none);
-        ::posix_spawnattr_setsigdefault(&attr_, &all);
-        ::posix_spawn_file_actions_addopen(&actions_, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-        ::posix_spawn_file_actions_adddup2(&actions_, out_fd, STDOUT_FILENO);
-        ::posix_spawn_file_actions_adddup2(&actions_, err_fd, STDERR_FILENO);
-    }
-
-    posix_spawnattr_t attr_;
-    posix_spawn_file_actions_t actions_;
-};
-
-// posix_spawn (clone+exec in glibc) rather than a fork-based launcher: it does
-// not copy the parent's page tables, it reports exec failures as a return
-// value, and it never calls io_context::notify_fork, which is unsafe while
-// other threads run the same io_context.
-// The null-terminated char* array posix_spawn takes; the strings must outlive it.
-std::vector<char*> c_strings(const std::vector<std::string>& strings)
-{
-    std::vector<char*> out;
-    out.reserve(strings.size() + 1);
-    for (const auto& s : strings)
-        out.push_back(const_cast<char*>(s.c_str()));
-    out.push_back(nullptr);
-    return out;
-}
-
-pid_t spawn(const ChildProcessSpec& spec, int out_fd, int err_fd)
-{
-    if (spec.argv.empty())
-        throw SpawnError(std::make_error_code(std::errc::invalid_argument), "");
-    SpawnAttributes sa;
-    sa.own_session(out_fd, err_fd);
-    const std::string cwd = spec.cwd.string();
-    if (!cwd.empty())
-        ::posix_spawn_file_actions_addchdir_np(&sa.actions_, cwd.c_str());
-
-    auto argv = c_strings(spec.argv);
-    auto envp = c_strings(spec.env);
-
-    pid_t pid = -1;
-    const int rc = ::posix_spawnp(&pid, argv[0], &sa.actions_, &sa.attr_, argv.data(), envp.data());
-    if (rc != 0)
-        throw SpawnError(std::error_code(rc, std::system_category()), spec.argv[0]);
-    return pid;
-}
 
 asio::awaitable<void> drain(asio::readable_pipe& pipe, OutputCapture& capture)
 {
@@ -197,9 +83,9 @@ int python_returncode(int status)
 asio::awaitable<ChildProcessResult> run_child_process(const ChildProcessSpec& spec)
 {
     auto ex = co_await asio::this_coro::executor;
-    Pipe out = make_pipe();
-    Pipe err = make_pipe();
-    const pid_t pid = spawn(spec, out.write.get(), err.write.get());
+    FdPair out = make_pipe();
+    FdPair err = make_pipe();
+    const pid_t pid = spawn_session_leader({spec.argv, spec.cwd, spec.env, -1, out.write.get(), err.write.get()});
     if (spec.on_spawn)
         spec.on_spawn(pid);
     out.write.reset();
@@ -253,12 +139,12 @@ namespace {
 // environment can open a pipe through /proc/<pid>/fd/N (as a writer, keeping
 // the host's end from ever reaching end of file, or as a reader, stealing
 // records), but not a socket. `read` is the host's end.
-Pipe make_channel()
+FdPair make_channel()
 {
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
         throw SystemError(last_errno(), "socketpair");
-    return {Fd{fds[0]}, Fd{fds[1]}};
+    return {UniqueFd{fds[0]}, UniqueFd{fds[1]}};
 }
 
 constexpr int first_free_fd = STIRRUP_SUPERVISOR_CHANNEL_FD + 1;
@@ -269,7 +155,7 @@ constexpr std::chrono::seconds supervisor_grace{10};
 // posix_spawn applies its dup2s in order: a source among the targets (0-3)
 // could be overwritten before it is copied. Such a source is first copied
 // above them.
-int lifted(int fd, std::vector<Fd>& keep)
+int lifted(int fd, std::vector<UniqueFd>& keep)
 {
     if (fd >= first_free_fd)
         return fd;
@@ -284,7 +170,7 @@ pid_t spawn_supervisor(const SupervisorSet& set, const ChildProcessSpec& spec, i
 {
     if (spec.argv.empty())
         throw SpawnError(std::make_error_code(std::errc::invalid_argument), "");
-    std::vector<Fd> keep;
+    std::vector<UniqueFd> keep;
     out_fd = lifted(out_fd, keep);
     err_fd = lifted(err_fd, keep);
     channel_fd = lifted(channel_fd, keep);
@@ -424,9 +310,9 @@ void kill_orphaned_command(int pid)
 asio::awaitable<ChildProcessResult> run_supervised(const ChildProcessSpec& spec, std::shared_ptr<SupervisorSet> set)
 {
     auto ex = co_await asio::this_coro::executor;
-    Pipe out = make_pipe();
-    Pipe err = make_pipe();
-    Pipe channel = make_channel();
+    FdPair out = make_pipe();
+    FdPair err = make_pipe();
+    FdPair channel = make_channel();
     const pid_t pid = spawn_supervisor(*set, spec, out.write.get(), err.write.get(), channel.write.get());
     out.write.reset();
     err.write.reset();

@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "stirrup/core/error.hpp"
+#include "stirrup/exec/detail/spawn.hpp"
 
 namespace stirrup::detail {
 
@@ -35,16 +36,6 @@ struct ChildProcessResult {
     std::string stderr_text;
     std::uint64_t stdout_dropped_chars = 0;
     std::uint64_t stderr_dropped_chars = 0;
-};
-
-/// The process could not be started (exec failed: missing binary, bad cwd...).
-class SpawnError : public SystemError {
-public:
-    SpawnError(std::error_code ec, std::string program);
-    const std::string& program() const noexcept { return program_; }
-
-private:
-    std::string program_;
 };
 
 /// Spawns `spec.argv` as the leader of a new session (so its whole process
