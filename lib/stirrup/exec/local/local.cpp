@@ -15,6 +15,7 @@
 #include "stirrup/exec/detail/owner.hpp"
 #include "stirrup/exec/local/detail/cgroup.hpp"
 #include "stirrup/exec/local/detail/child_process.hpp"
+#include "stirrup/exec/local/detail/naming.hpp"
 #include "stirrup/exec/local/detail/supervisor.hpp"
 
 extern char** environ;
@@ -24,8 +25,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view dir_prefix = "local_exec_env_";
-constexpr std::string_view cgroup_prefix = "stirrup-local-";
 /// How long stop() lets a supervisor kill its subtree before SIGKILLing it.
 constexpr std::chrono::seconds supervisor_grace{10};
 
@@ -69,8 +68,9 @@ fs::path make_temp_dir(const std::optional<fs::path>& base)
 {
     fs::path parent = base ? *base : fs::temp_directory_path();
     fs::create_directories(parent);
-    std::string templ =
-        (parent / (std::string(dir_prefix) + detail::owner_token(detail::this_process_owner()) + "-XXXXXX")).string();
+    std::string templ = (parent / (std::string(detail::local_dir_prefix) +
+                                   detail::owner_token(detail::this_process_owner()) + "-XXXXXX"))
+                            .string();
     if (!::mkdtemp(templ.data()))
         throw SystemError(std::error_code(errno, std::system_category()), "mkdtemp in " + parent.string());
     return fs::path(templ);
@@ -175,8 +175,8 @@ awaitable<void> LocalCodeExec::do_start()
         dir = make_temp_dir(local_options_.temp_base_dir);
         // stirrup-local-<owner>-<the dir's suffix>: the reaper finds it by its owner too.
         if (want_cgroup)
-            cgroup =
-                detail::create_cgroup(std::string(cgroup_prefix) + dir.filename().string().substr(dir_prefix.size()));
+            cgroup = detail::create_cgroup(std::string(detail::local_cgroup_prefix) +
+                                           dir.filename().string().substr(detail::local_dir_prefix.size()));
     });
     temp_dir_ = dir;
     cgroup_ = cgroup;

@@ -16,15 +16,13 @@
 #include "stirrup/exec/detail/host_tree.hpp"
 #include "stirrup/exec/detail/owner.hpp"
 #include "stirrup/exec/local/detail/cgroup.hpp"
+#include "stirrup/exec/local/detail/naming.hpp"
 #include "stirrup/exec/local/local.hpp"
 
 namespace stirrup {
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr std::string_view dir_prefix = "local_exec_env_";
-constexpr std::string_view cgroup_prefix = "stirrup-local-";
 
 // "<owner token>-<suffix>" after the prefix: the owner is all but the last part.
 std::optional<detail::ProcessOwner> owner_of(std::string_view name, std::string_view prefix)
@@ -115,8 +113,8 @@ LocalReapResult reap_blocking(const std::optional<fs::path>& temp_base_dir)
 
     // Cgroups first: cgroup.kill takes everything inside at once.
     if (const auto place = detail::find_cgroup_place()) {
-        for (const auto& cg : detail::find_cgroups(place->mount, std::string(cgroup_prefix))) {
-            const auto owner = owner_of(cg.filename().string(), cgroup_prefix);
+        for (const auto& cg : detail::find_cgroups(place->mount, std::string(detail::local_cgroup_prefix))) {
+            const auto owner = owner_of(cg.filename().string(), detail::local_cgroup_prefix);
             if (!owner || !orphaned(*owner, here))
                 continue;
             std::error_code ec;
@@ -147,7 +145,7 @@ LocalReapResult reap_blocking(const std::optional<fs::path>& temp_base_dir)
     ::closedir(d);
     const uid_t me = ::geteuid();
     for (const auto& name : names) {
-        const auto owner = owner_of(name, dir_prefix);
+        const auto owner = owner_of(name, detail::local_dir_prefix);
         if (!owner || !orphaned(*owner, here))
             continue;
         const fs::path dir = real_base / name;
