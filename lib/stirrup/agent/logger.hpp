@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "stirrup/agent/run_result.hpp"
+#include "stirrup/core/log_level.hpp"
 #include "stirrup/core/messages.hpp"
 #include "stirrup/exec/transfer_result.hpp"
 
@@ -48,8 +49,6 @@ struct SessionReport {
     /// The error the session ended with (also cancellation), null otherwise.
     std::exception_ptr error;
 };
-
-enum class LogLevel { debug, info, warning, error };
 
 class AgentLogger {
 public:

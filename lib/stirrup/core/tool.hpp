@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -15,6 +16,7 @@
 
 #include "stirrup/core/awaitable.hpp"
 #include "stirrup/core/error.hpp"
+#include "stirrup/core/log_level.hpp"
 #include "stirrup/core/messages.hpp"
 
 namespace stirrup {
@@ -28,6 +30,13 @@ struct SubAgentMetadata;
 class InvalidToolArguments : public Error {
 public:
     using Error::Error;
+    /// `shown`: the model reads why, after that sentence (a schema it did not
+    /// meet, e.g. an MCP tool's). Stirrup's own tools show the bare sentence.
+    InvalidToolArguments(const std::string& why, bool shown) : Error(why), shown_(shown) {}
+    bool shown_to_model() const noexcept { return shown_; }
+
+private:
+    bool shown_ = false;
 };
 
 /// What a tool reports besides its content, aggregated per tool over a run.
@@ -62,6 +71,8 @@ public:
     /// Interactive tools stop the console logger's live line while they ask.
     virtual void pause_live() {}
     virtual void resume_live() {}
+    /// A line for the session's logger (a tool's progress, a server's log).
+    virtual void log(LogLevel, std::string_view) {}
 };
 
 struct Tool {

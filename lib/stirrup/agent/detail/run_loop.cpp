@@ -54,6 +54,7 @@ awaitable<ToolMessage> run_tool(SessionState& state, const ToolCall& call, TurnM
         result = ToolResult{call.name + " is not a valid tool", false, std::nullopt};
     } else {
         std::optional<boost::json::object> args;
+        std::string invalid_text = "Tool arguments are not valid";
         try {
             auto parsed = detail::parse_arguments_text(call.arguments);
             if (tool->parse_arguments)
@@ -62,11 +63,13 @@ awaitable<ToolMessage> run_tool(SessionState& state, const ToolCall& call, TurnM
                 args = parsed.get_object();
             else
                 throw InvalidToolArguments("Input should be an object");
-        } catch (const InvalidToolArguments&) {
+        } catch (const InvalidToolArguments& e) {
             msg.args_was_valid = false;
+            if (e.shown_to_model())
+                invalid_text += std::string(": ") + e.what();
         }
         if (!args) {
-            result = ToolResult{std::string("Tool arguments are not valid"), false, std::nullopt};
+            result = ToolResult{std::move(invalid_text), false, std::nullopt};
         } else {
             std::exception_ptr failure;
             try {

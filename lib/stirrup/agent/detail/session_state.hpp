@@ -58,6 +58,7 @@ struct SessionState final : ToolContext {
     int depth() const override { return scope.depth; }
     void pause_live() override { logger->pause_live(); }
     void resume_live() override { logger->resume_live(); }
+    void log(LogLevel level, std::string_view text) override { logger->message(scope, level, text); }
 };
 
 /// The logger that logs nothing (AgentOptions::logger unset).
