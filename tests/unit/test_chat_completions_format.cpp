@@ -413,3 +413,20 @@ TEST_CASE("is_context_overflow")
     CHECK_FALSE(is_context_overflow(400, "invalid_value", "bad temperature"));
     CHECK_FALSE(is_context_overflow(429, "context_length_exceeded", ""));
 }
+
+TEST_CASE("request: WAV and MP3 audio go as input_audio; other audio as a text note")
+{
+    RequestOptions o;
+    o.model = "m";
+    o.max_completion_tokens = 5;
+    std::vector<ChatMessage> messages;
+    messages.push_back(user(std::vector<ContentPart>{AudioBlock{"RIFF", "audio/wav"}, AudioBlock{"ID3", "audio/mpeg"},
+                                                     AudioBlock{"OggS", "audio/ogg"}}));
+    CHECK(
+        build_request_body(o, messages, {}) ==
+        R"({"model":"m","messages":[{"role":"user","content":[)"
+        R"({"type":"input_audio","input_audio":{"data":"UklGRg==","format":"wav"}},)"
+        R"({"type":"input_audio","input_audio":{"data":"SUQz","format":"mp3"}},)"
+        R"({"type":"text","text":"[audio/ogg audio of 4 bytes not shown: this model API takes WAV or MP3 audio only]"}]}],)"
+        R"("max_completion_tokens":5})");
+}

@@ -158,3 +158,18 @@ TEST_CASE("the summarizer prompt escalates, then lists the withheld tools")
     CHECK(p2.substr(p1.size()) == "\n\nTools are disabled for this response. For reference, the tools available "
                                   "earlier in the conversation were:\n- code_exec: Run.\n- finish: End.");
 }
+
+TEST_CASE("audio moves out of tool results the way images do (Stirrup fails the run on it)")
+{
+    std::vector<ToolMessage> tools(1);
+    tools[0].tool_call_id = "c9";
+    tools[0].content = std::vector<ContentPart>{std::string("Recorded:"), AudioBlock{"RIFF", "audio/wav"}};
+    auto moved = detail::move_images_out_of_tool_results(tools);
+    REQUIRE(moved.size() == 1);
+    const auto& parts = std::get<std::vector<ContentPart>>(moved[0].content);
+    CHECK(std::get<std::string>(parts[0]) == "Here is the audio for tool call c9");
+    CHECK(std::get<AudioBlock>(parts[1]) == AudioBlock{"RIFF", "audio/wav"});
+    const auto& left = std::get<std::vector<ContentPart>>(tools[0].content);
+    CHECK(std::get<std::string>(left[0]) == "Recorded:");
+    CHECK(std::get<std::string>(left[1]) == "Done! The User will provide the audio for tool call c9");
+}

@@ -31,14 +31,24 @@ struct ImageBlock {
     friend bool operator==(const ImageBlock&, const ImageBlock&) = default;
 };
 
-using ContentPart = std::variant<std::string, ImageBlock>;
+/// Audio for the model: the encoded bytes and their type ("audio/wav",
+/// "audio/mpeg"...). Each model API shows what it can take (Chat
+/// Completions: WAV and MP3) and a text note in place of the rest.
+struct AudioBlock {
+    std::string data;
+    std::string mime_type;
+
+    friend bool operator==(const AudioBlock&, const AudioBlock&) = default;
+};
+
+using ContentPart = std::variant<std::string, ImageBlock, AudioBlock>;
 
 /// Stirrup's `Content = str | list[str | media]`. The two forms are kept
 /// apart because callers (logging, summaries) treat a plain string differently
 /// from a list, although the wire format encodes them the same way.
 using Content = std::variant<std::string, std::vector<ContentPart>>;
 
-/// Concatenation of the text parts of `content` (images skipped).
+/// Concatenation of the text parts of `content` (images and audio skipped).
 std::string content_text(const Content& content);
 
 // ---- assistant blocks ----------------------------------------------------

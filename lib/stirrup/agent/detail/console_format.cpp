@@ -226,10 +226,13 @@ std::string content_display(const Content& content)
         first = false;
         if (const auto* s = std::get_if<std::string>(&part)) {
             out += detail::text::sanitize_utf8(*s);
-        } else {
-            const auto& image = std::get<ImageBlock>(part);
+        } else if (const auto* image = std::get_if<ImageBlock>(&part)) {
             out +=
-                "[image " + detail::text::sanitize_utf8(image.mime_type) + ", " + human_size(image.data.size()) + "]";
+                "[image " + detail::text::sanitize_utf8(image->mime_type) + ", " + human_size(image->data.size()) + "]";
+        } else {
+            const auto& audio = std::get<AudioBlock>(part);
+            out +=
+                "[audio " + detail::text::sanitize_utf8(audio.mime_type) + ", " + human_size(audio.data.size()) + "]";
         }
     }
     return out;

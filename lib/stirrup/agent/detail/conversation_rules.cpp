@@ -98,6 +98,13 @@ std::vector<UserMessage> move_images_out_of_tool_results(std::vector<ToolMessage
                 user_parts.emplace_back(std::move(*image));
                 moved.push_back(UserMessage{std::move(user_parts), UserKind::user, {}});
                 part = "Done! The User will provide the image for tool call " + msg.tool_call_id;
+            } else if (auto* audio = std::get_if<AudioBlock>(&part)) {
+                // Stirrup fails the run on audio here; it is moved the same way.
+                std::vector<ContentPart> user_parts;
+                user_parts.emplace_back("Here is the audio for tool call " + msg.tool_call_id);
+                user_parts.emplace_back(std::move(*audio));
+                moved.push_back(UserMessage{std::move(user_parts), UserKind::user, {}});
+                part = "Done! The User will provide the audio for tool call " + msg.tool_call_id;
             }
         }
     }

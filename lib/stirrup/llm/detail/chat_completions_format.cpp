@@ -56,6 +56,33 @@ void put_image_part(std::string& out, const ImageBlock& image)
     out += "}}";
 }
 
+// Chat Completions takes WAV and MP3 audio ("input_audio"); other audio is
+// described in a text part instead (Stirrup transcodes to MP3 with ffmpeg,
+// which this library does not carry).
+std::optional<std::string_view> audio_format(std::string_view mime)
+{
+    if (mime == "audio/wav" || mime == "audio/x-wav" || mime == "audio/wave" || mime == "audio/vnd.wave")
+        return "wav";
+    if (mime == "audio/mpeg" || mime == "audio/mp3" || mime == "audio/mpga")
+        return "mp3";
+    return std::nullopt;
+}
+
+void put_audio_part(std::string& out, const AudioBlock& audio)
+{
+    const auto format = audio_format(audio.mime_type);
+    if (!format) {
+        put_text_part(out, "[" + audio.mime_type + " audio of " + std::to_string(audio.data.size()) +
+                               " bytes not shown: this model API takes WAV or MP3 audio only]");
+        return;
+    }
+    out += R"({"type":"input_audio","input_audio":{"data":)";
+    put_wire(out, detail::base64::encode(audio.data));
+    out += R"(,"format":)";
+    put_wire(out, *format);
+    out += "}}";
+}
+
 // content_to_openai: "" stays "", a non-empty string becomes one text part,
 // a list drops its empty strings and becomes "" when nothing is left.
 void put_content(std::string& out, const Content& content)
@@ -89,8 +116,10 @@ void put_content(std::string& out, const Content& content)
         first = false;
         if (const auto* s = std::get_if<std::string>(&part))
             put_text_part(out, *s);
+        else if (const auto* i = std::get_if<ImageBlock>(&part))
+            put_image_part(out, *i);
         else
-            put_image_part(out, std::get<ImageBlock>(part));
+            put_audio_part(out, std::get<AudioBlock>(part));
     }
     out += ']';
 }
