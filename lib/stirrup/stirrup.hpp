@@ -34,6 +34,7 @@
 
 #include "stirrup/tools/calculator_tool.hpp"
 #include "stirrup/tools/finish_tool.hpp"
+#include "stirrup/tools/mcp/mcp_tool_provider.hpp"
 #include "stirrup/tools/user_input_tool.hpp"
 #include "stirrup/tools/view_image_tool.hpp"
 

@@ -76,7 +76,11 @@ NodeServer::NodeServer(std::string script, std::vector<std::string> args)
         line += c;
     ::close(out[0]);
     try {
-        port_ = boost::json::parse(line).at("port").to_number<int>();
+        // The fakes print {"port": N}; the MCP servers "listening N".
+        if (line.starts_with("listening "))
+            port_ = std::stoi(line.substr(10));
+        else
+            port_ = boost::json::parse(line).at("port").to_number<int>();
     } catch (const std::exception&) {
         ::close(stdin_fd_);
         ::kill(pid_, SIGKILL);

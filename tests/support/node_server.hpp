@@ -1,7 +1,8 @@
 #pragma once
 // A test server written for Node (the fakes under tests/fakes/): started with
 // a pipe on its stdin, so it exits with the test process even after a crash,
-// and known by the port it prints on its first stdout line, {"port": N}.
+// and known by the port it prints on its first stdout line, {"port": N} or
+// "listening N".
 
 #include <sys/types.h>
 
