@@ -408,3 +408,38 @@ TEST_CASE("stirrup run: a model server that never answers fails the run within s
         CHECK(fake.stats().at("steps_used") == 3);
     }
 }
+
+TEST_CASE("stirrup run --mcp-config: the servers' tools are offered and called, --mcp-server selects")
+{
+    FakeOpenAi fake(R"({"api_key": "sk-cli-test", "steps": [
+        {"completion": {"tool_calls": [{"id": "call_e", "name": "everything__echo", "arguments": {"message": "via the CLI"}}]}},
+        {"completion": {"tool_calls": [{"id": "call_f", "name": "finish", "arguments": {"reason": "echoed", "paths": []}}]}}
+    ]})");
+    TempDir dir("mcp");
+    const std::string mcp_dir = std::string(STIRRUP_SOURCE_DIR) + "/tests/fakes/mcp/";
+    const auto config = dir.path / "mcp.json";
+    std::ofstream(config) << R"({"mcpServers": {
+        "everything": {"command": "node", "args": [")"
+                          << mcp_dir << R"(everything.mjs", "stdio"]},
+        "unused": {"command": "/nonexistent/never-started"}}})";
+    auto r =
+        stirrup_run(against(fake, {"--mcp-config", config.string(), "--mcp-server", "everything", "Echo something"}));
+    INFO("stderr: " << r.stderr_text);
+    CHECK(r.exit_code == 0);
+    const auto reqs = fake.requests();
+    REQUIRE(reqs.size() == 2);
+    std::set<std::string> offered;
+    for (const auto& t : reqs[0].at("body").at("tools").as_array())
+        offered.insert(std::string(t.at("function").at("name").as_string()));
+    CHECK(offered.count("everything__echo") == 1);
+    CHECK(offered.count("code_exec") == 1);
+    CHECK(json::serialize(reqs[1].at("body").at("messages")).find("Echo: via the CLI") != std::string::npos);
+
+    auto bad = stirrup_run(against(fake, {"--mcp-server", "everything", "x"}));
+    CHECK(bad.exit_code == 1);
+    CHECK(bad.stderr_text.find("--mcp-server needs --mcp-config PATH") != std::string::npos);
+    auto missing = stirrup_run(against(fake, {"--mcp-config", config.string(), "--mcp-server", "nope", "x"}));
+    CHECK(missing.exit_code == 1);
+    CHECK(missing.stderr_text.find("Server 'nope' not found in config. Available: ['everything', 'unused']") !=
+          std::string::npos);
+}

@@ -23,6 +23,7 @@
 #include "stirrup/exec/code_exec_tool_provider.hpp"
 #include "stirrup/llm/chat_completions_client.hpp"
 #include "stirrup/net/http_client.hpp"
+#include "stirrup/tools/mcp/mcp_tool_provider.hpp"
 
 namespace stirrup::cli {
 namespace asio = boost::asio;
@@ -47,6 +48,10 @@ model (defaults from the environment):
 files:
   --input PATH|GLOB     upload into the environment before the run (repeatable)
   --output DIR          save the files the agent lists in finish here
+tools:
+  --mcp-config PATH     add the tools of the MCP servers in PATH (mcp.json:
+                        {"mcpServers": {NAME: {...}}}), named NAME__TOOL
+  --mcp-server NAME     only this server of --mcp-config (repeatable)
 agent:
   --max-turns N         (30)
   --system-prompt TEXT  instructions appended to the system prompt
@@ -75,6 +80,8 @@ struct RunArgs {
     std::optional<std::string> output;
     int max_turns = default_max_turns;
     std::optional<std::string> system_prompt;
+    std::optional<std::string> mcp_config;
+    std::vector<std::string> mcp_servers;
     bool json = false;
     bool demo = false;
     std::string task;
@@ -146,6 +153,10 @@ RunArgs parse(const std::vector<std::string>& args)
             a.max_turns = static_cast<int>(std::min<std::int64_t>(parse_positive(arg, value(arg)), 1'000'000));
         else if (arg == "--system-prompt")
             a.system_prompt = value(arg);
+        else if (arg == "--mcp-config")
+            a.mcp_config = value(arg);
+        else if (arg == "--mcp-server")
+            a.mcp_servers.push_back(value(arg));
         else if (arg == "--json")
             a.json = true;
         else if (arg == "--demo")
@@ -161,6 +172,8 @@ RunArgs parse(const std::vector<std::string>& args)
         throw UsageError("give the task as one argument (quote it); got " + std::to_string(positional.size()) +
                          " words");
     a.task = positional.front();
+    if (!a.mcp_servers.empty() && !a.mcp_config)
+        throw UsageError("--mcp-server needs --mcp-config PATH");
     check_backend_args(a.env);
     if (a.demo)
         check_demo(a);
@@ -191,9 +204,23 @@ std::shared_ptr<LlmClient> make_client(asio::any_io_executor ex, const RunArgs& 
     return std::make_shared<ChatCompletionsClient>(std::make_shared<net::HttpClient>(ex, http), o);
 }
 
-Agent make_agent(std::shared_ptr<LlmClient> client, const RunArgs& a)
+std::shared_ptr<McpToolProvider> make_mcp(asio::any_io_executor ex, const RunArgs& a)
+{
+    McpOptions o;
+    // Warnings and errors of the servers (their stderr is info: too chatty).
+    o.log = [](LogLevel level, std::string_view server, std::string_view text) {
+        if (level == LogLevel::warning || level == LogLevel::error)
+            std::cerr << "stirrup: mcp " << server << ": " << text << '\n';
+    };
+    o.http.tls.ca_file = a.ca_file;
+    return McpToolProvider::from_config(std::move(ex), *a.mcp_config, a.mcp_servers, std::move(o));
+}
+
+Agent make_agent(asio::any_io_executor ex, std::shared_ptr<LlmClient> client, const RunArgs& a)
 {
     std::vector<ToolSource> tools{make_tool_provider(a.env)};
+    if (a.mcp_config)
+        tools.emplace_back(make_mcp(std::move(ex), a));
     AgentOptions options;
     options.tools = std::move(tools);
     options.max_turns = a.max_turns;
@@ -284,7 +311,7 @@ int run_command(const std::vector<std::string>& args)
     asio::io_context io;
     std::optional<Agent> agent;
     try {
-        agent.emplace(make_agent(make_client(io.get_executor(), parsed), parsed));
+        agent.emplace(make_agent(io.get_executor(), make_client(io.get_executor(), parsed), parsed));
     } catch (const std::exception& e) {
         return fail(e.what());
     }
