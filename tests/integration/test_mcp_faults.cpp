@@ -16,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
 
 #include "stirrup/tools/mcp/mcp_tool_provider.hpp"
 #include "support/helpers.hpp"
@@ -218,7 +219,7 @@ TEST_CASE("mcp faults: sampling, elicitation and roots are refused, ping answere
     CHECK(out.error == "");
     CHECK(out.text == "sampling:-32601 elicitation:-32601 roots:-32601 ping:ok");
     CHECK(ctx.contains("bad__t: progress"));
-    CHECK(log.contains("bad"));
+    CHECK(log.contains("bad: bad-server: asking the client four things"));
 }
 
 TEST_CASE("mcp faults: tools/list pages are all read")
@@ -322,7 +323,26 @@ TEST_CASE("mcp faults: a stdio server that cannot start is a clear error")
     CHECK(contains(error, "/nonexistent/mcp-server"));
 }
 
-TEST_CASE("mcp faults over HTTP: HTML, a cut event stream, silence, and the session deleted on close")
+TEST_CASE("mcp over HTTP: the negotiated version goes back on every request; close deletes the session")
+{
+    NodeServer server(mcp_script("bad_server.mjs"), strings("--mode", "ok", "--http", "--get-sse"));
+    const std::string state_url = "http://127.0.0.1:" + std::to_string(server.port()) + "/__state";
+    auto out = run_sync([&]() -> awaitable<Outcome> {
+        const auto exec = co_await asio::this_coro::executor;
+        auto p = McpToolProvider::make(exec, http_config("bad", server.port()));
+        co_await p->connect();
+        const auto state = json::parse(blocking_request("GET", state_url).body);
+        CHECK(state.at("sessions") == 1);
+        CHECK(state.at("protocol_version") == "2025-11-25");
+        co_await p->close();
+        co_return co_await call_once(p, "bad__t", obj("x", "again"));
+    });
+    CHECK(out.text == "ok");
+    // Each close() sent DELETE: no session is left.
+    CHECK(json::parse(blocking_request("GET", state_url).body).at("sessions") == 0);
+}
+
+TEST_CASE("mcp faults over HTTP: HTML, a cut event stream, silence")
 {
     SUBCASE("a server answering HTML")
     {

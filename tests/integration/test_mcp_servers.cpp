@@ -96,6 +96,16 @@ void exercise_everything(const McpConfig& config)
         CHECK_THROWS_AS(find_tool(tools, "everything__echo").parse_arguments(obj("message", 3)), InvalidToolArguments);
         CHECK_THROWS_AS(find_tool(tools, "everything__get-sum").parse_arguments(obj("a", 1)), InvalidToolArguments);
 
+        // The server's own error answers reach the caller with their text.
+        std::string error;
+        try {
+            co_await p->call_tool("everything", "no-such-tool", obj());
+        } catch (const McpError& e) {
+            error = e.what();
+        }
+        CHECK(contains(error, "MCP tool 'no-such-tool' failed: "));
+        CHECK(contains(error, "no-such-tool not found"));
+
         // Structured content and resource links come back as text.
         r = co_await call(tools, "everything__get-resource-links", obj("count", 2), ctx);
         CHECK(contains(content_text(r.content), "[resource link: "));
@@ -127,6 +137,41 @@ TEST_CASE("mcp servers: server-everything over stdio")
     config.servers.push_back(node_stdio("everything", "everything.mjs", {"stdio"}));
     exercise_everything(config);
     CHECK(processes_left_with_cmdline("everything.mjs stdio") == 0);
+}
+
+TEST_CASE("mcp servers: a call past its timeout fails alone; the others and the connection go on")
+{
+    McpConfig config;
+    config.servers.push_back(node_stdio("everything", "everything.mjs", {"stdio"}));
+    config.servers[0].call_timeout = std::chrono::seconds(1);
+    RecordingContext ctx;
+    run_sync([&]() -> awaitable<void> {
+        const auto exec = co_await asio::this_coro::executor;
+        auto p = McpToolProvider::make(exec, config);
+        co_await p->connect();
+        auto tools = p->tools();
+        using Op = decltype(asio::co_spawn(exec, std::declval<awaitable<ToolResult>>(), asio::deferred));
+        std::vector<Op> ops;
+        ops.push_back(asio::co_spawn(
+            exec, call(tools, "everything__trigger-long-running-operation", obj("duration", 5, "steps", 5), ctx),
+            asio::deferred));
+        for (int i = 0; i < 5; ++i)
+            ops.push_back(
+                asio::co_spawn(exec, call(tools, "everything__echo", obj("message", "quick"), ctx), asio::deferred));
+        auto [order, errors, results] = co_await asio::experimental::make_parallel_group(std::move(ops))
+                                            .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+        (void)order;
+        REQUIRE(errors[0]);
+        CHECK(error_of<McpError>([&] { std::rethrow_exception(errors[0]); }) ==
+              "MCP server 'everything' did not answer tools/call within 1 s");
+        for (int i = 1; i <= 5; ++i) {
+            CHECK_FALSE(errors[i]);
+            CHECK(content_text(results[i].content) == "Echo: quick");
+        }
+        ToolResult after = co_await call(tools, "everything__echo", obj("message", "still here"), ctx);
+        CHECK(text_of(after) == "Echo: still here");
+        co_await p->close();
+    });
 }
 
 TEST_CASE("mcp servers: server-everything over streamable HTTP")

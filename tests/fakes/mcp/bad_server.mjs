@@ -381,6 +381,7 @@ function runStdio() {
 
 function runHttp() {
   const sessions = new Set();
+  let lastProtocolVersion = null;
 
   const sendJson = (res, status, obj, headers = {}) => {
     const body = JSON.stringify(obj);
@@ -422,6 +423,14 @@ function runHttp() {
         `request ${req.method} ${req.url} session=${sid ?? "-"} protocol-version=${req.headers["mcp-protocol-version"] ?? "-"} accept=${JSON.stringify(req.headers.accept ?? "")} body=${body.slice(0, 2000)}`,
       );
     }
+    // A test's view of the server: live sessions (DELETE ends one) and the
+    // protocol version header of the last request.
+    if (url.pathname === "/__state") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ sessions: sessions.size, protocol_version: lastProtocolVersion }));
+      return;
+    }
+    if (req.headers["mcp-protocol-version"]) lastProtocolVersion = req.headers["mcp-protocol-version"];
     if (url.pathname !== "/mcp") {
       res.writeHead(404, { "content-type": "text/plain" });
       res.end("not found\n");
