@@ -384,3 +384,17 @@ TEST_CASE("mcp faults over HTTP: HTML, a cut event stream, silence")
         CHECK(out.error == "MCP server 'bad' did not answer tools/call within 1 s");
     }
 }
+
+TEST_CASE("mcp faults: a provider dropped without close() still stops its server")
+{
+    // The marker only names this test's server among the processes.
+    ScratchFile marker;
+    run_sync([&]() -> awaitable<void> {
+        const auto exec = co_await asio::this_coro::executor;
+        auto p = McpToolProvider::make(exec, bad_stdio("ok", {"--crash-once", marker.path}));
+        co_await p->connect();
+        CHECK(count_processes_with_cmdline(marker.path) == 1);
+        // No close(): the destructor closes it in the background.
+    });
+    CHECK(processes_left_with_cmdline(marker.path) == 0);
+}
