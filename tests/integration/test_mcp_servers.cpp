@@ -5,14 +5,18 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
@@ -326,5 +330,42 @@ TEST_CASE("mcp servers: an agent calls an MCP tool and the result reaches the ne
         if (m.at("role") == "tool")
             answered = answered || contains(json::serialize(m.at("content")), "Echo: from the model");
     CHECK(answered);
+    CHECK(processes_left_with_cmdline("everything.mjs stdio") == 0);
+}
+
+TEST_CASE("mcp servers: calls from sessions on four threads share one server safely")
+{
+    boost::asio::io_context io;
+    McpConfig config;
+    config.servers.push_back(node_stdio("everything", "everything.mjs", {"stdio"}));
+    auto provider = McpToolProvider::make(io.get_executor(), config);
+    std::atomic<int> ok{0}, failed{0};
+    // Each session on its own strand, as a multi-threaded service runs them.
+    for (int s = 0; s < 40; ++s) {
+        asio::co_spawn(
+            asio::make_strand(io),
+            [&, s]() -> awaitable<void> {
+                auto started = co_await provider->start(nullptr);
+                RecordingContext ctx;
+                for (int i = 0; i < 10; ++i) {
+                    const std::string message = "s" + std::to_string(s) + "-" + std::to_string(i);
+                    ToolResult r = co_await call(started->tools, "everything__echo", obj("message", message), ctx);
+                    (content_text(r.content) == "Echo: " + message ? ok : failed)++;
+                }
+                co_await started->stop();
+            },
+            [&](std::exception_ptr e) {
+                if (e)
+                    failed++;
+            });
+    }
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&] { io.run(); });
+    for (auto& t : threads)
+        t.join();
+    CHECK(ok == 400);
+    CHECK(failed == 0);
+    provider.reset();
     CHECK(processes_left_with_cmdline("everything.mjs stdio") == 0);
 }
