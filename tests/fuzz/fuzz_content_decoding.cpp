@@ -21,7 +21,6 @@ constexpr std::size_t kLimit = 1 << 16;
 struct Outcome {
     std::string out;
     bool failed = false;
-    friend bool operator==(const Outcome&, const Outcome&) = default;
 };
 
 } // namespace
