@@ -297,36 +297,29 @@ void ServerConnection::send_detached(TransportPtr t, std::string message)
     asio::co_spawn(strand_, op(std::move(t), std::move(message)), asio::detached);
 }
 
+std::shared_ptr<ServerConnection::Pending> ServerConnection::take_pending(const json::value& id)
+{
+    if (!id.is_int64())
+        return nullptr;
+    std::lock_guard lock(mutex_);
+    auto it = pending_.find(id.get_int64());
+    if (it == pending_.end())
+        return nullptr;
+    auto p = std::move(it->second);
+    pending_.erase(it);
+    return p;
+}
+
 void ServerConnection::handle(const Inbound& in, const TransportPtr& t)
 {
-    if (in.failed_request) {
-        if (in.failed_request->is_int64()) {
-            std::shared_ptr<Pending> p;
-            {
-                std::lock_guard lock(mutex_);
-                auto it = pending_.find(in.failed_request->get_int64());
-                if (it != pending_.end()) {
-                    p = it->second;
-                    pending_.erase(it);
-                }
-            }
-            if (p)
-                p->channel.try_send(boost::system::error_code{}, Outcome(Lost{in.failure}));
-        }
-    }
+    if (in.failed_request)
+        if (auto p = take_pending(*in.failed_request))
+            p->channel.try_send(boost::system::error_code{}, Outcome(Lost{in.failure}));
     for (const Message& m : in.messages) {
         switch (m.kind) {
         case MessageKind::result:
         case MessageKind::error: {
-            std::shared_ptr<Pending> p;
-            if (m.id.is_int64()) {
-                std::lock_guard lock(mutex_);
-                auto it = pending_.find(m.id.get_int64());
-                if (it != pending_.end()) {
-                    p = it->second;
-                    pending_.erase(it);
-                }
-            }
+            auto p = take_pending(m.id);
             if (!p) {
                 // A late answer to a request that timed out lands here too.
                 log(LogLevel::warning, "answer to an unknown request id " + id_text(m.id) + " ignored");

@@ -74,6 +74,8 @@ private:
     boost::asio::awaitable<boost::json::value> request_on(TransportPtr t, std::string method, boost::json::value params,
                                                           std::chrono::milliseconds timeout, ProgressFn progress);
     boost::asio::awaitable<void> sweep(std::shared_ptr<boost::asio::steady_timer> timer, std::uint64_t generation);
+    /// The request waiting for this id, taken out of the table; null if none.
+    std::shared_ptr<Pending> take_pending(const boost::json::value& id);
     void handle(const Inbound& in, const TransportPtr& t);
     void handle_notification(const Message& m);
     void lost(std::uint64_t generation, const std::string& reason);
